@@ -1,0 +1,109 @@
+/**
+ * Problems: what went wrong at a boundary (a file, a config, an argument), as a value.
+ *
+ * Parsers return `Either<Problem, A>`; the CLI turns a `Problem` into one line of text.
+ *
+ * @module
+ */
+import * as E from "fp-ts/Either";
+
+/** The kinds of problem a boundary can report. */
+export type ProblemTag =
+  | "NotFound"
+  | "Io"
+  | "Corrupt"
+  | "Truncated"
+  | "Unsupported"
+  | "TooLarge"
+  | "Mismatch"
+  | "Invalid";
+
+/**
+ * A problem found at a boundary: what kind, where (a file, a field, an argument) and what was wrong.
+ *
+ * @example
+ * ```ts
+ * import { problem, describeProblem } from "./problem.ts";
+ * const p = problem("NotFound", "prompt.npy", "No such file");
+ * console.assert(describeProblem(p) === "prompt.npy: No such file");
+ * ```
+ */
+export interface Problem {
+  /** The kind of problem. */
+  readonly _tag: ProblemTag;
+  /** Where it was found: a file path, a tensor name, a config field. */
+  readonly where: string;
+  /** What was wrong and what was expected; starts with a capital, no final period. */
+  readonly message: string;
+}
+
+/**
+ * Makes a {@link Problem}.
+ *
+ * @param tag the kind of problem
+ * @param where the file, tensor or field it concerns
+ * @param message what was wrong and what was expected
+ * @returns the problem value
+ * @example
+ * ```ts
+ * import { problem } from "./problem.ts";
+ * console.assert(problem("Corrupt", "a.npy", "Bad magic")._tag === "Corrupt");
+ * ```
+ */
+export function problem(tag: ProblemTag, where: string, message: string): Problem {
+  return { _tag: tag, where, message };
+}
+
+/**
+ * Renders a problem as one line: `where: message`.
+ *
+ * @param p the problem
+ * @returns one line of text
+ * @example
+ * ```ts
+ * import { describeProblem, problem } from "./problem.ts";
+ * console.assert(describeProblem(problem("Io", "x", "Oops")) === "x: Oops");
+ * ```
+ */
+export function describeProblem(p: Problem): string {
+  return p.where === "" ? p.message : `${p.where}: ${p.message}`;
+}
+
+/**
+ * Thrown where a {@link Problem} must leave pure code as an exception (for example inside an
+ * initializer closure, whose signature returns a tensor).
+ *
+ * @example
+ * ```ts
+ * import { ProblemError, problem } from "./problem.ts";
+ * const e = new ProblemError(problem("Mismatch", "prompt", "Expected [2, 3], got [3, 2]"));
+ * console.assert(e.message === "prompt: Expected [2, 3], got [3, 2]");
+ * ```
+ */
+export class ProblemError extends Error {
+  /** The problem carried. */
+  readonly problem: Problem;
+  /** @param p the problem to carry */
+  constructor(p: Problem) {
+    super(describeProblem(p));
+    this.name = "ProblemError";
+    this.problem = p;
+  }
+}
+
+/**
+ * Unwraps an `Either`, throwing a {@link ProblemError} on `Left`. For scripts and tests.
+ *
+ * @param e the result
+ * @returns the `Right` value
+ * @example
+ * ```ts
+ * import * as E from "fp-ts/Either";
+ * import { orThrow } from "./problem.ts";
+ * console.assert(orThrow(E.right(3)) === 3);
+ * ```
+ */
+export function orThrow<A>(e: E.Either<Problem, A>): A {
+  if (E.isLeft(e)) throw new ProblemError(e.left);
+  return e.right;
+}
