@@ -13,6 +13,7 @@ import { type Problem, problem } from "./problem.ts";
 /** Backends this library can run on. */
 export type BackendName = "wasm" | "cpu";
 
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
  * Starts a TensorFlow.js backend, once. The WASM backend reads its `.wasm` binary from the
  * installed npm package, so it needs read permission there.

@@ -83,7 +83,11 @@ export function describeProblem(p: Problem): string {
 export class ProblemError extends Error {
   /** The problem carried. */
   readonly problem: Problem;
-  /** @param p the problem to carry */
+  /**
+   * Wraps a problem; the message is its one-line description.
+   *
+   * @param p the problem to carry
+   */
   constructor(p: Problem) {
     super(describeProblem(p));
     this.name = "ProblemError";
@@ -91,6 +95,7 @@ export class ProblemError extends Error {
   }
 }
 
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
  * Unwraps an `Either`, throwing a {@link ProblemError} on `Left`. For scripts and tests.
  *

@@ -8,12 +8,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /** A nested readonly record or array whose leaves are tensors. */
 export type ParamTree =
   | tf.Tensor
   | readonly ParamTree[]
   | { readonly [key: string]: ParamTree };
 
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /** A leaf and its `/`-joined path. */
 export type FlatEntry = readonly [path: string, leaf: tf.Tensor];
 
@@ -22,7 +24,9 @@ const isTensor = (x: unknown): x is tf.Tensor => x instanceof tf.Tensor;
 function checkKey(key: string, at: string): void {
   if (key === "" || key.includes("/")) {
     throw new RangeError(
-      `Tree key ${JSON.stringify(key)} at "${at}" is not allowed: keys must be non-empty and contain no "/"`,
+      `Tree key ${
+        JSON.stringify(key)
+      } at "${at}" is not allowed: keys must be non-empty and contain no "/"`,
     );
   }
 }
@@ -38,7 +42,9 @@ function walk(tree: ParamTree, prefix: string, out: FlatEntry[]): void {
     return;
   }
   if (tree === null || typeof tree !== "object") {
-    throw new TypeError(`Tree node at "${prefix}" is ${String(tree)}: expected a tensor, array or record`);
+    throw new TypeError(
+      `Tree node at "${prefix}" is ${String(tree)}: expected a tensor, array or record`,
+    );
   }
   for (const key of Object.keys(tree).sort()) {
     checkKey(key, prefix);
@@ -101,7 +107,9 @@ export function unflatten(entries: Iterable<FlatEntry>): ParamTree {
   let single: tf.Tensor | undefined;
   for (const [path, leaf] of entries) {
     if (path === "") {
-      if (single !== undefined || root.size > 0) throw new RangeError(`Duplicate path "" in entries`);
+      if (single !== undefined || root.size > 0) {
+        throw new RangeError(`Duplicate path "" in entries`);
+      }
       single = leaf;
       continue;
     }
@@ -121,7 +129,9 @@ export function unflatten(entries: Iterable<FlatEntry>): ParamTree {
         node.set(part, child);
         node = child;
       } else if (isTensor(existing)) {
-        throw new RangeError(`Path "${path}" goes through the leaf "${parts.slice(0, i + 1).join("/")}"`);
+        throw new RangeError(
+          `Path "${path}" goes through the leaf "${parts.slice(0, i + 1).join("/")}"`,
+        );
       } else {
         node = existing;
       }
@@ -131,6 +141,7 @@ export function unflatten(entries: Iterable<FlatEntry>): ParamTree {
   return build(root);
 }
 
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
  * Applies `f` to every leaf, keeping the structure. `f` receives the leaf and its path.
  *
@@ -147,10 +158,14 @@ export function unflatten(entries: Iterable<FlatEntry>): ParamTree {
  * tf.dispose([t.w, (doubled as { w: tf.Tensor }).w]);
  * ```
  */
-export function mapTree(tree: ParamTree, f: (leaf: tf.Tensor, path: string) => tf.Tensor): ParamTree {
+export function mapTree(
+  tree: ParamTree,
+  f: (leaf: tf.Tensor, path: string) => tf.Tensor,
+): ParamTree {
   return unflatten(flatten(tree).map(([p, t]) => [p, f(t, p)] as const));
 }
 
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
  * Combines two trees of the same structure leaf by leaf. Throws, naming the paths, when the
  * structures differ.

@@ -1,0 +1,132 @@
+/**
+ * NumPy `.npy` files: read (format versions 1, 2 and 3, either byte order, C or Fortran order)
+ * and write (version 1.0, or 2.0 when the header needs it).
+ *
+ * The header is a Python dict literal; it is parsed strictly, never evaluated. Every size in it
+ * is checked against the bytes actually present, so a header that lies cannot cause a huge
+ * allocation.
+ *
+ * @module
+ */
+import * as E from "fp-ts/Either";
+import type { Problem } from "../problem.ts";
+import { littleEndianBytes, pathText, readFileCapped, writeAtomic } from "./_bytes.ts";
+import { decodeNpy, headerBytes, npyable } from "./_npy.ts";
+import type { HostTensor } from "./host_tensor.ts";
+
+export { NPY_MAX_HEADER_BYTES } from "./_npy.ts";
+
+/** The largest file {@link readNpy} reads unless told otherwise: 2 GiB. */
+export const NPY_DEFAULT_MAX_BYTES = 2 ** 31;
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Parses the bytes of an `.npy` file.
+ *
+ * @param bytes the whole file
+ * @param where the file's name, for problems
+ * @returns the tensor in C order and host byte order, or a problem: `Corrupt` (bad magic or
+ * header), `Truncated` (fewer data bytes than the header's shape needs), `Unsupported` (object,
+ * structured, string or unsigned wider than 8-bit dtypes; unknown versions), `TooLarge`
+ * @example
+ * ```ts
+ * import { encodeNpy, parseNpy } from "./npy.ts";
+ * import { hostTensor } from "./host_tensor.ts";
+ * const bytes = encodeNpy(hostTensor("int32", [2], new Int32Array([5, -6])));
+ * const r = parseNpy(bytes, "a.npy");
+ * console.assert(r._tag === "Right" && r.right.data[1] === -6);
+ * console.assert(parseNpy(new Uint8Array(3), "b.npy")._tag === "Left");
+ * ```
+ */
+export function parseNpy(bytes: Uint8Array, where: string): E.Either<Problem, HostTensor> {
+  return decodeNpy(bytes, where, false); // copies: the caller keeps its bytes
+}
+
+/**
+ * Encodes a tensor as an `.npy` file: format 1.0 (2.0 when the header exceeds 65,535 bytes),
+ * little-endian, C order, data aligned to 64 bytes like numpy writes it. numpy has no bfloat16,
+ * so a `bfloat16` tensor is written as `<f4` (float32 holds every bfloat16 value exactly; it
+ * reads back as `float32`).
+ *
+ * @param h the tensor
+ * @returns the file's bytes
+ * @example
+ * ```ts
+ * import { encodeNpy } from "./npy.ts";
+ * import { hostTensor } from "./host_tensor.ts";
+ * const b = encodeNpy(hostTensor("float32", [2, 3], new Float32Array(6)));
+ * console.assert(b[0] === 0x93 && b[6] === 1 && (b.length - 24) % 64 === 0);
+ * ```
+ */
+export function encodeNpy(h: HostTensor): Uint8Array {
+  const t = npyable(h);
+  const head = headerBytes(t);
+  const data = littleEndianBytes(t);
+  const out = new Uint8Array(head.length + data.length);
+  out.set(head);
+  out.set(data, head.length);
+  return out;
+}
+
+/** Options for {@link readNpy}. */
+export interface ReadNpyOptions {
+  /** Refuse files larger than this many bytes (default {@link NPY_DEFAULT_MAX_BYTES}). */
+  readonly maxBytes?: number;
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Reads an `.npy` file.
+ *
+ * @param path the file
+ * @param options `maxBytes`: the largest file accepted (default 2 GiB)
+ * @returns the tensor, or a problem (`NotFound` for a missing file, then as {@link parseNpy})
+ * @example
+ * ```ts
+ * import { readNpy, writeNpy } from "./npy.ts";
+ * import { hostTensor } from "./host_tensor.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".npy" });
+ * await writeNpy(path, hostTensor("float64", [1], new Float64Array([0.25])));
+ * const r = await readNpy(path);
+ * console.assert(r._tag === "Right" && r.right.data[0] === 0.25);
+ * console.assert((await readNpy(path + ".missing"))._tag === "Left");
+ * await Deno.remove(path);
+ * ```
+ */
+export async function readNpy(
+  path: string | URL,
+  options: ReadNpyOptions = {},
+): Promise<E.Either<Problem, HostTensor>> {
+  const bytes = await readFileCapped(
+    path,
+    options.maxBytes ?? NPY_DEFAULT_MAX_BYTES,
+    "an .npy file",
+  );
+  return E.isLeft(bytes) ? bytes : decodeNpy(bytes.right, pathText(path), true);
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Writes a tensor as an `.npy` file (see {@link encodeNpy}), atomically: the bytes go to a
+ * temporary file in the same directory, which is then renamed over `path`.
+ *
+ * @param path the file to write
+ * @param h the tensor
+ * @returns nothing, or an `Io`/`NotFound` problem
+ * @example
+ * ```ts
+ * import { writeNpy } from "./npy.ts";
+ * import { hostTensor } from "./host_tensor.ts";
+ * const dir = await Deno.makeTempDir();
+ * const r = await writeNpy(`${dir}/p.npy`, hostTensor("int8", [2], new Int8Array([1, -1])));
+ * console.assert(r._tag === "Right");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function writeNpy(path: string | URL, h: HostTensor): Promise<E.Either<Problem, void>> {
+  const t = npyable(h);
+  return writeAtomic(path, async (put) => {
+    await put(headerBytes(t));
+    await put(littleEndianBytes(t)); // a view of the tensor's memory: no copy of the data
+  });
+}

@@ -1,0 +1,119 @@
+/**
+ * One door for every tensor file: `.npy`, `.npz`, `.safetensors` and sharded
+ * `*.safetensors.index.json`, chosen by the file's extension.
+ *
+ * @module
+ */
+import * as E from "fp-ts/Either";
+import { basename } from "node:path";
+import { type Problem, problem } from "../problem.ts";
+import { fsProblem, pathText } from "./_bytes.ts";
+import type { HostTensor } from "./host_tensor.ts";
+import { readNpy } from "./npy.ts";
+import { readNpz } from "./npz.ts";
+import { openSafetensors, openSafetensorsIndex, type TensorEntry } from "./safetensors.ts";
+
+/** Named tensors that can be listed, then read one at a time. */
+export interface TensorSource {
+  /** The tensors' names, dtypes and shapes. */
+  readonly entries: readonly TensorEntry[];
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /**
+   * Reads one tensor.
+   *
+   * @param name a name from {@link TensorSource.entries}
+   * @returns the tensor, or a `NotFound` problem for an unknown name
+   */
+  read(name: string): Promise<E.Either<Problem, HostTensor>>;
+  /** Releases open files; safe to call twice. */
+  close(): void;
+}
+
+/** The file extensions {@link openTensorFile} understands. */
+export const TENSOR_FILE_EXTENSIONS: readonly string[] = [
+  ".npy",
+  ".npz",
+  ".safetensors",
+  ".safetensors.index.json",
+];
+
+function inMemory(where: string, tensors: ReadonlyMap<string, HostTensor>): TensorSource {
+  const entries = [...tensors].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape }));
+  return {
+    entries: Object.freeze(entries),
+    read(name) {
+      const t = tensors.get(name);
+      if (t) return Promise.resolve(E.right(t));
+      const names = entries.map((e) => `'${e.name}'`).join(", ");
+      return Promise.resolve(
+        E.left(
+          problem(
+            "NotFound",
+            where,
+            `No tensor named '${name}'; the file holds ${names || "none"}`,
+          ),
+        ),
+      );
+    },
+    close() {},
+  };
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Opens a tensor file by its extension: `.npy` (one tensor, named after the file without
+ * `.npy`), `.npz` (read whole), `.safetensors` (read on demand) or `*.safetensors.index.json`
+ * (a sharded checkpoint, read on demand). Call `close()` when done.
+ *
+ * @param path the file
+ * @returns the source, or a problem: `NotFound` for a missing file, `Unsupported` for another
+ * extension, or whatever the format's reader reports
+ * @example
+ * ```ts
+ * import { openTensorFile } from "./tensor_file.ts";
+ * import { writeNpy } from "./npy.ts";
+ * import { hostTensor } from "./host_tensor.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeNpy(`${dir}/prompt.npy`, hostTensor("float32", [1, 2], new Float32Array([1, 2])));
+ * const src = await openTensorFile(`${dir}/prompt.npy`);
+ * console.assert(src._tag === "Right" && src.right.entries[0].name === "prompt");
+ * const bad = await openTensorFile(`${dir}/prompt.txt`);
+ * console.assert(bad._tag === "Left");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function openTensorFile(path: string | URL): Promise<E.Either<Problem, TensorSource>> {
+  const where = pathText(path);
+  const lower = where.toLowerCase();
+  const ext = TENSOR_FILE_EXTENSIONS.slice().reverse().find((x) => lower.endsWith(x));
+  if (ext === undefined) {
+    return E.left(
+      problem(
+        "Unsupported",
+        where,
+        `Unknown tensor file extension; expected one of ${TENSOR_FILE_EXTENSIONS.join(" ")}`,
+      ),
+    );
+  }
+  try {
+    await Deno.stat(path);
+  } catch (e) {
+    return E.left(fsProblem(e, where, "find the file"));
+  }
+  switch (ext as ".npy" | ".npz" | ".safetensors" | ".safetensors.index.json") {
+    case ".npy": {
+      const t = await readNpy(path);
+      if (E.isLeft(t)) return t;
+      const name = basename(where).slice(0, -".npy".length);
+      return E.right(inMemory(where, new Map([[name, t.right]])));
+    }
+    case ".npz": {
+      const m = await readNpz(path);
+      return E.isLeft(m) ? m : E.right(inMemory(where, m.right));
+    }
+    case ".safetensors":
+      return openSafetensors(path);
+    case ".safetensors.index.json":
+      return openSafetensorsIndex(path);
+  }
+}

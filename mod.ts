@@ -1,0 +1,23 @@
+/**
+ * Soft prompt tuning (Lester, Al-Rfou, Constant, 2021) of frozen transformer language models on
+ * TensorFlow.js: explicit PRNG keys, parameter trees, tensor files and prompt initializers.
+ *
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { initBackend, key, randomUniform, split } from "./mod.ts";
+ * await initBackend("cpu");
+ * const [k] = split(key(42));
+ * const prompt = randomUniform(0.5)(k, [100, 8]); // [P, H]
+ * console.assert(prompt.shape[0] === 100);
+ * prompt.dispose();
+ * ```
+ *
+ * @module
+ */
+export * from "./problem.ts";
+export * from "./backend.ts";
+export * from "./random/mod.ts";
+export * from "./tree/tree.ts";
+export * from "./io/mod.ts";
+export * from "./initializers/mod.ts";
+export type { Tokenizer } from "./tokenizer/tokenizer.ts";
