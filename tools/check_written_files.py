@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks files our TypeScript writers produced, by loading them with numpy and safetensors.
 
-    IO_WRITE_DIR=/tmp/io-written deno test -A tests/io_write_reference_test.ts
+    npx -y deno@2.9.6 run -A tools/write_io_reference.ts /tmp/io-written
     /opt/ptvenv/bin/python tools/check_written_files.py /tmp/io-written [--data ../shared/data]
 
 What it verifies, for every dtype (float16 bfloat16 float32 float64 int8 int16 int32 int64 uint8
@@ -64,7 +64,7 @@ def check(cond: bool, what: str) -> None:
 
 
 def sample(dtype: str) -> np.ndarray:
-    """The same formulas as `sample` in tests/io_write_reference_test.ts."""
+    """The same formulas as `sample` in tools/write_io_reference.ts."""
     i = np.arange(N)
     if dtype in ("float16", "bfloat16", "float32", "float64"):
         f = (i - 12) * 0.375
@@ -162,7 +162,7 @@ def check_real(d: Path, data: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("dir", type=Path, help="the directory IO_WRITE_DIR pointed at")
+    ap.add_argument("dir", type=Path, help="the directory tools/write_io_reference.ts wrote")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     args = ap.parse_args()
     check_npy(args.dir)

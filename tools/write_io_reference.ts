@@ -1,14 +1,13 @@
 /**
  * Writes reference files with our writers, for `tools/check_written_files.py` to load with numpy
- * and the Python safetensors package. Runs only when IO_WRITE_DIR is set:
+ * and the Python safetensors package (dev-time only):
  *
- *     IO_WRITE_DIR=/tmp/io-written deno test -A tests/io_write_reference_test.ts
- *     /opt/ptvenv/bin/python tools/check_written_files.py /tmp/io-written
+ *     npx -y deno@2.9.6 run -A tools/write_io_reference.ts /tmp/io-written
+ *     .venv/bin/python tools/check_written_files.py /tmp/io-written
  *
  * The values follow formulas both sides compute independently (see `sample` here and in the
  * Python script).
  */
-import assert from "node:assert/strict";
 import * as E from "fp-ts/Either";
 import {
   bfloat16Bits,
@@ -23,7 +22,12 @@ import {
   writeSafetensors,
 } from "../io/mod.ts";
 
-const dir = Deno.env.get("IO_WRITE_DIR");
+function fail(message: string): never {
+  console.error(message);
+  Deno.exit(1);
+}
+
+const dir = Deno.args[0] ?? fail("Usage: deno run -A tools/write_io_reference.ts OUT_DIR");
 const SHAPE = [2, 3, 4];
 const N = 24;
 
@@ -62,14 +66,12 @@ function sample(dtype: DType): HostTensor {
 }
 
 const ok = (r: E.Either<{ message: string }, unknown>) => {
-  if (E.isLeft(r)) assert.fail(r.left.message);
+  if (E.isLeft(r)) fail(r.left.message);
 };
 
-Deno.test({
-  name: "writers produce reference files for tools/check_written_files.py",
-  ignore: dir === undefined,
-  async fn() {
-    const out = dir!;
+{
+  {
+    const out = dir;
     await Deno.mkdir(`${out}/npy`, { recursive: true });
     const all = new Map(DTYPES.map((d) => [d, sample(d)]));
     for (const [d, t] of all) ok(await writeNpy(`${out}/npy/${d}.npy`, t));
@@ -94,9 +96,10 @@ Deno.test({
     );
     const prompt = await readNpy(sst2);
     if (E.isLeft(prompt)) {
-      assert.fail(`Reference file missing or unreadable: ${prompt.left.message}`);
+      fail(`Reference file missing or unreadable: ${prompt.left.message}`);
     }
     ok(await writeNpy(`${out}/sst2_copy.npy`, prompt.right));
     ok(await writeSafetensors(`${out}/sst2.safetensors`, { prompt: prompt.right }));
-  },
-});
+  }
+}
+console.log(`Wrote reference files to ${dir}`);
