@@ -10,7 +10,17 @@ import "@tensorflow/tfjs-backend-wasm";
 import * as E from "fp-ts/Either";
 import { type Problem, problem } from "./problem.ts";
 
-/** Backends this library can run on. */
+/**
+ * Backends this library can run on.
+ *
+ * @example
+ * ```ts
+ * import { type BackendName, initBackend } from "./backend.ts";
+ * const name: BackendName = "cpu";
+ * const started = await initBackend(name);
+ * console.assert(started._tag === "Right" && started.right === "cpu");
+ * ```
+ */
 export type BackendName = "wasm" | "cpu";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)

@@ -7,7 +7,17 @@
  */
 import * as E from "fp-ts/Either";
 
-/** The kinds of problem a boundary can report. */
+/**
+ * The kinds of problem a boundary can report.
+ *
+ * @example
+ * ```ts
+ * import { describeProblem, problem, type ProblemTag } from "./problem.ts";
+ * const tag: ProblemTag = "TooLarge";
+ * const p = problem(tag, "big.npy", "Over the limit");
+ * console.assert(p._tag === "TooLarge" && describeProblem(p) === "big.npy: Over the limit");
+ * ```
+ */
 export type ProblemTag =
   | "NotFound"
   | "Io"

@@ -61,7 +61,28 @@ export function fromArray(array: tf.Tensor | HostTensor): Initializer {
   return fromValues(Float32Array.from(toFloat64(array)), array.shape, who);
 }
 
-/** Options of {@link fromFile}. */
+/**
+ * Options of {@link fromFile}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { key } from "../random/mod.ts";
+ * import { hostTensor } from "../io/host_tensor.ts";
+ * import { writeNpz } from "../io/npz.ts";
+ * import { orThrow } from "../problem.ts";
+ * import { fromFile, type FromFileOptions } from "./array.ts";
+ * const dir = await Deno.makeTempDir();
+ * const row = (v: number) => hostTensor("float32", [1, 2], new Float32Array([v, v]));
+ * await writeNpz(`${dir}/ckpt.npz`, { a: row(1), b: row(2) });
+ * console.assert((await fromFile(`${dir}/ckpt.npz`))._tag === "Left"); // which of a and b?
+ * const options: FromFileOptions = { name: "b" };
+ * const p = orThrow(await fromFile(`${dir}/ckpt.npz`, options))(key(0), [1, 2]);
+ * console.assert(p.dataSync()[0] === 2);
+ * tf.dispose(p);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export interface FromFileOptions {
   /**
    * The tensor to take from an `.npz` or `.safetensors` file. Default: the only tensor, else one

@@ -14,10 +14,61 @@ import {
   warnToStderr,
 } from "./types.ts";
 
-/** How the sub-token embeddings of one text become one row. */
+/**
+ * How the sub-token embeddings of one text become one row.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { key } from "../random/mod.ts";
+ * import { type Aggregate, fromEmbeddedList } from "./embedded.ts";
+ * const table = tf.tidy(() => tf.range(0, 40).reshape([10, 4])); // row i holds 4i … 4i+3
+ * const tok = {
+ *   encode: (t: string) => [...t].map((c) => c.charCodeAt(0) - 97), // "a" → 0, "b" → 1, …
+ *   decode: () => "",
+ *   vocabSize: 10,
+ * };
+ * const firstValue = (aggregate: Aggregate) => {
+ *   const p = fromEmbeddedList(table, tok, ["bd"], { aggregate })(key(0), [1, 4]);
+ *   const v = p.dataSync()[0];
+ *   p.dispose();
+ *   return v;
+ * };
+ * // "bd" is tokens 1 and 3, whose rows start with 4 and 12.
+ * console.assert(firstValue("mean") === 8 && firstValue("sum") === 16);
+ * console.assert(firstValue("first") === 4 && firstValue("last") === 12);
+ * table.dispose();
+ * ```
+ */
 export type Aggregate = "mean" | "first" | "last" | "sum";
 
-/** Options of {@link fromEmbeddedList}. */
+/**
+ * Options of {@link fromEmbeddedList}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { key } from "../random/mod.ts";
+ * import { type EmbeddedListOptions, fromEmbeddedList } from "./embedded.ts";
+ * const table = tf.tidy(() => tf.range(0, 40).reshape([10, 4])); // row i holds 4i … 4i+3
+ * const tok = {
+ *   encode: (t: string) => [...t].map((c) => c.charCodeAt(0) - 97), // "a" → 0, "b" → 1, …
+ *   decode: () => "",
+ *   vocabSize: 10,
+ * };
+ * const warnings: string[] = [];
+ * const options: EmbeddedListOptions = {
+ *   aggregate: "last",
+ *   onWarning: (m) => {
+ *     warnings.push(m);
+ *   },
+ * };
+ * const p = fromEmbeddedList(table, tok, ["ab", "cd", "e"], options)(key(0), [2, 4]);
+ * console.assert((p.arraySync() as number[][]).map((r) => r[0]).join() === "4,12"); // "b", "d"
+ * console.assert(warnings.length === 1); // "e" did not fit in 2 rows
+ * tf.dispose([table, p]);
+ * ```
+ */
 export interface EmbeddedListOptions {
   /** How sub-tokens are combined (default `"mean"`, as the original). */
   readonly aggregate?: Aggregate;
@@ -123,7 +174,26 @@ export function fromEmbeddedList(
   };
 }
 
-/** Options of {@link fromEmbeddedString}. */
+/**
+ * Options of {@link fromEmbeddedString}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { key } from "../random/mod.ts";
+ * import { type EmbeddedStringOptions, fromEmbeddedString } from "./embedded.ts";
+ * const table = tf.tidy(() => tf.range(0, 40).reshape([10, 4])); // row i holds 4i … 4i+3
+ * const tok = {
+ *   encode: (t: string) => [...t].map((c) => c.charCodeAt(0) - 97), // "a" → 0, "b" → 1, …
+ *   decode: () => "",
+ *   vocabSize: 10,
+ * };
+ * const options: EmbeddedStringOptions = { fallback: (_key, shape) => tf.fill([...shape], -1) };
+ * const p = fromEmbeddedString(table, tok, "cab", options)(key(0), [4, 4]);
+ * console.assert((p.arraySync() as number[][]).map((r) => r[0]).join() === "8,0,4,-1");
+ * tf.dispose([table, p]);
+ * ```
+ */
 export interface EmbeddedStringOptions {
   /** Fills the rows after the text's tokens (default: sampled vocabulary, population 5000). */
   readonly fallback?: Initializer;

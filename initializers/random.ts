@@ -7,7 +7,20 @@ import * as tf from "@tensorflow/tfjs";
 import { normal, uniform } from "../random/mod.ts";
 import { checkShape, type Initializer } from "./types.ts";
 
-/** Options of {@link randomUniform}. */
+/**
+ * Options of {@link randomUniform}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { key } from "../random/mod.ts";
+ * import { randomUniform, type RandomUniformOptions } from "./random.ts";
+ * const flax: RandomUniformOptions = { range: "flax" }; // [0, scale), the original's default
+ * const p = randomUniform(0.5, flax)(key(0), [4, 8]);
+ * console.assert(p.dataSync().every((v) => v >= 0 && v < 0.5));
+ * tf.dispose(p);
+ * ```
+ */
 export interface RandomUniformOptions {
   /**
    * `"symmetric"` (default) draws from [-scale, scale), as the paper describes (scale 0.5).

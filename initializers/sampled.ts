@@ -13,7 +13,22 @@ import {
   warnToStderr,
 } from "./types.ts";
 
-/** Options of {@link fromSampleOfEmbeddings}. */
+/**
+ * Options of {@link fromSampleOfEmbeddings}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { key } from "../random/mod.ts";
+ * import { fromSampleOfEmbeddings, type SampleOptions } from "./sampled.ts";
+ * const table = tf.tidy(() => tf.range(0, 40).reshape([10, 4])); // row i holds 4i … 4i+3
+ * const options: SampleOptions = { populationSize: 3, onWarning: () => {} }; // rows 0, 1, 2 only
+ * const p = fromSampleOfEmbeddings(table, options)(key(0), [3, 4]);
+ * const starts = (p.arraySync() as number[][]).map((row) => row[0]).sort((a, b) => a - b);
+ * console.assert(starts.join() === "0,4,8"); // each of the 3 rows once
+ * tf.dispose([table, p]);
+ * ```
+ */
 export interface SampleOptions {
   /**
    * Draw from the first `populationSize` rows only (paper: 5000, the most common tokens of the

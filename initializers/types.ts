@@ -57,7 +57,24 @@ export function checkEmbeddings(embeddings: tf.Tensor, who: string): void {
   }
 }
 
-/** A callback for warnings; the default writes to stderr. */
+/**
+ * A callback for warnings; the default writes to stderr.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { fromSampleOfEmbeddings } from "./sampled.ts";
+ * import type { WarningSink } from "./types.ts";
+ * const warnings: string[] = [];
+ * const collect: WarningSink = (message) => {
+ *   warnings.push(message);
+ * };
+ * const table = tf.zeros([4, 2]); // a vocabulary of 4
+ * fromSampleOfEmbeddings(table, { populationSize: 10, onWarning: collect }); // clamped to 4
+ * console.assert(warnings.length === 1 && warnings[0].includes("larger than the vocabulary"));
+ * table.dispose();
+ * ```
+ */
 export type WarningSink = (message: string) => void;
 
 /** The default warning sink: `console.warn`. */

@@ -18,6 +18,15 @@ import type { TensorEntry } from "./safetensors.ts";
 /**
  * The largest JSON header accepted: 100,000,000 bytes, the limit of the reference `safetensors`
  * library. It is checked before the header is read.
+ *
+ * @example
+ * ```ts
+ * import { parseSafetensors, SAFETENSORS_MAX_HEADER_BYTES } from "./safetensors.ts";
+ * const bytes = new Uint8Array(8); // only the header length, little-endian
+ * new DataView(bytes.buffer).setBigUint64(0, BigInt(SAFETENSORS_MAX_HEADER_BYTES + 1), true);
+ * const r = parseSafetensors(bytes, "huge-header.safetensors");
+ * console.assert(r._tag === "Left" && r.left._tag === "TooLarge");
+ * ```
  */
 export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
 

@@ -11,7 +11,16 @@ import { type Problem, problem } from "../problem.ts";
 import { viewData } from "./_bytes.ts";
 import { decodeHalf, toHalfBits } from "./_half.ts";
 
-/** The element types tensor files can hold. */
+/**
+ * The element types tensor files can hold.
+ *
+ * @example
+ * ```ts
+ * import { type DType, isDType, itemSize } from "./host_tensor.ts";
+ * const dtype: DType = "bfloat16";
+ * console.assert(itemSize(dtype) === 2 && isDType(dtype) && !isDType("uint32"));
+ * ```
+ */
 export type DType =
   | "float16"
   | "bfloat16"
@@ -27,6 +36,14 @@ export type DType =
 /**
  * The typed array behind a host tensor. `float16` and `bfloat16` are kept as their raw bits in a
  * `Uint16Array`; `uint8` and `bool` (0 or 1) both use a `Uint8Array`.
+ *
+ * @example
+ * ```ts
+ * import { type HostData, hostTensor, toFloat64 } from "./host_tensor.ts";
+ * const bits: HostData = new Uint16Array([0x3f80, 0xc000]); // bfloat16 1 and -2, as raw bits
+ * const h = hostTensor("bfloat16", [2], bits);
+ * console.assert(h.data === bits && toFloat64(h).join() === "1,-2");
+ * ```
  */
 export type HostData =
   | Float32Array
@@ -57,7 +74,19 @@ export interface HostTensor {
   readonly data: HostData;
 }
 
-/** Tensors by name: a map (its order is kept) or a plain record. */
+/**
+ * Tensors by name: a map (its order is kept) or a plain record.
+ *
+ * @example
+ * ```ts
+ * import { hostTensor, namedEntries, type NamedTensors } from "./host_tensor.ts";
+ * const t = hostTensor("float32", [1], new Float32Array([1]));
+ * const asMap: NamedTensors = new Map([["b", t], ["a", t]]);
+ * const asRecord: NamedTensors = { a: t };
+ * console.assert(namedEntries(asMap).map(([k]) => k).join() === "b,a");
+ * console.assert(namedEntries(asRecord)[0][1] === t);
+ * ```
+ */
 export type NamedTensors = ReadonlyMap<string, HostTensor> | Readonly<Record<string, HostTensor>>;
 
 /**
@@ -78,7 +107,16 @@ export function namedEntries(tensors: NamedTensors): [string, HostTensor][] {
     : Object.entries(tensors as Readonly<Record<string, HostTensor>>);
 }
 
-/** All dtypes, in a fixed order. */
+/**
+ * All dtypes, in a fixed order.
+ *
+ * @example
+ * ```ts
+ * import { DTYPES, isDType, itemSize } from "./host_tensor.ts";
+ * console.assert(DTYPES.length === 10 && DTYPES.every((d) => isDType(d)));
+ * console.assert(DTYPES.filter((d) => itemSize(d) === 2).join() === "float16,bfloat16,int16");
+ * ```
+ */
 export const DTYPES: readonly DType[] = [
   "float16",
   "bfloat16",
@@ -422,7 +460,17 @@ export async function fromTensor(t: tf.Tensor): Promise<HostTensor> {
   }
 }
 
-/** Summary statistics of a tensor's values. */
+/**
+ * Summary statistics of a tensor's values.
+ *
+ * @example
+ * ```ts
+ * import { hostTensor, type Stats, stats } from "./host_tensor.ts";
+ * const s: Stats = stats(hostTensor("int8", [3], new Int8Array([-1, 0, 1])));
+ * console.assert(s.mean === 0 && s.min === -1 && s.max === 1);
+ * console.assert(Math.abs(s.std - Math.sqrt(2 / 3)) < 1e-12); // population std (ddof=0)
+ * ```
+ */
 export interface Stats {
   /** Arithmetic mean. */
   readonly mean: number;

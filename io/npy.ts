@@ -16,7 +16,18 @@ import type { HostTensor } from "./host_tensor.ts";
 
 export { NPY_MAX_HEADER_BYTES } from "./_npy.ts";
 
-/** The largest file {@link readNpy} reads unless told otherwise: 2 GiB. */
+/**
+ * The largest file {@link readNpy} reads unless told otherwise: 2 GiB.
+ *
+ * @example
+ * ```ts
+ * import { NPY_DEFAULT_MAX_BYTES, readNpy } from "./npy.ts";
+ * console.assert(NPY_DEFAULT_MAX_BYTES === 2 * 1024 ** 3);
+ * // Larger files need an explicit limit: readNpy(path, { maxBytes: 4 * NPY_DEFAULT_MAX_BYTES }).
+ * const r = await readNpy("missing.npy", { maxBytes: NPY_DEFAULT_MAX_BYTES });
+ * console.assert(r._tag === "Left" && r.left._tag === "NotFound");
+ * ```
+ */
 export const NPY_DEFAULT_MAX_BYTES = 2 ** 31;
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
@@ -68,7 +79,21 @@ export function encodeNpy(h: HostTensor): Uint8Array {
   return out;
 }
 
-/** Options for {@link readNpy}. */
+/**
+ * Options for {@link readNpy}.
+ *
+ * @example
+ * ```ts
+ * import { readNpy, type ReadNpyOptions, writeNpy } from "./npy.ts";
+ * import { hostTensor } from "./host_tensor.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeNpy(`${dir}/a.npy`, hostTensor("float32", [64], new Float32Array(64))); // 384 bytes
+ * const small: ReadNpyOptions = { maxBytes: 256 };
+ * const r = await readNpy(`${dir}/a.npy`, small);
+ * console.assert(r._tag === "Left" && r.left._tag === "TooLarge");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export interface ReadNpyOptions {
   /** Refuse files larger than this many bytes (default {@link NPY_DEFAULT_MAX_BYTES}). */
   readonly maxBytes?: number;

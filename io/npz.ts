@@ -13,13 +13,47 @@ import { type HostTensor, namedEntries, type NamedTensors } from "./host_tensor.
 import { decodeNpy } from "./_npy.ts";
 import { encodeNpy } from "./npy.ts";
 
-/** The largest archive, and the most uncompressed bytes, read unless told otherwise: 2 GiB. */
+/**
+ * The largest archive, and the most uncompressed bytes, read unless told otherwise: 2 GiB.
+ *
+ * @example
+ * ```ts
+ * import { encodeNpz, NPZ_DEFAULT_MAX_BYTES, parseNpz } from "./npz.ts";
+ * import { hostTensor } from "./host_tensor.ts";
+ * console.assert(NPZ_DEFAULT_MAX_BYTES === 2 * 1024 ** 3);
+ * const bytes = encodeNpz({ x: hostTensor("uint8", [4], new Uint8Array(4)) });
+ * const r = parseNpz(bytes, "x.npz", { maxBytes: NPZ_DEFAULT_MAX_BYTES }); // same as no options
+ * console.assert(r._tag === "Right" && r.right.has("x"));
+ * ```
+ */
 export const NPZ_DEFAULT_MAX_BYTES = 2 ** 31;
 
-/** The most entries an archive may have. */
+/**
+ * The most entries an archive may have.
+ *
+ * @example
+ * ```ts
+ * import { NPZ_MAX_ENTRIES } from "./npz.ts";
+ * // An archive listing more entries than this is refused as TooLarge before any is read.
+ * console.assert(NPZ_MAX_ENTRIES === 100_000);
+ * ```
+ */
 export const NPZ_MAX_ENTRIES = 100_000;
 
-/** Options for {@link parseNpz} and {@link readNpz}. */
+/**
+ * Options for {@link parseNpz} and {@link readNpz}.
+ *
+ * @example
+ * ```ts
+ * import { encodeNpz, parseNpz, type ReadNpzOptions } from "./npz.ts";
+ * import { hostTensor } from "./host_tensor.ts";
+ * const zeros = hostTensor("float32", [1000], new Float32Array(1000)); // 4000 bytes of data
+ * const bytes = encodeNpz({ zeros }, { compress: true }); // deflates to far less
+ * const options: ReadNpzOptions = { maxBytes: 1000 }; // caps the uncompressed contents too
+ * const r = parseNpz(bytes, "zeros.npz", options);
+ * console.assert(bytes.length < 1000 && r._tag === "Left" && r.left._tag === "TooLarge");
+ * ```
+ */
 export interface ReadNpzOptions {
   /**
    * Refuse archives (and total uncompressed contents) larger than this many bytes (default
@@ -101,7 +135,18 @@ export async function readNpz(
   return E.isLeft(bytes) ? bytes : parseNpz(bytes.right, pathText(path), { maxBytes: max });
 }
 
-/** Options for {@link encodeNpz} and {@link writeNpz}. */
+/**
+ * Options for {@link encodeNpz} and {@link writeNpz}.
+ *
+ * @example
+ * ```ts
+ * import { encodeNpz, type WriteNpzOptions } from "./npz.ts";
+ * import { hostTensor } from "./host_tensor.ts";
+ * const zeros = hostTensor("float32", [1000], new Float32Array(1000));
+ * const compressed: WriteNpzOptions = { compress: true }; // like np.savez_compressed
+ * console.assert(encodeNpz({ zeros }, compressed).length < encodeNpz({ zeros }).length);
+ * ```
+ */
 export interface WriteNpzOptions {
   /** Deflate the entries, like `np.savez_compressed` (default false: stored, like `np.savez`). */
   readonly compress?: boolean;

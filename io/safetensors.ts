@@ -34,10 +34,39 @@ import { headerLength, isRecord, type Layout, parseLayout, plan } from "./_safet
 
 export { SAFETENSORS_MAX_HEADER_BYTES } from "./_safetensors_layout.ts";
 
-/** The largest `model.safetensors.index.json` {@link openSafetensorsIndex} reads. */
+/**
+ * The largest `model.safetensors.index.json` {@link openSafetensorsIndex} reads.
+ *
+ * @example
+ * ```ts
+ * import { openSafetensorsIndex, SAFETENSORS_MAX_INDEX_BYTES } from "./safetensors.ts";
+ * console.assert(SAFETENSORS_MAX_INDEX_BYTES === 100_000_000); // 100 MB of JSON; larger: TooLarge
+ * const r = await openSafetensorsIndex("missing/model.safetensors.index.json");
+ * console.assert(r._tag === "Left" && r.left._tag === "NotFound");
+ * ```
+ */
 export const SAFETENSORS_MAX_INDEX_BYTES = 100_000_000;
 
-/** A tensor's name, dtype and shape, known before its data is read. */
+/**
+ * A tensor's name, dtype and shape, known before its data is read.
+ *
+ * @example
+ * ```ts
+ * import { openSafetensors, type TensorEntry, writeSafetensors } from "./safetensors.ts";
+ * import { hostTensor, itemSize, sizeOf } from "./host_tensor.ts";
+ * import { orThrow } from "../problem.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeSafetensors(`${dir}/p.safetensors`, {
+ *   prompt: hostTensor("float32", [3, 4], new Float32Array(12)),
+ * });
+ * const f = orThrow(await openSafetensors(`${dir}/p.safetensors`));
+ * const [e]: readonly TensorEntry[] = f.entries; // no tensor data read yet
+ * console.assert(e.name === "prompt" && e.dtype === "float32" && e.shape.join() === "3,4");
+ * console.assert(sizeOf(e.shape) * itemSize(e.dtype) === 48); // bytes a read will take
+ * f.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export interface TensorEntry {
   /** The tensor's name in the file. */
   readonly name: string;
@@ -50,6 +79,26 @@ export interface TensorEntry {
 /**
  * An open safetensors file (or sharded checkpoint): the header is parsed, tensors are read on
  * demand. Reads may run concurrently; they are serialized on the file handle.
+ *
+ * @example
+ * ```ts
+ * import { openSafetensors, type SafetensorsFile, writeSafetensors } from "./safetensors.ts";
+ * import { hostTensor } from "./host_tensor.ts";
+ * import { orThrow } from "../problem.ts";
+ * const dir = await Deno.makeTempDir();
+ * const w = hostTensor("int32", [2], new Int32Array([4, 5]));
+ * await writeSafetensors(`${dir}/m.safetensors`, { w }, { step: "100" });
+ * const f: SafetensorsFile = orThrow(await openSafetensors(`${dir}/m.safetensors`));
+ * try {
+ *   console.assert(f.metadata.step === "100" && f.entries.length === 1);
+ *   const r = await f.read("w");
+ *   console.assert(r._tag === "Right" && r.right.data[1] === 5);
+ *   console.assert((await f.read("nope"))._tag === "Left");
+ * } finally {
+ *   f.close();
+ * }
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export interface SafetensorsFile {
   /** The header's `__metadata__` (empty when absent). */
@@ -197,7 +246,20 @@ function fileReader(
   };
 }
 
-/** The in-memory contents of a safetensors file. */
+/**
+ * The in-memory contents of a safetensors file.
+ *
+ * @example
+ * ```ts
+ * import { encodeSafetensors, parseSafetensors, type SafetensorsContents } from "./safetensors.ts";
+ * import { hostTensor } from "./host_tensor.ts";
+ * import { orThrow } from "../problem.ts";
+ * const b = hostTensor("uint8", [1], new Uint8Array([9]));
+ * const bytes = encodeSafetensors({ b }, { v: "1" });
+ * const c: SafetensorsContents = orThrow(parseSafetensors(bytes, "mem.safetensors"));
+ * console.assert(c.metadata.v === "1" && c.tensors.get("b")?.data[0] === 9);
+ * ```
+ */
 export interface SafetensorsContents {
   /** The header's `__metadata__` (empty when absent). */
   readonly metadata: Readonly<Record<string, string>>;

@@ -13,7 +13,29 @@ import { readNpy } from "./npy.ts";
 import { readNpz } from "./npz.ts";
 import { openSafetensors, openSafetensorsIndex, type TensorEntry } from "./safetensors.ts";
 
-/** Named tensors that can be listed, then read one at a time. */
+/**
+ * Named tensors that can be listed, then read one at a time.
+ *
+ * @example
+ * ```ts
+ * import { openTensorFile, type TensorSource } from "./tensor_file.ts";
+ * import { writeNpz } from "./npz.ts";
+ * import { hostTensor } from "./host_tensor.ts";
+ * import { orThrow } from "../problem.ts";
+ * const dir = await Deno.makeTempDir();
+ * const t = hostTensor("float32", [2], new Float32Array([1, 2]));
+ * await writeNpz(`${dir}/a.npz`, { x: t, y: t });
+ * const src: TensorSource = orThrow(await openTensorFile(`${dir}/a.npz`));
+ * try {
+ *   console.assert(src.entries.map((e) => e.name).join() === "x,y");
+ *   const y = await src.read("y");
+ *   console.assert(y._tag === "Right" && y.right.data[1] === 2);
+ * } finally {
+ *   src.close();
+ * }
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export interface TensorSource {
   /** The tensors' names, dtypes and shapes. */
   readonly entries: readonly TensorEntry[];
@@ -29,7 +51,16 @@ export interface TensorSource {
   close(): void;
 }
 
-/** The file extensions {@link openTensorFile} understands. */
+/**
+ * The file extensions {@link openTensorFile} understands.
+ *
+ * @example
+ * ```ts
+ * import { TENSOR_FILE_EXTENSIONS } from "./tensor_file.ts";
+ * const known = (p: string) => TENSOR_FILE_EXTENSIONS.some((x) => p.toLowerCase().endsWith(x));
+ * console.assert(known("model.safetensors.index.json") && known("prompt.NPY") && !known("w.pt"));
+ * ```
+ */
 export const TENSOR_FILE_EXTENSIONS: readonly string[] = [
   ".npy",
   ".npz",

@@ -23,7 +23,20 @@ const NEXT_AFTER_MINUS_ONE = fround(-1 + 2 ** -24);
 /** `np.float32(np.sqrt(2))`. */
 const SQRT2_F32 = fround(Math.SQRT2);
 
-/** Options of {@link uniform}. */
+/**
+ * Options of {@link uniform}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { key } from "./key.ts";
+ * import { uniform, type UniformOptions } from "./continuous.ts";
+ * const range: UniformOptions = { minval: 2, maxval: 3 };
+ * const x = uniform(key(1), [100], range);
+ * console.assert(x.dataSync().every((v) => v >= 2 && v < 3));
+ * tf.dispose(x);
+ * ```
+ */
 export interface UniformOptions {
   /** The smallest value (inclusive), default 0; rounded to float32 first, as JAX does. */
   readonly minval?: number;
@@ -31,7 +44,21 @@ export interface UniformOptions {
   readonly maxval?: number;
 }
 
-/** Options of {@link normal}. */
+/**
+ * Options of {@link normal}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { key } from "./key.ts";
+ * import { normal, type NormalOptions } from "./continuous.ts";
+ * const options: NormalOptions = { mean: 10, stddev: 0.1 };
+ * const x = normal(key(0), [1000], options);
+ * const v = Array.from(x.dataSync());
+ * console.assert(Math.abs(v.reduce((a, b) => a + b, 0) / v.length - 10) < 0.05);
+ * tf.dispose(x);
+ * ```
+ */
 export interface NormalOptions {
   /** The mean, default 0. */
   readonly mean?: number;

@@ -185,7 +185,20 @@ export function permutation(k: Key, x: number | tf.Tensor): tf.Tensor {
   return takeRows(x, index, [n]);
 }
 
-/** Options of {@link choice}. */
+/**
+ * Options of {@link choice}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { key } from "./key.ts";
+ * import { choice, type ChoiceOptions } from "./discrete.ts";
+ * const once: ChoiceOptions = { replace: false }; // every item at most once
+ * const picks = choice(key(0), 4, [4], once); // so 4 draws of 4 items are a permutation
+ * console.assert([...picks.dataSync()].sort().join() === "0,1,2,3");
+ * tf.dispose(picks);
+ * ```
+ */
 export interface ChoiceOptions {
   /** Whether an item may be drawn more than once (default true). */
   readonly replace?: boolean;

@@ -9,14 +9,41 @@
 import * as tf from "@tensorflow/tfjs";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-/** A nested readonly record or array whose leaves are tensors. */
+/**
+ * A nested readonly record or array whose leaves are tensors.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { countParams, disposeTree, type ParamTree } from "./tree.ts";
+ * const params: ParamTree = {
+ *   encoder: { layers: [tf.zeros([2, 2]), tf.zeros([2, 2])] },
+ *   prompt: tf.zeros([3, 2]),
+ * };
+ * console.assert(countParams(params) === 14);
+ * disposeTree(params);
+ * ```
+ */
 export type ParamTree =
   | tf.Tensor
   | readonly ParamTree[]
   | { readonly [key: string]: ParamTree };
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-/** A leaf and its `/`-joined path. */
+/**
+ * A leaf and its `/`-joined path.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { type FlatEntry, flatten, unflatten } from "./tree.ts";
+ * const entry: FlatEntry = ["encoder/w", tf.zeros([2])];
+ * const tree = unflatten([entry]); // { encoder: { w } }
+ * const [[path, leaf]] = flatten(tree);
+ * console.assert(path === "encoder/w" && leaf === entry[1]);
+ * leaf.dispose();
+ * ```
+ */
 export type FlatEntry = readonly [path: string, leaf: tf.Tensor];
 
 const isTensor = (x: unknown): x is tf.Tensor => x instanceof tf.Tensor;
