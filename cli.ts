@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import * as E from "fp-ts/Either";
-import { inspectFile } from "./cli/inspect.ts";
+import { inspectFile, inspectModelDir } from "./cli/inspect.ts";
 import { describeProblem, type Problem } from "./problem.ts";
 
 const VERSION = "0.1.0";
@@ -17,8 +17,10 @@ const HELP = `soft-prompt ${VERSION}: soft prompt tuning of frozen language mode
 Usage: deno run -A cli.ts <command> [options]
 
 Commands:
-  inspect FILE   Print every tensor of an .npy, .npz or .safetensors file (or a sharded
-                 model.safetensors.index.json): name, dtype, shape, mean, std, min, max
+  inspect PATH   Print every tensor of an .npy, .npz or .safetensors file (or a sharded
+                 model.safetensors.index.json): name, dtype, shape, mean, std, min, max;
+                 for a checkpoint directory (Hugging Face or T5X), also the architecture
+                 and the parameter count
 
 Options:
   -h, --help     Show this help (also: <command> --help)
@@ -27,10 +29,12 @@ Options:
 
 Exit codes: 0 success, 1 failure, 2 usage error.`;
 
-const INSPECT_HELP = `Usage: deno run --allow-read cli.ts inspect FILE
+const INSPECT_HELP = `Usage: deno run --allow-read cli.ts inspect PATH
 
 Prints one line per tensor: name, dtype, shape, mean, std, min, max (statistics in float64).
-FILE is an .npy, .npz, .safetensors or model.safetensors.index.json file.`;
+PATH is an .npy, .npz, .safetensors or model.safetensors.index.json file, or a checkpoint
+directory: Hugging Face (config.json + model.safetensors) or T5X (checkpoint + zarr arrays);
+for a directory the architecture and parameter count come first.`;
 
 /** A usage error: exit code 2. */
 class UsageError extends Error {}
@@ -53,9 +57,17 @@ async function runInspect(args: string[]): Promise<void> {
     return;
   }
   if (positionals.length !== 1) {
-    throw new UsageError(`inspect takes one FILE, got ${positionals.length}`);
+    throw new UsageError(`inspect takes one PATH, got ${positionals.length}`);
   }
-  const result = await inspectFile(positionals[0], (line) => console.log(line));
+  const path = positionals[0];
+  let isDir = false;
+  try {
+    isDir = (await Deno.stat(path)).isDirectory;
+  } catch {
+    // A missing path is reported by inspectFile, as a one-line problem.
+  }
+  const print = (line: string) => console.log(line);
+  const result = isDir ? await inspectModelDir(path, print) : await inspectFile(path, print);
   if (E.isLeft(result)) throw new Failure(result.left);
 }
 

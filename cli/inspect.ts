@@ -4,9 +4,12 @@
  * @module
  */
 import * as E from "fp-ts/Either";
-import { stats } from "../io/host_tensor.ts";
+import { initBackend } from "../backend.ts";
+import { hostTensor, type Stats, stats } from "../io/host_tensor.ts";
 import { openTensorFile } from "../io/tensor_file.ts";
+import { loadModel } from "../model/load.ts";
 import type { Problem } from "../problem.ts";
+import { countParams, disposeTree, flatten } from "../tree/tree.ts";
 
 /** Formats a statistic compactly: 6 significant digits, exponent form when very large or small. */
 function num(x: number): string {
@@ -15,6 +18,17 @@ function num(x: number): string {
   const a = Math.abs(x);
   if (a !== 0 && (a >= 1e6 || a < 1e-4)) return x.toExponential(5);
   return Number(x.toPrecision(6)).toString();
+}
+
+function row(name: string, dtype: string, shape: readonly number[], s: Stats): string[] {
+  return [name, dtype, `[${shape.join(", ")}]`, num(s.mean), num(s.std), num(s.min), num(s.max)];
+}
+
+/** Writes a header and the rows, in aligned columns. */
+function table(rows: readonly string[][], write: (line: string) => void): void {
+  const all = [["name", "dtype", "shape", "mean", "std", "min", "max"], ...rows];
+  const widths = all[0].map((_, c) => Math.max(...all.map((r) => r[c].length)));
+  for (const r of all) write(r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd());
 }
 
 /**
@@ -39,25 +53,54 @@ export async function inspectFile(
   if (E.isLeft(opened)) return opened;
   const source = opened.right;
   try {
-    const rows: string[][] = [["name", "dtype", "shape", "mean", "std", "min", "max"]];
+    const rows: string[][] = [];
     for (const entry of source.entries) {
       const read = await source.read(entry.name);
       if (E.isLeft(read)) return read;
-      const s = stats(read.right);
-      rows.push([
-        entry.name,
-        entry.dtype,
-        `[${entry.shape.join(", ")}]`,
-        num(s.mean),
-        num(s.std),
-        num(s.min),
-        num(s.max),
-      ]);
+      rows.push(row(entry.name, entry.dtype, entry.shape, stats(read.right)));
     }
-    const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-    for (const r of rows) write(r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd());
+    table(rows, write);
     return E.right(undefined);
   } finally {
     source.close();
+  }
+}
+
+/**
+ * Lines describing a checkpoint directory (Hugging Face or T5X): the architecture and format, the
+ * parameter count, then the tensor table of the loaded tree (paths as the library names them).
+ * The whole model is loaded and checked, so a broken directory is reported.
+ *
+ * @param dir the checkpoint directory
+ * @param write where each line goes
+ * @returns nothing, or the problem that stopped it
+ * @example
+ * ```ts
+ * import { inspectModelDir } from "./inspect.ts";
+ * const r = await inspectModelDir("no/such/dir", () => {});
+ * console.assert(r._tag === "Left");
+ * ```
+ */
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+export async function inspectModelDir(
+  dir: string,
+  write: (line: string) => void,
+): Promise<E.Either<Problem, void>> {
+  const started = await initBackend("wasm");
+  if (E.isLeft(started)) return started;
+  const loaded = await loadModel(dir);
+  if (E.isLeft(loaded)) return loaded;
+  const model = loaded.right;
+  try {
+    write(`architecture: ${model.architecture} (${model.format} checkpoint)`);
+    write(`parameters: ${countParams(model.params).toLocaleString("en-US")}`);
+    const rows = flatten(model.params).map(([path, t]) => {
+      const h = hostTensor("float32", t.shape, t.dataSync() as Float32Array);
+      return row(path, t.dtype, t.shape, stats(h));
+    });
+    table(rows, write);
+    return E.right(undefined);
+  } finally {
+    disposeTree(model.params);
   }
 }

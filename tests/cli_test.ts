@@ -17,7 +17,7 @@ async function cli(...args: string[]) {
 Deno.test("cli --help prints the commands and exits 0", async () => {
   const r = await cli("--help");
   assert.equal(r.code, 0);
-  assert.match(r.stdout, /inspect FILE/);
+  assert.match(r.stdout, /inspect PATH/);
 });
 
 Deno.test("cli inspect prints one line per tensor of a released prompt", async () => {

@@ -1,0 +1,359 @@
+/**
+ * The building blocks every architecture shares, written once as small pure functions so that a
+ * faster kernel can replace any of them: dense layers, norms, activations, attention and rotary
+ * position embeddings.
+ *
+ * Weights are stored `[in, out]` (as T5X/Flax kernels and GPT-2's Conv1D; PyTorch `Linear`
+ * weights are transposed on load), so a dense layer is one `matMul` with no transpose.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/**
+ * A dense layer: `x @ w (+ b)`.
+ *
+ * @param x `[..., in]`
+ * @param w `[in, out]`
+ * @param b `[out]`, optional
+ * @returns `[..., out]`
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { dense } from "./layers.ts";
+ * const y = tf.tidy(() => dense(tf.ones([2, 3]), tf.ones([3, 4])));
+ * console.assert(y.shape[1] === 4);
+ * y.dispose();
+ * ```
+ */
+// deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
+export function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const [inDim, outDim] = w.shape as number[];
+  const lead = x.shape.slice(0, -1);
+  const x2 = x.reshape([-1, inDim]); // [N, in]
+  const y = b === undefined ? tf.matMul(x2, w) : tf.add(tf.matMul(x2, w), b); // [N, out]
+  return y.reshape([...lead, outDim]);
+}
+
+/**
+ * Root-mean-square norm, as T5 and LLaMA use it: no mean subtraction, no bias.
+ * `x * rsqrt(mean(x², -1) + eps) * weight`.
+ *
+ * @param x `[..., H]`
+ * @param weight `[H]`
+ * @param eps added to the mean square (T5: 1e-6)
+ * @returns `[..., H]`
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { rmsNorm } from "./layers.ts";
+ * const y = tf.tidy(() => rmsNorm(tf.tensor2d([[3, 4]]), tf.ones([2]), 0));
+ * console.assert(Math.abs((y.arraySync() as number[][])[0][0] - 3 / Math.sqrt(12.5)) < 1e-6);
+ * y.dispose();
+ * ```
+ */
+// deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
+export function rmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor {
+  return tf.tidy(() => {
+    const ms = tf.mean(tf.square(x), -1, true); // [..., 1]
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight);
+  });
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Layer norm with mean subtraction, scale and bias (GPT-2).
+ *
+ * @param x `[..., H]`
+ * @param weight `[H]`
+ * @param bias `[H]`
+ * @param eps added to the variance (GPT-2: 1e-5)
+ * @returns `[..., H]`
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { layerNorm } from "./layers.ts";
+ * const y = tf.tidy(() => layerNorm(tf.tensor2d([[1, 3]]), tf.ones([2]), tf.zeros([2]), 0));
+ * console.assert(Math.abs((y.arraySync() as number[][])[0][1] - 1) < 1e-6);
+ * y.dispose();
+ * ```
+ */
+export function layerNorm(
+  x: tf.Tensor,
+  weight: tf.Tensor,
+  bias: tf.Tensor,
+  eps: number,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true); // [..., 1]
+    const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+    return tf.add(tf.mul(normed, weight), bias);
+  });
+}
+
+/**
+ * The activations used by the supported architectures, by their Hugging Face names.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { type Activation, activate } from "./layers.ts";
+ * const names: Activation[] = ["silu", "swish"]; // two names of x · sigmoid(x)
+ * const [a, b] = tf.tidy(() => names.map((name) => activate(name, tf.tensor1d([-1, 0, 2]))));
+ * console.assert(a.dataSync()[1] === 0 && a.dataSync().join() === b.dataSync().join());
+ * tf.dispose([a, b]);
+ * ```
+ */
+export type Activation = "relu" | "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "silu" | "swish";
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Applies an activation by its Hugging Face name. `gelu` is the exact (erf) form; `gelu_new` and
+ * `gelu_pytorch_tanh` the tanh approximation.
+ *
+ * @param name the activation
+ * @param x any tensor
+ * @returns the activation of `x`, same shape
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { activate } from "./layers.ts";
+ * const y = tf.tidy(() => activate("relu", tf.tensor1d([-1, 2])));
+ * console.assert((y.arraySync() as number[])[0] === 0);
+ * y.dispose();
+ * ```
+ */
+export function activate(name: Activation, x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    switch (name) {
+      case "relu":
+        return tf.relu(x);
+      case "silu":
+      case "swish":
+        return tf.mul(x, tf.sigmoid(x));
+      case "gelu":
+        return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+      case "gelu_new":
+      case "gelu_pytorch_tanh": {
+        // 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))); x³ as x·x·x (pow is slow on WASM).
+        const cube = tf.mul(tf.mul(x, x), x);
+        const inner = tf.mul(tf.add(x, tf.mul(cube, 0.044715)), Math.sqrt(2 / Math.PI));
+        return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+      }
+      default:
+        throw new RangeError(`Unknown activation "${String(name)}"`);
+    }
+  });
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Splits the last axis into heads: `[B, T, N·D]` → `[B, N, T, D]`.
+ *
+ * @param x `[B, T, N·D]`
+ * @param heads `N`
+ * @returns `[B, N, T, D]`
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { splitHeads } from "./layers.ts";
+ * const y = tf.tidy(() => splitHeads(tf.zeros([2, 5, 12]), 3));
+ * console.assert(y.shape.join() === "2,3,5,4");
+ * y.dispose();
+ * ```
+ */
+export function splitHeads(x: tf.Tensor, heads: number): tf.Tensor {
+  const [b, t, nd] = x.shape as number[];
+  return tf.transpose(x.reshape([b, t, heads, nd / heads]), [0, 2, 1, 3]);
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Joins heads back: `[B, N, T, D]` → `[B, T, N·D]`.
+ *
+ * @param x `[B, N, T, D]`
+ * @returns `[B, T, N·D]`
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { mergeHeads } from "./layers.ts";
+ * const y = tf.tidy(() => mergeHeads(tf.zeros([2, 3, 5, 4])));
+ * console.assert(y.shape.join() === "2,5,12");
+ * y.dispose();
+ * ```
+ */
+export function mergeHeads(x: tf.Tensor): tf.Tensor {
+  const [b, n, t, d] = x.shape as number[];
+  return tf.transpose(x, [0, 2, 1, 3]).reshape([b, t, n * d]);
+}
+
+/**
+ * Options of {@link attention}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { attention, type AttentionOptions, causalBias } from "./layers.ts";
+ * const y = tf.tidy(() => {
+ *   const options: AttentionOptions = { scale: 1 / Math.sqrt(2), bias: causalBias(2, 2, 0) };
+ *   const qk = tf.ones([1, 1, 2, 2]); // [B, N, T, D]
+ *   const v = tf.tensor4d([[[[1, 0], [0, 1]]]]);
+ *   return attention(qk, qk, v, options);
+ * });
+ * console.assert(y.dataSync().join() === "1,0,0.5,0.5"); // the first query sees only the first key
+ * y.dispose();
+ * ```
+ */
+export interface AttentionOptions {
+  /** Multiplies `q·kᵀ` (T5: 1, no scaling; others: `1/√D`). */
+  readonly scale: number;
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /** Added to the scores, broadcast to `[B, N, Tq, Tk]`: position bias and/or a mask bias. */
+  readonly bias?: tf.Tensor;
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Scaled dot-product attention with an additive bias, and grouped-query attention when `k`/`v`
+ * have fewer heads than `q` (each key/value head serves `Nq / Nkv` query heads).
+ *
+ * @param q `[B, Nq, Tq, D]`
+ * @param k `[B, Nkv, Tk, D]`
+ * @param v `[B, Nkv, Tk, Dv]`
+ * @param options scale and additive bias (`[B or 1, N or 1, Tq, Tk]`; use a large negative number
+ *   at masked positions)
+ * @returns `[B, Nq, Tq, Dv]`
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { attention } from "./layers.ts";
+ * const y = tf.tidy(() => attention(tf.ones([1, 4, 3, 2]), tf.ones([1, 2, 5, 2]), tf.ones([1, 2, 5, 2]), { scale: 1 }));
+ * console.assert(y.shape.join() === "1,4,3,2");
+ * y.dispose();
+ * ```
+ */
+export function attention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  options: AttentionOptions,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const [b, nq, tq, d] = q.shape as number[];
+    const [, nkv, tk] = k.shape as number[];
+    const dv = (v.shape as number[])[3];
+    if (nq % nkv !== 0) {
+      throw new RangeError(`Attention: ${nq} query heads are not a multiple of ${nkv} key heads`);
+    }
+    const group = nq / nkv;
+    // Grouped queries: [B, Nkv, G·Tq, D] so that each key head serves its G query heads at once.
+    const qg = group === 1 ? q : q.reshape([b, nkv, group * tq, d]);
+    let scores = tf.matMul(qg, k, false, true); // [B, Nkv, G·Tq, Tk]
+    if (group !== 1) scores = scores.reshape([b, nq, tq, tk]);
+    if (options.scale !== 1) scores = tf.mul(scores, options.scale);
+    if (options.bias !== undefined) scores = tf.add(scores, options.bias);
+    let probs = tf.softmax(scores, -1); // [B, Nq, Tq, Tk]
+    if (group !== 1) probs = probs.reshape([b, nkv, group * tq, tk]);
+    const out = tf.matMul(probs, v); // [B, Nkv, G·Tq, Dv]
+    return group === 1 ? out : out.reshape([b, nq, tq, dv]);
+  });
+}
+
+/**
+ * The bias added at masked positions: large and negative, but finite so softmax stays defined.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { MASK_BIAS, paddingBias } from "./layers.ts";
+ * const b = tf.tidy(() => paddingBias(tf.tensor2d([[1, 0]], [1, 2], "int32")));
+ * console.assert(b.dataSync()[0] === 0 && b.dataSync()[1] === MASK_BIAS && Number.isFinite(MASK_BIAS));
+ * b.dispose();
+ * ```
+ */
+export const MASK_BIAS: number = -1e9;
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * An additive attention bias from a key padding mask: 0 where `mask` is 1, {@link MASK_BIAS}
+ * where it is 0.
+ *
+ * @param mask `[B, Tk]`, 1 for real tokens, 0 for padding
+ * @returns `[B, 1, 1, Tk]`
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { paddingBias } from "./layers.ts";
+ * const b = tf.tidy(() => paddingBias(tf.tensor2d([[1, 0]], [1, 2], "int32")));
+ * console.assert(b.shape.join() === "1,1,1,2");
+ * b.dispose();
+ * ```
+ */
+export function paddingBias(mask: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const [b, t] = mask.shape;
+    return tf.mul(tf.sub(1, tf.cast(mask, "float32")), MASK_BIAS).reshape([b, 1, 1, t]);
+  });
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * A causal bias: query `i` (at absolute position `offset + i`) sees keys `0 … offset + i`.
+ *
+ * @param tq query length
+ * @param tk key length (past + present)
+ * @param offset the absolute position of the first query (`tk - tq` when decoding with a cache)
+ * @returns `[1, 1, Tq, Tk]`
+ * @example
+ * ```ts
+ * import { causalBias } from "./layers.ts";
+ * const b = causalBias(2, 2, 0);
+ * console.assert((b.arraySync() as number[][][][])[0][0][0][1] < 0);
+ * b.dispose();
+ * ```
+ */
+export function causalBias(tq: number, tk: number, offset: number): tf.Tensor {
+  const values = new Float32Array(tq * tk);
+  for (let i = 0; i < tq; i++) {
+    for (let j = 0; j < tk; j++) values[i * tk + j] = j > offset + i ? MASK_BIAS : 0;
+  }
+  return tf.tensor4d(values, [1, 1, tq, tk]);
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Rotary position embedding (the "rotate half" form of LLaMA in Hugging Face), applied to queries
+ * or keys at the given positions.
+ *
+ * @param x `[B, N, T, D]`
+ * @param positions `[B, T]` int32 positions of each token
+ * @param theta the base (`rope_theta`, LLaMA: 10000)
+ * @returns `[B, N, T, D]`
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { rope } from "./layers.ts";
+ * const y = tf.tidy(() => rope(tf.ones([1, 1, 2, 4]), tf.tensor2d([[0, 1]], [1, 2], "int32"), 10000));
+ * console.assert((y.arraySync() as number[][][][])[0][0][0][0] === 1); // position 0: unchanged
+ * y.dispose();
+ * ```
+ */
+export function rope(x: tf.Tensor, positions: tf.Tensor, theta: number): tf.Tensor {
+  return tf.tidy(() => {
+    const d = (x.shape as number[])[3];
+    const half = d / 2;
+    const invFreq = new Float32Array(half);
+    for (let i = 0; i < half; i++) invFreq[i] = 1 / Math.pow(theta, (2 * i) / d);
+    const [b, t] = positions.shape;
+    const angles = tf.mul(
+      tf.cast(positions, "float32").reshape([b, t, 1]),
+      tf.tensor1d(invFreq).reshape([1, 1, half]),
+    ); // [B, T, D/2]
+    const full = tf.concat([angles, angles], -1).reshape([b, 1, t, d]); // [B, 1, T, D]
+    const cos = tf.cos(full), sin = tf.sin(full);
+    const x1 = x.slice([0, 0, 0, 0], [-1, -1, -1, half]);
+    const x2 = x.slice([0, 0, 0, half], [-1, -1, -1, half]);
+    const rotated = tf.concat([tf.neg(x2), x1], -1); // rotate_half(x)
+    return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
+  });
+}

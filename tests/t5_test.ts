@@ -1,0 +1,561 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import * as E from "fp-ts/Either";
+import { initBackend } from "../backend.ts";
+import {
+  type HostTensor,
+  openTensorFile,
+  parseSafetensors,
+  type TensorSource,
+  toTensor,
+  writeSafetensors,
+} from "../io/mod.ts";
+import {
+  checkT5Params,
+  loadT5FromHuggingFace,
+  makeT5Params,
+  parseT5Config,
+  relativePositionBucket,
+  shiftRight,
+  t5Apply,
+  t5CacheLength,
+  type T5Config,
+  t5Decode,
+  t5Embed,
+  t5Encode,
+  t5HuggingFaceNames,
+  type T5Params,
+  t5ParamShapes,
+} from "../model/t5/mod.ts";
+import { disposeCache, type KVCache } from "../model/types.ts";
+import type { Problem } from "../problem.ts";
+import { disposeTree, flatten } from "../tree/tree.ts";
+
+await initBackend("wasm");
+
+const TOLERANCE = 1e-4;
+const FIXTURES = ["original", "v1_1", "odd"] as const;
+type Fixture = (typeof FIXTURES)[number];
+
+const fixtureDir = (name: Fixture) =>
+  new URL(`./fixtures/models/t5_${name}`, import.meta.url).pathname;
+
+// ---- helpers ----
+
+function right<A>(r: E.Either<Problem, A>): A {
+  if (E.isLeft(r)) {
+    assert.fail(`Expected Right, got ${r.left._tag}: ${r.left.where}: ${r.left.message}`);
+  }
+  return r.right;
+}
+
+function left<A>(r: E.Either<Problem, A>, tag: Problem["_tag"]): Problem {
+  if (E.isRight(r)) assert.fail(`Expected a ${tag} problem, got a value`);
+  assert.equal(r.left._tag, tag, r.left.message);
+  assert.match(r.left.message, /^[A-Z]/, "a problem message starts with a capital");
+  assert.doesNotMatch(r.left.message, /[.\n]$/, "and ends without a period");
+  return r.left;
+}
+
+async function readConfig(dir: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
+}
+
+async function open(path: string): Promise<TensorSource> {
+  return right(await openTensorFile(path));
+}
+
+interface Loaded {
+  readonly config: T5Config;
+  readonly params: T5Params;
+}
+
+async function load(name: Fixture): Promise<Loaded> {
+  const dir = fixtureDir(name);
+  const json = await readConfig(dir);
+  const source = await open(`${dir}/model.safetensors`);
+  try {
+    const params = right(await loadT5FromHuggingFace(dir, json, source));
+    return { config: right(parseT5Config(json, dir)), params };
+  } finally {
+    source.close();
+  }
+}
+
+/** The reference outputs of a fixture, read on the host. */
+async function refs(name: Fixture): Promise<ReadonlyMap<string, HostTensor>> {
+  const path = `${fixtureDir(name)}/refs.safetensors`;
+  return right(parseSafetensors(await Deno.readFile(path), path)).tensors;
+}
+
+function ref(r: ReadonlyMap<string, HostTensor>, key: string): tf.Tensor {
+  const h = r.get(key);
+  assert.ok(h, `refs hold ${key}`);
+  return right(toTensor(h, key));
+}
+
+function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
+  assert.deepEqual(a.shape, b.shape);
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+}
+
+/** Asserts closeness, logs the max |difference| for the record, and returns it. */
+function assertClose(label: string, a: tf.Tensor, b: tf.Tensor, tol = TOLERANCE): number {
+  const d = maxDiff(a, b);
+  console.log(`  ${label}: max |diff| ${d.toExponential(2)}`);
+  assert.ok(d <= tol, `${label}: max |diff| ${d} > ${tol}`);
+  return d;
+}
+
+async function withNoLeaks(f: () => Promise<void>): Promise<void> {
+  const before = tf.memory().numTensors;
+  await f();
+  assert.equal(tf.memory().numTensors, before, "no tensor leaked");
+}
+
+async function copyFixture(name: Fixture): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "t5_" });
+  for (const f of ["config.json", "model.safetensors", "generation_config.json"]) {
+    await Deno.copyFile(`${fixtureDir(name)}/${f}`, `${dir}/${f}`);
+  }
+  return dir;
+}
+
+// ---- config ----
+
+Deno.test("parseT5Config() reads each fixture as transformers does", async () => {
+  const original = right(parseT5Config(await readConfig(fixtureDir("original")), "original"));
+  assert.equal(original.denseActFn, "relu");
+  assert.equal(original.isGatedAct, false);
+  assert.equal(original.tieWordEmbeddings, true);
+  assert.equal(original.scaleDecoderOutputs, true);
+  const v11 = right(parseT5Config(await readConfig(fixtureDir("v1_1")), "v1_1"));
+  assert.equal(v11.denseActFn, "gelu_new");
+  assert.equal(v11.isGatedAct, true);
+  assert.equal(v11.tieWordEmbeddings, false);
+  assert.equal(v11.scaleDecoderOutputs, false);
+  const odd = right(parseT5Config(await readConfig(fixtureDir("odd")), "odd"));
+  assert.deepEqual(
+    [odd.dModel, odd.dKv, odd.numHeads, odd.numLayers, odd.numDecoderLayers],
+    [24, 10, 3, 3, 2],
+  );
+  assert.deepEqual([odd.relativeAttentionNumBuckets, odd.relativeAttentionMaxDistance], [10, 12]);
+  assert.equal(odd.denseActFn, "silu");
+  assert.equal(odd.layerNormEpsilon, 1e-5);
+  assert.equal(odd.scaleDecoderOutputs, false, "an explicit scale_decoder_outputs wins");
+});
+
+Deno.test("parseT5Config() derives the activation and the head scale as transformers does", () => {
+  const c = (json: Record<string, unknown>) => right(parseT5Config(json, "config.json"));
+  assert.equal(c({}).dModel, 512, "missing fields take T5Config's defaults");
+  assert.equal(c({ num_layers: 3 }).numDecoderLayers, 3);
+  assert.equal(c({ feed_forward_proj: "gelu" }).denseActFn, "gelu");
+  assert.equal(c({ feed_forward_proj: "gated-gelu" }).denseActFn, "gelu_new");
+  assert.equal(c({ feed_forward_proj: "gated-silu" }).isGatedAct, true);
+  assert.equal(c({ feed_forward_proj: "gated-gelu", dense_act_fn: "relu" }).denseActFn, "relu");
+  assert.equal(c({ tie_word_embeddings: false }).scaleDecoderOutputs, false);
+  assert.equal(c({ pad_token_id: 3, vocab_size: 10 }).decoderStartTokenId, 3);
+  assert.deepEqual(c({ eos_token_id: [1, 2] }).eosTokenIds, [1, 2]);
+});
+
+Deno.test("parseT5Config() lists every invalid field in one problem", () => {
+  const p = left(
+    parseT5Config(
+      {
+        model_type: "gpt2",
+        d_model: 0,
+        num_heads: "8",
+        feed_forward_proj: "fancy-gelu",
+        relative_attention_num_buckets: 32,
+        relative_attention_max_distance: 10,
+        layer_norm_epsilon: -1,
+        eos_token_id: [],
+      },
+      "dir/config.json",
+    ),
+    "Invalid",
+  );
+  assert.equal(p.where, "dir/config.json");
+  for (
+    const field of [
+      "model_type",
+      "d_model",
+      "num_heads",
+      "feed_forward_proj",
+      "relative_attention_max_distance",
+      "layer_norm_epsilon",
+      "eos_token_id",
+    ]
+  ) {
+    assert.match(p.message, new RegExp(`${field} is`), field);
+  }
+  assert.match(p.message, /^Invalid T5 config \(7 problems\)/);
+  left(parseT5Config([1, 2], "config.json"), "Invalid");
+});
+
+Deno.test("t5ParamShapes() and t5HuggingFaceNames() cover the T5X layout", () => {
+  const c = right(
+    parseT5Config(
+      { num_layers: 2, num_decoder_layers: 1, num_heads: 3, d_kv: 10, d_model: 24 },
+      "c",
+    ),
+  );
+  const shapes = t5ParamShapes(c);
+  assert.deepEqual(shapes.get("encoder/layers/1/attention/out/kernel"), [30, 24]);
+  assert.deepEqual(shapes.get("decoder/layers/0/encoder_decoder_attention/query/kernel"), [24, 30]);
+  assert.deepEqual(shapes.get("decoder/relpos_bias/rel_embedding"), [3, 32]);
+  assert.ok(shapes.has("encoder/layers/1/mlp/wi/kernel"));
+  assert.ok(!shapes.has("decoder/layers/1/mlp/wi/kernel"));
+  assert.ok(!shapes.has("decoder/logits_dense/kernel"), "tied by default");
+  const names = t5HuggingFaceNames(c);
+  assert.equal(names.size, shapes.size);
+  assert.equal(
+    names.get("decoder/layers/0/pre_cross_attention_layer_norm/scale"),
+    "decoder.block.0.layer.1.layer_norm.weight",
+  );
+  assert.equal(
+    names.get("encoder/relpos_bias/rel_embedding"),
+    "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+  );
+});
+
+// ---- parity with transformers ----
+
+for (const name of FIXTURES) {
+  Deno.test(`relativePositionBucket() puts every distance in transformers' bucket (t5_${name})`, async () => {
+    const r = await refs(name);
+    const { relativeAttentionNumBuckets: nb, relativeAttentionMaxDistance: md } = right(
+      parseT5Config(await readConfig(fixtureDir(name)), name),
+    );
+    for (
+      const [key, bidirectional] of [["buckets_bidirectional", true], [
+        "buckets_causal",
+        false,
+      ]] as const
+    ) {
+      const want = r.get(key)!.data as Int32Array;
+      const got = Int32Array.from(
+        { length: want.length },
+        (_, i) => relativePositionBucket(i - 300, bidirectional, nb, md),
+      );
+      assert.deepEqual(got, want, key);
+    }
+  });
+
+  Deno.test(`t5Encode() matches transformers' encoder states on a padded batch (t5_${name})`, async () => {
+    await withNoLeaks(async () => {
+      const { config, params } = await load(name);
+      const r = await refs(name);
+      const [ids, mask, want] = ["enc_ids", "enc_mask", "enc_states"].map((k) => ref(r, k));
+      const got = t5Encode(params, config, { inputIds: ids, attentionMask: mask });
+      assertClose(`t5_${name} encoder states`, got, want);
+      tf.dispose([ids, mask, want, got]);
+      disposeTree(params);
+    });
+  });
+
+  Deno.test(`t5Apply() matches transformers' logits with and without a decoder mask (t5_${name})`, async () => {
+    await withNoLeaks(async () => {
+      const { config, params } = await load(name);
+      const r = await refs(name);
+      const [ids, mask, decIds, decMask, want, wantMasked] = [
+        "enc_ids",
+        "enc_mask",
+        "dec_ids",
+        "dec_mask",
+        "logits",
+        "logits_dmask",
+      ].map((k) => ref(r, k));
+      const got = t5Apply(params, config, {
+        inputIds: ids,
+        attentionMask: mask,
+        decoderInputIds: decIds,
+      });
+      assertClose(`t5_${name} logits`, got, want);
+      const gotMasked = t5Apply(params, config, {
+        inputIds: ids,
+        attentionMask: mask,
+        decoderInputIds: decIds,
+        decoderMask: decMask,
+      });
+      assertClose(`t5_${name} logits with a decoder mask`, gotMasked, wantMasked);
+      tf.dispose([ids, mask, decIds, decMask, want, wantMasked, got, gotMasked]);
+      disposeTree(params);
+    });
+  });
+
+  Deno.test(`t5Apply() with inputs_embeds carrying a prompt matches transformers (t5_${name})`, async () => {
+    await withNoLeaks(async () => {
+      const { config, params } = await load(name);
+      const r = await refs(name);
+      const [ids, mask, decIds, prompt, wantStates, want] = [
+        "enc_ids",
+        "enc_mask",
+        "dec_ids",
+        "prompt",
+        "prompt_enc_states",
+        "prompt_logits",
+      ].map((k) => ref(r, k));
+      const [embeds, fullMask] = tf.tidy(() => {
+        const [b] = ids.shape as [number, number];
+        const [p, h] = prompt.shape as [number, number];
+        const rows = tf.broadcastTo(prompt.reshape([1, p, h]), [b, p, h]); // [B, P, H]
+        return [
+          tf.concat([rows, t5Embed(params, ids)], 1), // [B, P + T, H]
+          tf.concat([tf.ones([b, p], "int32"), mask], 1), // [B, P + T]
+        ];
+      });
+      const states = t5Encode(params, config, { inputsEmbeds: embeds, attentionMask: fullMask });
+      assertClose(`t5_${name} prompt encoder states`, states, wantStates);
+      const got = t5Apply(params, config, {
+        inputsEmbeds: embeds,
+        attentionMask: fullMask,
+        decoderInputIds: decIds,
+      });
+      assertClose(`t5_${name} prompt logits`, got, want);
+      tf.dispose([ids, mask, decIds, prompt, wantStates, want, embeds, fullMask, states, got]);
+      disposeTree(params);
+    });
+  });
+
+  Deno.test(`t5Decode() with a cache matches transformers' cached greedy decoding (t5_${name})`, async () => {
+    await withNoLeaks(async () => {
+      const { config, params } = await load(name);
+      const r = await refs(name);
+      const [ids, mask, wantSteps] = ["enc_ids", "enc_mask", "greedy_logits"].map((k) => ref(r, k));
+      const tokens = r.get("greedy_tokens")!.data as Int32Array; // [2, 3]
+      const encoderStates = t5Encode(params, config, { inputIds: ids, attentionMask: mask });
+      const b = 2;
+      const fed = [Array(b).fill(config.decoderStartTokenId)];
+      let cache: KVCache | undefined;
+      const stepLogits: tf.Tensor[] = [];
+      for (let step = 0; step < 3; step++) {
+        const input = tf.tensor2d(fed[step], [b, 1], "int32");
+        const out = t5Decode(params, config, {
+          decoderInputIds: input,
+          encoderStates,
+          encoderMask: mask,
+          cache,
+        });
+        assert.equal(
+          t5CacheLength(out.cache),
+          step + 1,
+          "positions continue from the cache length",
+        );
+        assert.equal(out.cache.length, 2 * config.numDecoderLayers);
+        if (cache) disposeCache(cache);
+        cache = out.cache;
+        const want = tf.tidy(() => tf.gather(wantSteps, step).reshape([b, 1, config.vocabSize]));
+        assertClose(`t5_${name} cached step ${step}`, out.logits, want);
+        const argmax = tf.tidy(() => tf.argMax(out.logits, -1).dataSync());
+        const wantTokens = [tokens[step], tokens[3 + step]];
+        assert.deepEqual([...argmax], wantTokens, "the same greedy tokens");
+        fed.push(wantTokens);
+        stepLogits.push(out.logits);
+        tf.dispose([input, want]);
+      }
+      // Cached decoding equals decoding the whole sequence at once.
+      const seq = tf.tensor2d(
+        Array.from({ length: b }, (_, i) => fed.slice(0, 3).map((col) => col[i])),
+        [b, 3],
+        "int32",
+      ); // [B, 3]
+      const whole = t5Decode(params, config, {
+        decoderInputIds: seq,
+        encoderStates,
+        encoderMask: mask,
+      });
+      const cached = tf.concat(stepLogits, 1); // [B, 3, V]
+      assertClose(`t5_${name} cached vs uncached`, cached, whole.logits, 1e-5);
+      disposeCache(whole.cache);
+      disposeCache(cache!);
+      tf.dispose([ids, mask, wantSteps, encoderStates, seq, whole.logits, cached, ...stepLogits]);
+      disposeTree(params);
+    });
+  });
+}
+
+Deno.test("t5Apply() is differentiable with respect to a prompt in inputsEmbeds", async () => {
+  await withNoLeaks(async () => {
+    const { config, params } = await load("v1_1");
+    const r = await refs("v1_1");
+    const [ids, mask, decIds, prompt] = ["enc_ids", "enc_mask", "dec_ids", "prompt"].map((k) =>
+      ref(r, k)
+    );
+    const [b] = ids.shape as [number, number];
+    const [p, h] = prompt.shape as [number, number];
+    const embedded = t5Embed(params, ids); // [B, T, H]
+    const fullMask = tf.tidy(() => tf.concat([tf.ones([b, p], "int32"), mask], 1)); // [B, P + T]
+    const loss = (x: tf.Tensor) =>
+      tf.tidy(() => {
+        const rows = tf.broadcastTo(x.reshape([1, p, h]), [b, p, h]); // [B, P, H]
+        const inputsEmbeds = tf.concat([rows, embedded], 1); // [B, P + T, H]
+        const logits = t5Apply(params, config, {
+          inputsEmbeds,
+          attentionMask: fullMask,
+          decoderInputIds: decIds,
+        });
+        return tf.mean(tf.square(logits)) as tf.Scalar;
+      });
+    const grad = tf.grad(loss)(prompt); // [P, H]
+    assert.deepEqual(grad.shape, [p, h]);
+    // A central difference along the gradient agrees with its squared norm.
+    const eps = 1e-2;
+    const [norm2, fd] = tf.tidy(() => {
+      const u = tf.div(grad, tf.norm(grad));
+      const plus = loss(tf.add(prompt, tf.mul(u, eps)));
+      const minus = loss(tf.sub(prompt, tf.mul(u, eps)));
+      return [tf.norm(grad).dataSync()[0], tf.div(tf.sub(plus, minus), 2 * eps).dataSync()[0]];
+    });
+    assert.ok(norm2 > 0);
+    assert.ok(Math.abs(fd - norm2) / norm2 < 0.05, `directional derivative ${fd} vs ${norm2}`);
+    tf.dispose([ids, mask, decIds, prompt, embedded, fullMask, grad]);
+    disposeTree(params);
+  });
+});
+
+Deno.test("shiftRight() matches transformers' _shift_right, -100 becoming padding", async () => {
+  await withNoLeaks(async () => {
+    const r = await refs("v1_1");
+    const [labels, want] = ["labels", "dec_ids"].map((k) => ref(r, k));
+    const got = shiftRight(labels, 0, 0);
+    assert.deepEqual(got.arraySync(), want.arraySync());
+    tf.dispose([labels, want, got]);
+  });
+});
+
+// ---- loading ----
+
+Deno.test("loadT5FromHuggingFace() keeps the head tied or untied as transformers does", async () => {
+  await withNoLeaks(async () => {
+    const original = await load("original"); // tied, with legacy embed_tokens copies, float16
+    assert.ok(!("logits_dense" in original.params.decoder));
+    const v11 = await load("v1_1"); // untied config
+    assert.ok("logits_dense" in v11.params.decoder);
+    const odd = await load("odd"); // tied config, but lm_head differs: transformers unties
+    assert.ok("logits_dense" in odd.params.decoder);
+    for (const { params } of [original, v11, odd]) {
+      assert.ok(flatten(params).every(([, t]) => t.dtype === "float32"), "float32 after upcast");
+    }
+    assert.deepEqual(
+      odd.params.encoder.relpos_bias.rel_embedding.shape,
+      [3, 10],
+      "[heads, buckets]",
+    );
+    assert.ok(E.isRight(checkT5Params(odd.params, odd.config, "odd")));
+    [original, v11, odd].forEach(({ params }) => disposeTree(params));
+  });
+});
+
+Deno.test("a truncated model.safetensors gives a Truncated problem", async () => {
+  await withNoLeaks(async () => {
+    const dir = await copyFixture("v1_1");
+    const path = `${dir}/model.safetensors`;
+    const bytes = await Deno.readFile(path);
+    await Deno.writeFile(path, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const p = left(await openTensorFile(path), "Truncated");
+    assert.match(p.message, /holds only \d+ data bytes/);
+    await Deno.remove(dir, { recursive: true });
+  });
+});
+
+Deno.test("loadT5FromHuggingFace() reports a file cut after it was opened, leaking nothing", async () => {
+  await withNoLeaks(async () => {
+    const dir = await copyFixture("v1_1");
+    const path = `${dir}/model.safetensors`;
+    const source = await open(path);
+    const bytes = await Deno.readFile(path);
+    await Deno.writeFile(path, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const p = left(await loadT5FromHuggingFace(dir, await readConfig(dir), source), "Truncated");
+    assert.match(p.where, /#/, "the problem names the tensor");
+    source.close();
+    await Deno.remove(dir, { recursive: true });
+  });
+});
+
+Deno.test("loadT5FromHuggingFace() lists every shape that disagrees with the config", async () => {
+  await withNoLeaks(async () => {
+    const dir = fixtureDir("v1_1");
+    const json = { ...(await readConfig(dir)), d_ff: 64, num_decoder_layers: 1 };
+    const source = await open(`${dir}/model.safetensors`);
+    const p = left(await loadT5FromHuggingFace(dir, json, source), "Mismatch");
+    source.close();
+    assert.equal(p.where, dir);
+    assert.match(p.message, /^Checkpoint tensors do not fit the T5 config: /);
+    assert.match(
+      p.message,
+      /9 with the wrong shape: encoder\.block\.0\.layer\.1\.DenseReluDense\.wi_0\.weight is \[48, 32\], expected \[64, 32\], /,
+    );
+    assert.match(p.message, /14 unexpected: decoder\.block\.1\./);
+    assert.match(p.message, /\(14 in all\).*\(9 in all\)$/, "long lists are cut");
+    assert.doesNotMatch(p.message, /\n/);
+  });
+});
+
+Deno.test("loadT5FromHuggingFace() lists missing and unexpected tensors together", async () => {
+  await withNoLeaks(async () => {
+    const src = fixtureDir("original");
+    const contents = right(
+      parseSafetensors(await Deno.readFile(`${src}/model.safetensors`), "model.safetensors"),
+    );
+    const tensors = new Map(contents.tensors);
+    tensors.delete("decoder.final_layer_norm.weight");
+    tensors.delete("encoder.block.1.layer.0.SelfAttention.k.weight");
+    tensors.set("encoder.block.7.layer.0.layer_norm.weight", tensors.get("shared.weight")!);
+    const dir = await Deno.makeTempDir({ prefix: "t5_" });
+    await writeSafetensors(`${dir}/model.safetensors`, tensors);
+    const source = await open(`${dir}/model.safetensors`);
+    const p = left(await loadT5FromHuggingFace(dir, await readConfig(src), source), "Mismatch");
+    source.close();
+    assert.match(
+      p.message,
+      /2 missing: encoder\.block\.1\.layer\.0\.SelfAttention\.k\.weight, decoder\.final_layer_norm\.weight; 1 unexpected: encoder\.block\.7\.layer\.0\.layer_norm\.weight$/,
+    );
+    await Deno.remove(dir, { recursive: true });
+  });
+});
+
+Deno.test("loadT5FromHuggingFace() requires lm_head.weight when the config says untied", async () => {
+  await withNoLeaks(async () => {
+    const dir = fixtureDir("original");
+    const json = { ...(await readConfig(dir)), tie_word_embeddings: false };
+    const source = await open(`${dir}/model.safetensors`);
+    const p = left(await loadT5FromHuggingFace(dir, json, source), "Mismatch");
+    source.close();
+    assert.match(p.message, /1 missing: lm_head\.weight/);
+  });
+});
+
+Deno.test("loadT5FromHuggingFace() reports an invalid config before reading weights", async () => {
+  const dir = fixtureDir("original");
+  const source = await open(`${dir}/model.safetensors`);
+  const p = left(await loadT5FromHuggingFace(dir, { d_model: -1 }, source), "Invalid");
+  source.close();
+  assert.match(p.where, /config\.json$/);
+});
+
+Deno.test("checkT5Params() accepts a built tree and lists what a wrong one lacks", async () => {
+  await withNoLeaks(() => {
+    const c = right(
+      parseT5Config(
+        { vocab_size: 10, d_model: 4, d_kv: 2, d_ff: 8, num_layers: 1, num_heads: 2 },
+        "c",
+      ),
+    );
+    const params = makeT5Params(c, (_, shape) => tf.zeros(shape));
+    assert.ok(E.isRight(checkT5Params(params, c, "tree")));
+    const other = right(
+      parseT5Config(
+        { vocab_size: 10, d_model: 4, d_kv: 2, d_ff: 8, num_layers: 2, num_heads: 2 },
+        "c",
+      ),
+    );
+    const p = left(checkT5Params(params, other, "tree"), "Mismatch");
+    assert.match(
+      p.message,
+      /^Parameters do not fit the T5 config: 21 missing: encoder\/layers\/1\//,
+    );
+    disposeTree(params);
+    return Promise.resolve();
+  });
+});

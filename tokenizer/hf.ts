@@ -1,0 +1,353 @@
+/**
+ * Hugging Face tokenizers (`tokenizer.json`, with `tokenizer_config.json` and
+ * `special_tokens_map.json` when present) behind the {@link Tokenizer} interface, through the
+ * `@huggingface/tokenizers` library: Unigram (T5), byte-level BPE (GPT-2) and SentencePiece-style
+ * BPE with byte fallback (LLaMA). SentencePiece's precompiled normalizer is swapped for an exact
+ * one ({@link precompiledNormalizer}) so that ids equal the Rust `tokenizers` library's.
+ *
+ * @module
+ */
+import * as E from "fp-ts/Either";
+import { Tokenizer as Library } from "@huggingface/tokenizers";
+import type { Normalizer } from "@huggingface/tokenizers";
+import { PrecompiledNormalizer, SequenceNormalizer } from "@huggingface/tokenizers";
+import { dirname, join } from "node:path";
+import { type Problem, problem, ProblemError } from "../problem.ts";
+import { pathText, readFileCapped } from "../io/_bytes.ts";
+import type { Tokenizer } from "./tokenizer.ts";
+import { asRecord, checkTokenizerJson, settle } from "./_config.ts";
+import { type BatchEncoding, batchIds, type EncodeBatchOptions } from "./batch.ts";
+import { precompiledNormalizer } from "./precompiled.ts";
+
+/**
+ * The largest tokenizer.json read by default (real ones are a few MB).
+ *
+ * @example
+ * ```ts
+ * import { loadTokenizer, TOKENIZER_MAX_BYTES } from "./hf.ts";
+ * console.assert(TOKENIZER_MAX_BYTES === 64 * 1024 * 1024);
+ * const dir = new URL("../tests/fixtures/tokenizers/t5", import.meta.url);
+ * const small = await loadTokenizer(dir, { maxBytes: 1024 }); // a lower limit for untrusted files
+ * console.assert(small._tag === "Left" && small.left._tag === "TooLarge");
+ * ```
+ */
+export const TOKENIZER_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Options of {@link HfTokenizer.decode}.
+ *
+ * @example
+ * ```ts
+ * import { type DecodeOptions, loadTokenizer } from "./hf.ts";
+ * import { orThrow } from "../problem.ts";
+ * const t5 = orThrow(await loadTokenizer(new URL("../tests/fixtures/tokenizers/t5", import.meta.url)));
+ * const ids = t5.encodeWithSpecial("Hello"); // ends with EOS
+ * const options: DecodeOptions = { skipSpecialTokens: true };
+ * console.assert(t5.decode(ids, options) === "Hello");
+ * console.assert(t5.decode(ids).endsWith("</s>"));
+ * ```
+ */
+export interface DecodeOptions {
+  /** Leave out special tokens (pad, EOS, BOS, sentinels, ...). Default false. */
+  readonly skipSpecialTokens?: boolean;
+}
+
+/**
+ * A Hugging Face tokenizer: the {@link Tokenizer} interface plus special tokens and batching.
+ *
+ * @example
+ * ```ts
+ * import { type HfTokenizer, loadTokenizer } from "./hf.ts";
+ * import { orThrow } from "../problem.ts";
+ * const dir = new URL("../tests/fixtures/tokenizers/llama", import.meta.url);
+ * const llama: HfTokenizer = orThrow(await loadTokenizer(dir));
+ * console.assert(llama.bosId === 1 && llama.specialPrefix.join() === "1");
+ * const ids = llama.encodeWithSpecial("hello world");
+ * console.assert(ids[0] === llama.bosId && llama.decode(ids.slice(1)) === "hello world");
+ * ```
+ */
+export interface HfTokenizer extends Tokenizer {
+  /** The ids of `text`, without special tokens. */
+  encode(text: string): readonly number[];
+  /** The ids the model expects for `text`: T5 appends EOS, LLaMA prepends BOS, GPT-2 adds nothing. */
+  encodeWithSpecial(text: string): readonly number[];
+  /** `[B][T]` ids and attention mask of `texts`, with special tokens, truncation and padding. */
+  encodeBatch(texts: readonly string[], options?: EncodeBatchOptions): BatchEncoding;
+  /**
+   * The text of `ids`.
+   *
+   * @throws ProblemError when an id is not an integer in [0, vocabSize)
+   */
+  decode(ids: readonly number[], options?: DecodeOptions): string;
+  /** The number of ids: the largest id + 1 (T5: 32100 with its 100 sentinels). */
+  readonly vocabSize: number;
+  /** The padding token's id, where the tokenizer defines one (T5: 0). */
+  readonly padId: number | undefined;
+  /** The end-of-sequence token's id (T5: 1, LLaMA: 2, GPT-2: 50256). */
+  readonly eosId: number | undefined;
+  /** The beginning-of-sequence token's id (LLaMA: 1, GPT-2: 50256, T5: none). */
+  readonly bosId: number | undefined;
+  /** The unknown token's id (T5: 2, LLaMA: 0). */
+  readonly unkId: number | undefined;
+  /** Ids {@link HfTokenizer.encodeWithSpecial} puts before the text (LLaMA: `[1]`). */
+  readonly specialPrefix: readonly number[];
+  /** Ids {@link HfTokenizer.encodeWithSpecial} puts after the text (T5: `[1]`). */
+  readonly specialSuffix: readonly number[];
+  /** The id of sentinel `<extra_id_{n}>` (T5: n = 0 → 32099, n = 99 → 32000), or undefined. */
+  sentinelId(n: number): number | undefined;
+  /** The id of a token string (added tokens included), or undefined. */
+  tokenToId(token: string): number | undefined;
+  /** The token string of an id, or undefined. */
+  idToToken(id: number): string | undefined;
+}
+
+/**
+ * The optional files beside a tokenizer.json, already parsed.
+ *
+ * @example
+ * ```ts
+ * import { type TokenizerConfigFiles, tokenizerFromJson } from "./hf.ts";
+ * const dir = new URL("../tests/fixtures/tokenizers/t5/", import.meta.url);
+ * const json = JSON.parse(await Deno.readTextFile(new URL("tokenizer.json", dir)));
+ * const config = JSON.parse(await Deno.readTextFile(new URL("tokenizer_config.json", dir)));
+ * const files: TokenizerConfigFiles = { tokenizerConfig: { ...config, padding_side: "left" } };
+ * const t5 = tokenizerFromJson(json, files);
+ * console.assert(t5._tag === "Right" && t5.right.encodeBatch(["a", "a b c"]).attentionMask[0][0] === 0);
+ * ```
+ */
+export interface TokenizerConfigFiles {
+  /** tokenizer_config.json. */
+  readonly tokenizerConfig?: unknown;
+  /** special_tokens_map.json (older checkpoints). */
+  readonly specialTokensMap?: unknown;
+}
+
+// deno-doc-ignore private-type-ref -- fp-ts Either is an npm type (denoland/deno#27364)
+/**
+ * Reads a Hugging Face tokenizer from a directory holding `tokenizer.json` (and optionally
+ * `tokenizer_config.json`, `special_tokens_map.json`), or from a `tokenizer.json` path (the other
+ * files are then looked for beside it).
+ *
+ * @param path a directory or a tokenizer.json file
+ * @param options `maxBytes`: the largest file read (default {@link TOKENIZER_MAX_BYTES})
+ * @returns the tokenizer, or a problem: NotFound, TooLarge, Corrupt (not JSON), Invalid, Unsupported
+ * @example
+ * ```ts
+ * import { loadTokenizer } from "./hf.ts";
+ * const t5 = await loadTokenizer(new URL("../tests/fixtures/tokenizers/t5", import.meta.url));
+ * console.assert(t5._tag === "Right" && t5.right.sentinelId(0) === 32099);
+ * ```
+ */
+export async function loadTokenizer(
+  path: string | URL,
+  options: { readonly maxBytes?: number } = {},
+): Promise<E.Either<Problem, HfTokenizer>> {
+  const maxBytes = options.maxBytes ?? TOKENIZER_MAX_BYTES;
+  const given = pathText(path);
+  let file = given;
+  try {
+    if ((await Deno.stat(given)).isDirectory) file = join(given, "tokenizer.json");
+  } catch {
+    return E.left(
+      problem(
+        "NotFound",
+        given,
+        "No such file or directory; expected a tokenizer.json or a directory holding one",
+      ),
+    );
+  }
+  const json = await readJson(file, maxBytes, true);
+  if (E.isLeft(json)) {
+    return json.left._tag === "NotFound" && file !== given
+      ? E.left(problem("NotFound", given, "No tokenizer.json in this directory"))
+      : json;
+  }
+  const dir = dirname(file);
+  const tokenizerConfig = await readJson(join(dir, "tokenizer_config.json"), maxBytes, false);
+  if (E.isLeft(tokenizerConfig)) return tokenizerConfig;
+  const specialTokensMap = await readJson(join(dir, "special_tokens_map.json"), maxBytes, false);
+  if (E.isLeft(specialTokensMap)) return specialTokensMap;
+  return tokenizerFromJson(
+    json.right,
+    { tokenizerConfig: tokenizerConfig.right, specialTokensMap: specialTokensMap.right },
+    file,
+  );
+}
+
+/** Reads and parses a JSON file; an optional file that is absent reads as undefined. */
+async function readJson(
+  file: string,
+  maxBytes: number,
+  required: boolean,
+): Promise<E.Either<Problem, unknown>> {
+  const bytes = await readFileCapped(file, maxBytes, "a tokenizer file");
+  if (E.isLeft(bytes)) {
+    return !required && bytes.left._tag === "NotFound" ? E.right(undefined) : bytes;
+  }
+  try {
+    return E.right(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.right)));
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    return E.left(problem("Corrupt", file, `Invalid JSON (${msg}); expected a JSON object`));
+  }
+}
+
+// deno-doc-ignore private-type-ref -- fp-ts Either is an npm type (denoland/deno#27364)
+/**
+ * Builds a tokenizer from an already parsed tokenizer.json value (and its config files).
+ *
+ * @param json the parsed tokenizer.json
+ * @param files parsed tokenizer_config.json / special_tokens_map.json, when there are any
+ * @param where the name used in problems (default "tokenizer.json")
+ * @returns the tokenizer, or an Invalid / Unsupported / Corrupt problem
+ * @example
+ * ```ts
+ * import { tokenizerFromJson } from "./hf.ts";
+ * const json = {
+ *   model: { type: "WordLevel", vocab: { "<unk>": 0, hi: 1 }, unk_token: "<unk>" },
+ * };
+ * console.assert(tokenizerFromJson(json)._tag === "Left"); // WordLevel is not supported
+ * ```
+ */
+export function tokenizerFromJson(
+  json: unknown,
+  files: TokenizerConfigFiles = {},
+  where = "tokenizer.json",
+): E.Either<Problem, HfTokenizer> {
+  const root = checkTokenizerJson(json, where);
+  if (E.isLeft(root)) return root;
+  const config = files.tokenizerConfig === undefined ? {} : asRecord(files.tokenizerConfig);
+  const specialMap = files.specialTokensMap === undefined ? {} : asRecord(files.specialTokensMap);
+  if (config === undefined || specialMap === undefined) {
+    const which = config === undefined ? "tokenizer_config.json" : "special_tokens_map.json";
+    return E.left(
+      problem("Invalid", join(dirname(where), which), "Expected a JSON object at the top level"),
+    );
+  }
+  const settings = settle(root.right, config, specialMap);
+  let lib: Library;
+  try {
+    lib = new Library(root.right, {
+      ...config,
+      clean_up_tokenization_spaces: settings.cleanUpTokenizationSpaces,
+    });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    return E.left(problem("Unsupported", where, `Cannot build the tokenizer: ${msg}`));
+  }
+  const exact = exactNormalizer(lib.normalizer, where);
+  if (E.isLeft(exact)) return exact;
+  lib.normalizer = exact.right;
+  return wrap(lib, settings, where);
+}
+
+/** Replaces the library's approximate Precompiled normalizers (NFKC) with exact ones. */
+function exactNormalizer(
+  n: Normalizer | null,
+  where: string,
+): E.Either<Problem, Normalizer | null> {
+  if (n instanceof PrecompiledNormalizer && typeof n.charsmap === "string" && n.charsmap !== "") {
+    const fn = precompiledNormalizer(n.charsmap, where);
+    if (E.isLeft(fn)) return fn;
+    const exact = new PrecompiledNormalizer({
+      type: "Precompiled",
+      precompiled_charsmap: n.charsmap,
+    });
+    exact.normalize = fn.right;
+    return E.right(exact);
+  }
+  if (n instanceof SequenceNormalizer) {
+    const inner: (Normalizer | null)[] = [];
+    for (const m of n.normalizers) {
+      const r = exactNormalizer(m, where);
+      if (E.isLeft(r)) return r;
+      inner.push(r.right);
+    }
+    n.normalizers = inner;
+  }
+  return E.right(n);
+}
+
+function wrap(
+  lib: Library,
+  settings: ReturnType<typeof settle>,
+  where: string,
+): E.Either<Problem, HfTokenizer> {
+  let vocabSize = 0;
+  for (const id of lib.get_vocab(true).values()) vocabSize = Math.max(vocabSize, id + 1);
+  const idOf = (name: string | undefined) => name === undefined ? undefined : lib.token_to_id(name);
+  const [padId, eosId, bosId, unkId] = (["pad", "eos", "bos", "unk"] as const).map((k) =>
+    idOf(settings.names[k])
+  );
+  const encode = (text: string): number[] => lib.encode(text, { add_special_tokens: false }).ids;
+  const encodeWithSpecial = (text: string): number[] =>
+    lib.encode(text, { add_special_tokens: true }).ids;
+  // The post-processor wraps a text in fixed ids; find them by encoding a probe both ways.
+  let plain: number[];
+  let full: number[];
+  try {
+    plain = encode("a");
+    full = encodeWithSpecial("a");
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    return E.left(problem("Unsupported", where, `Cannot encode with the tokenizer: ${msg}`));
+  }
+  const at = findRun(full, plain);
+  if (at < 0) {
+    return E.left(
+      problem(
+        "Unsupported",
+        where,
+        "The post-processor does not keep the text's ids in one run; expected a template",
+      ),
+    );
+  }
+  const specialPrefix = full.slice(0, at);
+  const specialSuffix = full.slice(at + plain.length);
+  const specials = {
+    prefix: specialPrefix,
+    suffix: specialSuffix,
+    // GPT-2 and LLaMA define no padding token; EOS is the usual stand-in, and the mask hides it.
+    padId: padId ?? eosId ?? 0,
+    paddingSide: settings.paddingSide,
+  };
+  return E.right({
+    vocabSize,
+    padId,
+    eosId,
+    bosId,
+    unkId,
+    specialPrefix,
+    specialSuffix,
+    encode,
+    encodeWithSpecial,
+    encodeBatch: (texts, options = {}) => batchIds(texts.map(encode), specials, options),
+    decode: (ids, options = {}) => {
+      ids.forEach((id, i) => {
+        if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+          throw new ProblemError(
+            problem(
+              "Invalid",
+              "decode",
+              `Token id ${id} at index ${i} is not an integer in [0, ${vocabSize})`,
+            ),
+          );
+        }
+      });
+      if (ids.length === 0) return "";
+      return lib.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
+    },
+    sentinelId: (n) =>
+      Number.isInteger(n) && n >= 0 ? lib.token_to_id(`<extra_id_${n}>`) : undefined,
+    tokenToId: (token) => lib.token_to_id(token),
+    idToToken: (id) => Number.isInteger(id) ? lib.id_to_token(id) : undefined,
+  });
+}
+
+/** The first index where `needle` occurs in `hay` as a contiguous run, or -1. */
+function findRun(hay: readonly number[], needle: readonly number[]): number {
+  for (let at = 0; at + needle.length <= hay.length; at++) {
+    if (needle.every((x, i) => hay[at + i] === x)) return at;
+  }
+  return -1;
+}

@@ -1,0 +1,33 @@
+/**
+ * Tokenizers: the {@link Tokenizer} interface the library codes against, and Hugging Face
+ * tokenizers (`tokenizer.json`) behind it, with special tokens, batching and decoding.
+ *
+ * @example
+ * ```ts
+ * import { loadTokenizer } from "./mod.ts";
+ * const t5 = await loadTokenizer(new URL("../tests/fixtures/tokenizers/t5", import.meta.url));
+ * if (t5._tag === "Right") {
+ *   const ids = t5.right.encodeWithSpecial("Hello world");
+ *   console.assert(ids.at(-1) === t5.right.eosId);
+ *   console.assert(t5.right.decode(ids, { skipSpecialTokens: true }) === "Hello world");
+ * }
+ * ```
+ *
+ * @module
+ */
+export type { Tokenizer } from "./tokenizer.ts";
+export {
+  type DecodeOptions,
+  type HfTokenizer,
+  loadTokenizer,
+  TOKENIZER_MAX_BYTES,
+  type TokenizerConfigFiles,
+  tokenizerFromJson,
+} from "./hf.ts";
+export {
+  type BatchEncoding,
+  batchIds,
+  type BatchSpecials,
+  type EncodeBatchOptions,
+} from "./batch.ts";
+export { precompiledNormalizer } from "./precompiled.ts";
