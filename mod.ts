@@ -28,3 +28,4 @@ export * from "./model/t5/mod.ts";
 export * from "./model/gpt2/mod.ts";
 export * from "./model/llama/mod.ts";
 export * from "./model/t5x/mod.ts";
+export * from "./model/generation_config.ts";

@@ -21,6 +21,7 @@ import {
 } from "./llama/mod.ts";
 import { checkT5Params, loadT5FromHuggingFace, parseT5Config, type T5Config } from "./t5/mod.ts";
 import { loadT5x } from "./t5x/mod.ts";
+import { type GenerationConfig, parseGenerationConfig } from "./generation_config.ts";
 
 /**
  * A loaded frozen model: its architecture, configuration and parameter tree.
@@ -44,18 +45,21 @@ export type FrozenModel =
     readonly config: T5Config;
     readonly params: ParamTree;
     readonly format: "huggingface" | "t5x";
+    readonly generation?: GenerationConfig;
   }
   | {
     readonly architecture: "gpt2";
     readonly config: Gpt2Config;
     readonly params: ParamTree;
     readonly format: "huggingface";
+    readonly generation?: GenerationConfig;
   }
   | {
     readonly architecture: "llama";
     readonly config: LlamaConfig;
     readonly params: ParamTree;
     readonly format: "huggingface";
+    readonly generation?: GenerationConfig;
   };
 
 /**
@@ -125,6 +129,17 @@ async function openWeights(dir: string): Promise<E.Either<Problem, TensorSource>
   );
 }
 
+/** The optional `generation_config.json`: undefined when absent, a problem when malformed. */
+async function readGenerationConfig(
+  dir: string,
+): Promise<E.Either<Problem, GenerationConfig | undefined>> {
+  const path = join(dir, "generation_config.json");
+  if (!(await exists(path))) return E.right(undefined);
+  const json = await readJsonFile(path);
+  if (E.isLeft(json)) return json;
+  return parseGenerationConfig(json.right, path);
+}
+
 async function loadHuggingFace(dir: string): Promise<E.Either<Problem, FrozenModel>> {
   const configPath = join(dir, "config.json");
   const json = await readJsonFile(configPath);
@@ -148,6 +163,9 @@ async function loadHuggingFace(dir: string): Promise<E.Either<Problem, FrozenMod
     ? parseGpt2Config(json.right, configPath)
     : parseLlamaConfig(json.right, configPath);
   if (E.isLeft(parsed)) return parsed;
+  const generation = await readGenerationConfig(dir);
+  if (E.isLeft(generation)) return generation;
+  const extra = generation.right === undefined ? {} : { generation: generation.right };
   const weights = await openWeights(dir);
   if (E.isLeft(weights)) return weights;
   const source = weights.right;
@@ -159,6 +177,7 @@ async function loadHuggingFace(dir: string): Promise<E.Either<Problem, FrozenMod
         config: parsed.right as T5Config,
         params: p,
         format: "huggingface" as const,
+        ...extra,
       }))(params);
     }
     if (modelType === "gpt2") {
@@ -168,6 +187,7 @@ async function loadHuggingFace(dir: string): Promise<E.Either<Problem, FrozenMod
         config: parsed.right as Gpt2Config,
         params: p,
         format: "huggingface" as const,
+        ...extra,
       }))(params);
     }
     const params = await loadLlamaFromHuggingFace(dir, json.right, source);
@@ -176,6 +196,7 @@ async function loadHuggingFace(dir: string): Promise<E.Either<Problem, FrozenMod
       config: parsed.right as LlamaConfig,
       params: p,
       format: "huggingface" as const,
+      ...extra,
     }))(params);
   } finally {
     source.close();
@@ -225,7 +246,8 @@ async function loadT5xDir(dir: string): Promise<E.Either<Problem, FrozenModel>> 
  * Loads a frozen model from a directory: a Hugging Face checkpoint (`config.json` with
  * `model_type` t5, gpt2, llama, qwen2 or mistral, and `model.safetensors` or a sharded
  * `model.safetensors.index.json`) or a T5X checkpoint directory (a `checkpoint` msgpack file with
- * zarr arrays). Weights are checked against the configuration before they are read; half-precision
+ * zarr arrays). An optional `generation_config.json` gives the decoding defaults (`generation`).
+ * Weights are checked against the configuration before they are read; half-precision
  * weights are upcast to float32. The caller owns the tree (see `disposeTree`).
  *
  * @param dir the checkpoint directory

@@ -167,3 +167,65 @@ Deno.test("cli inspect reports an unknown architecture and a directory that is n
     await Deno.remove(empty, { recursive: true });
   }
 });
+
+Deno.test("loadModel() reads generation_config.json and reports a malformed one", async () => {
+  const r = await loadModel(`${fixtures}t5_v1_1`);
+  assert.ok(E.isRight(r));
+  assert.deepEqual(r.right.generation?.eosTokenIds, [1]);
+  assert.equal(r.right.generation?.decoderStartTokenId, 0);
+  disposeTree(r.right.params);
+  const dir = await brokenCopy("gpt2_tiny", async (d) => {
+    await Deno.writeTextFile(
+      `${d}/generation_config.json`,
+      JSON.stringify({ eos_token_id: "two", num_beams: 0 }),
+    );
+  });
+  try {
+    const bad = await loadModel(dir);
+    assert.ok(E.isLeft(bad));
+    assert.match(
+      bad.left.message,
+      /num_beams is 0, expected an integer ≥ 1; eos_token_id is "two", expected an id or a list of ids/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadModel() loads a sharded checkpoint to the same tree as the single file", async () => {
+  const before = tf.memory().numTensors;
+  const { openSafetensors, writeSafetensors } = await import("../io/safetensors.ts");
+  const dir = await brokenCopy("llama_gqa", async (d) => {
+    const opened = await openSafetensors(`${d}/model.safetensors`);
+    if (E.isLeft(opened)) throw new Error(opened.left.message);
+    const shards = [new Map(), new Map()];
+    const weightMap: Record<string, string> = {};
+    for (const [i, e] of opened.right.entries.entries()) {
+      const t = await opened.right.read(e.name);
+      if (E.isLeft(t)) throw new Error(t.left.message);
+      shards[i % 2].set(e.name, t.right);
+      weightMap[e.name] = `model-0000${i % 2 + 1}-of-00002.safetensors`;
+    }
+    opened.right.close();
+    await writeSafetensors(`${d}/model-00001-of-00002.safetensors`, shards[0]);
+    await writeSafetensors(`${d}/model-00002-of-00002.safetensors`, shards[1]);
+    await Deno.writeTextFile(
+      `${d}/model.safetensors.index.json`,
+      JSON.stringify({ metadata: {}, weight_map: weightMap }),
+    );
+    await Deno.remove(`${d}/model.safetensors`);
+  });
+  try {
+    const single = await loadModel(`${fixtures}llama_gqa`);
+    const sharded = await loadModel(dir);
+    assert.ok(E.isRight(single) && E.isRight(sharded));
+    const a = flatten(single.right.params), b = new Map(flatten(sharded.right.params));
+    assert.equal(a.length, b.size);
+    for (const [path, t] of a) assert.deepEqual(b.get(path)!.dataSync(), t.dataSync(), path);
+    disposeTree(single.right.params);
+    disposeTree(sharded.right.params);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal(tf.memory().numTensors, before);
+});
