@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import { type HostTensor, toFloat64 } from "../io/host_tensor.ts";
 import { openTensorFile } from "../io/tensor_file.ts";
+import { readPeftAdapter } from "../training/peft.ts";
 import { type Problem, problem } from "../problem.ts";
 import { checkShape, type Initializer } from "./types.ts";
 
@@ -91,38 +92,6 @@ export interface FromFileOptions {
   readonly name?: string;
 }
 
-async function readPeftAdapter(dir: string): Promise<E.Either<Problem, HostTensor>> {
-  const weights = `${dir}/adapter_model.safetensors`;
-  let submodules = 1;
-  try {
-    const config = JSON.parse(await Deno.readTextFile(`${dir}/adapter_config.json`));
-    if (config?.peft_type !== undefined && config.peft_type !== "PROMPT_TUNING") {
-      return E.left(
-        problem(
-          "Unsupported",
-          `${dir}/adapter_config.json`,
-          `peft_type is ${JSON.stringify(config.peft_type)}; expected "PROMPT_TUNING"`,
-        ),
-      );
-    }
-    if (Number.isInteger(config?.num_transformer_submodules)) {
-      submodules = config.num_transformer_submodules;
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) {
-      return E.left(problem("Corrupt", `${dir}/adapter_config.json`, "Not valid JSON"));
-    }
-  }
-  const tensor = await readOne(weights, { name: "prompt_embeddings" });
-  if (E.isLeft(tensor) || submodules !== 2) return tensor;
-  // PEFT keeps [2P, H] for seq2seq models; the encoder's prompt is the first P rows.
-  const h = tensor.right;
-  if (h.shape.length !== 2 || h.shape[0] % 2 !== 0) return tensor;
-  const rows = h.shape[0] / 2;
-  const values = toFloat64(h).slice(0, rows * h.shape[1]);
-  return E.right({ dtype: "float64", shape: [rows, h.shape[1]], data: values });
-}
-
 async function readOne(
   path: string,
   options: FromFileOptions,
@@ -184,7 +153,9 @@ export async function fromFile(
     if (e instanceof Deno.errors.NotFound) return E.left(problem("NotFound", path, "No such file"));
     return E.left(problem("Io", path, e instanceof Error ? e.message : String(e)));
   }
-  const read = isDir ? await readPeftAdapter(path) : await readOne(path, options);
+  const read = isDir
+    ? E.map((a: { prompt: HostTensor }) => a.prompt)(await readPeftAdapter(path))
+    : await readOne(path, options);
   if (E.isLeft(read)) return read;
   const h = read.right;
   if (!FLOAT_DTYPES.has(h.dtype)) {

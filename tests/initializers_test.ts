@@ -17,6 +17,7 @@ import { writeNpz } from "../io/npz.ts";
 import { writeSafetensors } from "../io/safetensors.ts";
 import { hostTensor } from "../io/host_tensor.ts";
 import { key, split } from "../random/mod.ts";
+import { writePeftAdapter } from "../training/peft.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 
 await initBackend("wasm");
@@ -295,15 +296,8 @@ leakFree("fromFile() reads .npy, .npz, .safetensors and PEFT adapter directories
     await writeNpy(`${dir}/p.npy`, h);
     await writeNpz(`${dir}/p.npz`, new Map([["prompt", h], ["other", other]]));
     await writeSafetensors(`${dir}/p.safetensors`, new Map([["x", h], ["y", other]]));
-    await Deno.mkdir(`${dir}/adapter`);
-    await writeSafetensors(
-      `${dir}/adapter/adapter_model.safetensors`,
-      new Map([["prompt_embeddings", h]]),
-    );
-    await Deno.writeTextFile(
-      `${dir}/adapter/adapter_config.json`,
-      JSON.stringify({ peft_type: "PROMPT_TUNING", num_virtual_tokens: 2 }),
-    );
+    const peft = { tokenDim: 3, numLayers: 1, numAttentionHeads: 1 };
+    await writePeftAdapter(`${dir}/adapter`, h, { taskType: "CAUSAL_LM", ...peft });
     for (const [path, name] of [["p.npy"], ["p.npz"], ["p.safetensors", "x"], ["adapter"]]) {
       const init = await fromFile(`${dir}/${path}`, { name });
       assert.ok(E.isRight(init), `${path}: ${JSON.stringify(init)}`);
@@ -316,14 +310,15 @@ leakFree("fromFile() reads .npy, .npz, .safetensors and PEFT adapter directories
       );
     }
     // A seq2seq PEFT adapter keeps [2P, H]; the encoder's prompt is the first P rows.
-    await Deno.writeTextFile(
-      `${dir}/adapter/adapter_config.json`,
-      JSON.stringify({ peft_type: "PROMPT_TUNING", num_transformer_submodules: 2 }),
-    );
-    const seq2seq = await fromFile(`${dir}/adapter`);
-    assert.ok(E.isRight(seq2seq));
-    const p = seq2seq.right(key(0), [1, 3]);
-    assert.deepEqual(rows(p), [[1, 2, 3]]);
+    await writePeftAdapter(`${dir}/seq2seq`, h, {
+      taskType: "SEQ_2_SEQ_LM",
+      seq2seqLayout: "peft",
+      ...peft,
+    });
+    const seq2seq = await fromFile(`${dir}/seq2seq`);
+    assert.ok(E.isRight(seq2seq), JSON.stringify(seq2seq));
+    const p = seq2seq.right(key(0), [2, 3]);
+    assert.deepEqual(rows(p), [[1, 2, 3], [4, 5, 6]]);
     p.dispose();
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -1,0 +1,375 @@
+/**
+ * The loss of a soft prompt on a batch, for any loaded model: a function `(prompt) => Scalar`
+ * that closes over the frozen parameter tree (see `valueAndGradOfPrompt` for its gradient).
+ *
+ * - Encoder-decoder (T5): the prompt goes into the encoder input (by the combine, in front by
+ *   default), the encoder mask gets `P` visible positions, the decoder sees no prompt. Decoder
+ *   inputs are the targets shifted right after the config's start token, as `transformers`'
+ *   `_shift_right`.
+ * - Decoder-only (GPT-2, LLaMA family): the prompt goes into the input (in front by default,
+ *   after any left padding), labels at the prompt's positions are ignored, and logits at
+ *   `[:, :-1]` predict labels at `[:, 1:]`.
+ *
+ * The loss is the mean token cross-entropy over target tokens of the whole batch, as
+ * `transformers` computes it for `labels=` (so runs compare with PEFT's).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { FrozenModel } from "../model/load.ts";
+import { t5Decode, t5Encode, type T5Params } from "../model/t5/mod.ts";
+import { shiftRight } from "../model/t5/apply.ts";
+import { gpt2Forward, type Gpt2Params } from "../model/gpt2/mod.ts";
+import { llamaForward, type LlamaParams } from "../model/llama/mod.ts";
+import { crossEntropy, type CrossEntropyOptions } from "./loss.ts";
+import { type Combine, dropPrompt, moveLabels, prefix } from "./prompt.ts";
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * An encoder-decoder batch. Targets are right-padded; positions where `targetMask` is 0 are not
+ * targets (and are fed to the decoder as padding).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { Seq2SeqBatch } from "./objective.ts";
+ * const batch: Seq2SeqBatch = {
+ *   inputIds: tf.tensor2d([[5, 6, 1], [7, 1, 0]], [2, 3], "int32"),
+ *   inputMask: tf.tensor2d([[1, 1, 1], [1, 1, 0]], [2, 3], "int32"),
+ *   targetIds: tf.tensor2d([[8, 1], [1, 0]], [2, 2], "int32"),
+ *   targetMask: tf.tensor2d([[1, 1], [1, 0]], [2, 2], "int32"),
+ * };
+ * console.assert(batch.targetIds.shape[1] === 2);
+ * tf.dispose(Object.values(batch));
+ * ```
+ */
+export interface Seq2SeqBatch {
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /** `[B, T]` int32 encoder input ids. */
+  readonly inputIds: tf.Tensor;
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /** `[B, T]` encoder padding mask, 1 at real tokens. */
+  readonly inputMask: tf.Tensor;
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /** `[B, S]` int32 target ids. */
+  readonly targetIds: tf.Tensor;
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /** `[B, S]` target padding mask, 1 at real targets. */
+  readonly targetMask: tf.Tensor;
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * A decoder-only batch: inputs and targets in one sequence.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { CausalBatch } from "./objective.ts";
+ * // BOS 5 6 EOS, predicting 6 and EOS.
+ * const batch: CausalBatch = {
+ *   inputIds: tf.tensor2d([[1, 5, 6, 2]], [1, 4], "int32"),
+ *   inputMask: tf.ones([1, 4], "int32"),
+ *   labels: tf.tensor2d([[-100, -100, 6, 2]], [1, 4], "int32"),
+ * };
+ * console.assert(batch.labels?.shape[1] === 4);
+ * tf.dispose([batch.inputIds, batch.inputMask, batch.labels!]);
+ * ```
+ */
+export interface CausalBatch {
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /** `[B, T]` int32 token ids (left or right padded). */
+  readonly inputIds: tf.Tensor;
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /** `[B, T]` padding mask, 1 at real tokens. */
+  readonly inputMask: tf.Tensor;
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /**
+   * `[B, T]` int32: the token to predict at each position (usually `inputIds` itself), -100 (or
+   * the loss options' `ignoreIndex`) where nothing is predicted. Not needed for logits.
+   */
+  readonly labels?: tf.Tensor;
+}
+
+/**
+ * A batch for {@link promptLoss} and {@link promptLogits}: its kind must fit the model's.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { PromptBatch } from "./objective.ts";
+ * const ids = tf.tensor2d([[1, 5]], [1, 2], "int32");
+ * const mask = tf.ones([1, 2], "int32");
+ * const batch: PromptBatch = { inputIds: ids, inputMask: mask };
+ * console.assert(!("targetIds" in batch));
+ * tf.dispose([ids, mask]);
+ * ```
+ */
+export type PromptBatch = Seq2SeqBatch | CausalBatch;
+
+/**
+ * Options of {@link promptLoss} and {@link promptLogits}.
+ *
+ * @example
+ * ```ts
+ * import type { ObjectiveOptions } from "./objective.ts";
+ * import { prefixAfterBos } from "./prompt.ts";
+ * const options: ObjectiveOptions = { combine: prefixAfterBos, lossOptions: { zLoss: 1e-4 } };
+ * console.assert(options.lossOptions?.zLoss === 1e-4);
+ * ```
+ */
+export interface ObjectiveOptions {
+  /** Where the prompt goes in the (encoder) input; default {@link prefix}. */
+  readonly combine?: Combine;
+  /** Label smoothing, z-loss and the ignored label of the cross-entropy (the mask is the batch's). */
+  readonly lossOptions?: Omit<CrossEntropyOptions, "mask">;
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * A function of the prompt: what {@link promptLoss} and {@link promptLogits} return. It closes
+ * over the model and the batch (the caller keeps owning both) and returns a new tensor.
+ *
+ * @param prompt `[P, H]` float32
+ * @returns the value for this prompt
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { OfPrompt } from "./objective.ts";
+ * const size: OfPrompt<tf.Scalar> = (prompt) => tf.scalar(prompt.size);
+ * const p = tf.zeros([2, 3]);
+ * const s = size(p);
+ * console.assert(s.dataSync()[0] === 6);
+ * tf.dispose([p, s]);
+ * ```
+ */
+export type OfPrompt<T extends tf.Tensor> = (prompt: tf.Tensor) => T;
+
+const shapeText = (t: tf.Tensor) => `[${t.shape.join(", ")}]`;
+
+function checkIds(t: tf.Tensor, name: string): void {
+  if (t.dtype !== "int32" || t.rank !== 2) {
+    throw new TypeError(`Batch ${name} is ${t.dtype} ${shapeText(t)}; expected int32 [B, T]`);
+  }
+}
+
+function checkSame(a: tf.Tensor, b: tf.Tensor, nameA: string, nameB: string): void {
+  if (a.shape.join() !== b.shape.join()) {
+    throw new RangeError(
+      `Batch ${nameA} has shape ${shapeText(a)}; expected ${nameB}'s ${shapeText(b)}`,
+    );
+  }
+}
+
+function isSeq2Seq(batch: PromptBatch): batch is Seq2SeqBatch {
+  return "targetIds" in batch && batch.targetIds !== undefined;
+}
+
+function checkBatch(model: FrozenModel, batch: PromptBatch, needLabels: boolean): void {
+  checkIds(batch.inputIds, "inputIds");
+  checkSame(batch.inputMask, batch.inputIds, "inputMask", "inputIds");
+  if (model.architecture === "t5") {
+    if (!isSeq2Seq(batch)) {
+      throw new TypeError(
+        "Batch has no targetIds; an encoder-decoder (t5) model needs inputIds, inputMask, targetIds, targetMask",
+      );
+    }
+    checkIds(batch.targetIds, "targetIds");
+    checkSame(batch.targetMask, batch.targetIds, "targetMask", "targetIds");
+    if (batch.targetIds.shape[0] !== batch.inputIds.shape[0]) {
+      throw new RangeError(
+        `Batch targetIds has ${batch.targetIds.shape[0]} rows; expected ${
+          batch.inputIds.shape[0]
+        } as inputIds`,
+      );
+    }
+    return;
+  }
+  if (isSeq2Seq(batch)) {
+    throw new TypeError(
+      `Batch has targetIds; a decoder-only (${model.architecture}) model takes inputIds, inputMask and labels`,
+    );
+  }
+  if (needLabels) {
+    if (batch.labels === undefined) {
+      throw new TypeError("Batch has no labels; a decoder-only loss needs labels [B, T]");
+    }
+    checkIds(batch.labels, "labels");
+    checkSame(batch.labels, batch.inputIds, "labels", "inputIds");
+  }
+}
+
+/** The model's input embedding table, `token_embedder/embedding` `[V, H]`, in every architecture. */
+function embeddingTable(model: FrozenModel): tf.Tensor {
+  return (model.params as unknown as { token_embedder: { embedding: tf.Tensor } }).token_embedder
+    .embedding;
+}
+
+function checkPrompt(model: FrozenModel, prompt: tf.Tensor): void {
+  const width = embeddingTable(model).shape[1];
+  if (prompt.rank !== 2 || prompt.dtype !== "float32" || prompt.shape[1] !== width) {
+    throw new RangeError(
+      `The prompt is ${prompt.dtype} ${
+        shapeText(prompt)
+      }; expected float32 [P, ${width}] (the model's width)`,
+    );
+  }
+}
+
+/** Embeds ids with the model's `token_embedder/embedding`: `[B, T]` → `[B, T, H]`. */
+function embed(model: FrozenModel, ids: tf.Tensor): tf.Tensor {
+  return tf.gather(embeddingTable(model), ids); // [V, H] by [B, T] → [B, T, H]
+}
+
+/** Labels with `ignore` wherever the mask is 0: `[B, S]` int32. */
+function maskedLabels(ids: tf.Tensor, mask: tf.Tensor, ignore: number): tf.Tensor {
+  return tf.where(tf.notEqual(mask, 0), ids, tf.fill(ids.shape, ignore, "int32"));
+}
+
+/**
+ * The forward pass with the prompt: T5's decoder logits `[B, S, V]`, or a decoder-only model's
+ * logits over the combined sequence `[B, P + T, V]` with the maps that undo the combine.
+ */
+function forward(
+  model: FrozenModel,
+  batch: PromptBatch,
+  prompt: tf.Tensor,
+  combine: Combine,
+  ignore: number,
+): { logits: tf.Tensor; labels?: tf.Tensor; placed?: Int32Array; index?: Int32Array } {
+  const embeds = embed(model, batch.inputIds); // [B, T, H]
+  const combined = combine(prompt, embeds, batch.inputMask); // [B, P + T, H]
+  if (model.architecture === "t5") {
+    const b = batch as Seq2SeqBatch;
+    const params = model.params as unknown as T5Params;
+    const labels = maskedLabels(b.targetIds, b.targetMask, ignore); // [B, S]
+    const decoderInputIds = shiftRight(
+      labels,
+      model.config.decoderStartTokenId,
+      model.config.padTokenId,
+    );
+    const encoderStates = t5Encode(params, model.config, {
+      inputsEmbeds: combined.embeds,
+      attentionMask: combined.mask,
+    }); // [B, P + T, H]
+    const { logits } = t5Decode(params, model.config, {
+      decoderInputIds,
+      encoderStates,
+      encoderMask: combined.mask,
+    }); // [B, S, V]; the cache goes with the caller's tidy
+    return { logits, labels };
+  }
+  const options = { inputsEmbeds: combined.embeds, attentionMask: combined.mask };
+  const { logits } = model.architecture === "gpt2"
+    ? gpt2Forward(model.params as unknown as Gpt2Params, model.config, options)
+    : llamaForward(model.params as unknown as LlamaParams, model.config, options); // [B, P + T, V]
+  return { logits, placed: combined.placed, index: combined.index };
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * The loss of a prompt on one batch, as a function of the prompt. The model's parameters are
+ * closed over, not arguments: differentiating the result (see `valueAndGradOfPrompt`) gives the
+ * prompt's gradient only. The batch is checked now; each call embeds the ids (a gather, not on
+ * the gradient's path), combines, runs the model and averages the cross-entropy over target
+ * tokens.
+ *
+ * Encoder-decoder: `labels = targetIds` where `targetMask` is 1, else ignored; decoder inputs
+ * `shiftRight(labels, decoderStartTokenId, padTokenId)`. Decoder-only: labels moved with the
+ * inputs (ignored at the prompt), then `logits[:, :-1]` against `labels[:, 1:]`.
+ *
+ * @param model a loaded frozen model (its tree is not copied or modified)
+ * @param batch an encoder-decoder batch for T5, a decoder-only batch with labels otherwise
+ * @param options the combine (default {@link prefix}) and cross-entropy options
+ * @returns `(prompt [P, H]) => loss`, a new scalar each call
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { orThrow } from "../problem.ts";
+ * import { loadModel } from "../model/load.ts";
+ * import { disposeTree } from "../tree/tree.ts";
+ * import { promptLoss } from "./objective.ts";
+ * const model = orThrow(await loadModel("tests/fixtures/models/gpt2_tiny"));
+ * const inputIds = tf.tensor2d([[1, 5, 6, 2]], [1, 4], "int32");
+ * const inputMask = tf.ones([1, 4], "int32");
+ * const labels = tf.tensor2d([[-100, -100, 6, 2]], [1, 4], "int32");
+ * const loss = promptLoss(model, { inputIds, inputMask, labels });
+ * const prompt = tf.zeros([3, 24]);
+ * const value = loss(prompt);
+ * console.assert(value.rank === 0 && value.dataSync()[0] > 0);
+ * tf.dispose([inputIds, inputMask, labels, prompt, value]);
+ * disposeTree(model.params);
+ * ```
+ */
+export function promptLoss(
+  model: FrozenModel,
+  batch: PromptBatch,
+  options: ObjectiveOptions = {},
+): OfPrompt<tf.Scalar> {
+  checkBatch(model, batch, true);
+  const combine = options.combine ?? prefix;
+  const lossOptions = options.lossOptions ?? {};
+  const ignore = lossOptions.ignoreIndex ?? -100;
+  return (prompt) => {
+    checkPrompt(model, prompt);
+    return tf.tidy(() => {
+      const out = forward(model, batch, prompt, combine, ignore);
+      if (out.labels !== undefined) {
+        return crossEntropy(out.logits, out.labels, lossOptions).loss; // T5: [B, S, V] vs [B, S]
+      }
+      const p = prompt.shape[0];
+      const moved = moveLabels((batch as CausalBatch).labels!, out.index!, p, ignore); // [B, P + T]
+      const [b, width, v] = out.logits.shape;
+      const logits = tf.slice(out.logits, [0, 0, 0], [b, width - 1, v]); // [B, P + T − 1, V]
+      const next = tf.slice(moved, [0, 1], [b, width - 1]); // [B, P + T − 1]
+      return crossEntropy(logits, next, lossOptions).loss;
+    });
+  };
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * The logits of a model with the prompt, for evaluation, combined as {@link promptLoss} does.
+ * Encoder-decoder: the decoder's logits with teacher forcing, `[B, S, V]` (position `s` predicts
+ * `targetIds[:, s]`). Decoder-only: the logits at the input's own positions, `[B, T, V]` (the
+ * prompt's positions dropped; position `t` predicts token `t + 1`, and with {@link prefix} the
+ * first token's prediction sits at the prompt's last position, which is dropped too).
+ *
+ * @param model a loaded frozen model
+ * @param batch an encoder-decoder batch for T5 (targets for teacher forcing), else inputs (labels
+ *   are not read)
+ * @param options the combine (default {@link prefix}); loss options are not used
+ * @returns `(prompt [P, H]) => logits`, a new tensor each call
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { orThrow } from "../problem.ts";
+ * import { loadModel } from "../model/load.ts";
+ * import { disposeTree } from "../tree/tree.ts";
+ * import { promptLogits } from "./objective.ts";
+ * const model = orThrow(await loadModel("tests/fixtures/models/gpt2_tiny"));
+ * const inputIds = tf.tensor2d([[1, 5, 6]], [1, 3], "int32");
+ * const inputMask = tf.ones([1, 3], "int32");
+ * const prompt = tf.zeros([2, 24]);
+ * const logits = promptLogits(model, { inputIds, inputMask })(prompt);
+ * console.assert(logits.shape.join() === "1,3,96");
+ * tf.dispose([inputIds, inputMask, prompt, logits]);
+ * disposeTree(model.params);
+ * ```
+ */
+export function promptLogits(
+  model: FrozenModel,
+  batch: PromptBatch,
+  options: ObjectiveOptions = {},
+): OfPrompt<tf.Tensor> {
+  checkBatch(model, batch, false);
+  const combine = options.combine ?? prefix;
+  const ignore = options.lossOptions?.ignoreIndex ?? -100;
+  return (prompt) => {
+    checkPrompt(model, prompt);
+    return tf.tidy(() => {
+      const out = forward(model, batch, prompt, combine, ignore);
+      return out.placed === undefined ? out.logits : dropPrompt(out.logits, out.placed);
+    });
+  };
+}
