@@ -27,8 +27,8 @@ export const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
  */
 export const NPY_MAX_HEADER_BYTES = 1 << 20;
 
-// numpy's dtype codes (kind + item size) for the dtypes we hold.
-const CODES: Readonly<Record<string, DType>> = {
+/** numpy's dtype codes (kind + item size, the typestr without its byte order) for the dtypes we hold. */
+export const NUMPY_DTYPE_CODES: Readonly<Record<string, DType>> = {
   f2: "float16",
   f4: "float32",
   f8: "float64",
@@ -72,12 +72,12 @@ function parseDescr(
     );
   }
   const code = m ? `${m[2]}${m[3]}` : "";
-  if (!m || !Object.hasOwn(CODES, code)) {
+  if (!m || !Object.hasOwn(NUMPY_DTYPE_CODES, code)) {
     return unsupported(`Unsupported dtype '${v.value}'; expected one of ${SUPPORTED}`);
   }
   // '=' (native) and '|' (not applicable) are read as little-endian: numpy itself writes '<' or
   // '>' for multi-byte types and '|' only for one-byte ones.
-  return E.right({ dtype: CODES[code], size: Number(m[3]), little: m[1] !== ">" });
+  return E.right({ dtype: NUMPY_DTYPE_CODES[code], size: Number(m[3]), little: m[1] !== ">" });
 }
 
 function parseHeader(text: string, where: string): E.Either<Problem, Header> {

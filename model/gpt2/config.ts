@@ -7,7 +7,7 @@
 import * as E from "fp-ts/Either";
 import type { Problem } from "../../problem.ts";
 import type { Activation } from "../layers.ts";
-import { configReader } from "./_fields.ts";
+import { ACTIVATIONS, configReader } from "../_config_fields.ts";
 
 /**
  * A GPT-2 model's sizes and options (Hugging Face `GPT2Config`, the fields that matter here).
@@ -55,15 +55,6 @@ export interface Gpt2Config {
   readonly padTokenId: number | null;
 }
 
-const ACTIVATIONS: readonly Activation[] = [
-  "relu",
-  "gelu",
-  "gelu_new",
-  "gelu_pytorch_tanh",
-  "silu",
-  "swish",
-];
-
 // deno-doc-ignore private-type-ref -- fp-ts Either is an npm type (denoland/deno#27364)
 /**
  * Parses a GPT-2 `config.json` object, reporting every problem at once. Defaults follow
@@ -97,12 +88,7 @@ export function parseGpt2Config(json: unknown, where: string): E.Either<Problem,
   }
   const innerSize = r.has("n_inner") ? r.int("n_inner") : 4 * hiddenSize;
   const maxPositions = r.int("n_positions", 1024);
-  const activation = r.str("activation_function", "gelu_new") as Activation;
-  if (!ACTIVATIONS.includes(activation)) {
-    r.unsupported(
-      `activation_function "${activation}" is not one of ${ACTIVATIONS.join(", ")}`,
-    );
-  }
+  const activation = r.oneOf("activation_function", "gelu_new", ACTIVATIONS);
   const layerNormEps = r.float("layer_norm_epsilon", 1e-5, true);
   if (r.bool("add_cross_attention", false)) {
     r.unsupported("add_cross_attention true is not supported (expected false)");

@@ -15,7 +15,7 @@ import {
   embedIds,
   extendCache,
   prepareInputs,
-} from "./_decoder.ts";
+} from "../_decoder.ts";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
 /**

@@ -11,13 +11,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import * as E from "fp-ts/Either";
-import { join } from "node:path";
+import type * as E from "fp-ts/Either";
 import type { Problem } from "../../problem.ts";
 import type { TensorSource } from "../../io/tensor_file.ts";
 import { type Gpt2Config, parseGpt2Config } from "./config.ts";
 import type { Gpt2Params } from "./forward.ts";
-import { asIs, loadByPlan, type LoadPlan, type TensorPlan } from "./_load.ts";
+import { asIs, loadByPlan, type LoadPlan, loadWithConfig, type TensorPlan } from "../_load_plan.ts";
 
 const IGNORED = /^(h\.\d+\.attn\.(bias|masked_bias)|lm_head\.weight)$/;
 
@@ -110,8 +109,10 @@ export async function loadGpt2FromHuggingFace(
   configJson: unknown,
   source: TensorSource,
 ): Promise<E.Either<Problem, Gpt2Params>> {
-  const config = parseGpt2Config(configJson, join(dir, "config.json"));
-  if (E.isLeft(config)) return config;
-  const tree = await loadByPlan(source, gpt2LoadPlan(config.right), dir);
-  return E.map((t) => t as unknown as Gpt2Params)(tree);
+  return await loadWithConfig(
+    dir,
+    configJson,
+    parseGpt2Config,
+    (config) => loadByPlan<Gpt2Params>(source, gpt2LoadPlan(config), dir),
+  );
 }

@@ -23,6 +23,6 @@ export {
   type Gpt2Params,
 } from "./forward.ts";
 export { loadGpt2FromHuggingFace } from "./load.ts";
-export type { DecoderOptions, DecoderOutput } from "./_decoder.ts";
+export type { DecoderOptions, DecoderOutput } from "../_decoder.ts";
 export type { Activation } from "../layers.ts";
 export type { Problem, ProblemTag } from "../../problem.ts";

@@ -7,7 +7,7 @@
 import * as E from "fp-ts/Either";
 import type { Problem } from "../../problem.ts";
 import type { Activation } from "../layers.ts";
-import { type ConfigReader, configReader } from "../gpt2/_fields.ts";
+import { type ConfigReader, configReader } from "../_config_fields.ts";
 
 /**
  * The `model_type`s computed by this one architecture.
@@ -94,6 +94,7 @@ export interface LlamaConfig {
   readonly padTokenId: number | null;
 }
 
+// LLaMA's own order (its default first) for the message.
 const ACTIVATIONS: readonly Activation[] = [
   "silu",
   "swish",
@@ -195,10 +196,7 @@ export function parseLlamaConfig(json: unknown, where: string): E.Either<Problem
   const started = configReader(json, where, "LLaMA-family");
   if (E.isLeft(started)) return started;
   const r = started.right;
-  const type = r.str("model_type", "llama") as LlamaModelType;
-  if (!LLAMA_MODEL_TYPES.includes(type)) {
-    r.unsupported(`model_type "${type}" is not one of ${LLAMA_MODEL_TYPES.join(", ")}`);
-  }
+  const type = r.oneOf("model_type", "llama", LLAMA_MODEL_TYPES);
   const modelType = LLAMA_MODEL_TYPES.includes(type) ? type : "llama";
   const vocabSize = r.int("vocab_size", 32000);
   const hiddenSize = r.int("hidden_size", 4096);
@@ -225,10 +223,7 @@ export function parseLlamaConfig(json: unknown, where: string): E.Either<Problem
   if (Number.isInteger(headDim) && headDim % 2 !== 0) {
     r.invalid(`head_dim ${headDim} must be even for rotary embeddings`);
   }
-  const activation = r.str("hidden_act", "silu") as Activation;
-  if (!ACTIVATIONS.includes(activation)) {
-    r.unsupported(`hidden_act "${activation}" is not one of ${ACTIVATIONS.join(", ")}`);
-  }
+  const activation = r.oneOf("hidden_act", "silu", ACTIVATIONS);
   const attentionBias = modelType === "llama" && r.bool("attention_bias", false);
   const mlpBias = modelType === "llama" && r.bool("mlp_bias", false);
   return r.finish<LlamaConfig>({

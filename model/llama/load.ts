@@ -11,13 +11,19 @@
  *
  * @module
  */
-import * as E from "fp-ts/Either";
-import { join } from "node:path";
+import type * as E from "fp-ts/Either";
 import type { Problem } from "../../problem.ts";
 import type { TensorSource } from "../../io/tensor_file.ts";
 import { type LlamaConfig, parseLlamaConfig } from "./config.ts";
 import type { LlamaParams } from "./forward.ts";
-import { asIs, loadByPlan, type LoadPlan, type TensorPlan, transposed } from "../gpt2/_load.ts";
+import {
+  asIs,
+  loadByPlan,
+  type LoadPlan,
+  loadWithConfig,
+  type TensorPlan,
+  transposed,
+} from "../_load_plan.ts";
 
 /**
  * The tensors a LLaMA-family checkpoint must hold for a config, in the file's names (without
@@ -49,27 +55,22 @@ export function llamaLoadPlan(config: LlamaConfig): LoadPlan {
     });
     if (bias) tensors.push({ name: `${from}.bias`, shape: [outDim], place: asIs(`${to}/bias`) });
   };
+  // An RMSNorm weight [H] becomes its scale.
+  const norm = (from: string, to: string) =>
+    tensors.push({ name: `${from}.weight`, shape: [h], place: asIs(`${to}/scale`) });
   for (let i = 0; i < config.numLayers; i++) {
     const from = `layers.${i}`, to = `layers/${i}`;
-    tensors.push({
-      name: `${from}.input_layernorm.weight`,
-      shape: [h],
-      place: asIs(`${to}/input_norm/scale`),
-    });
+    norm(`${from}.input_layernorm`, `${to}/input_norm`);
     linear(`${from}.self_attn.q_proj`, `${to}/attention/query`, h, q, config.qkvBias);
     linear(`${from}.self_attn.k_proj`, `${to}/attention/key`, h, kv, config.qkvBias);
     linear(`${from}.self_attn.v_proj`, `${to}/attention/value`, h, kv, config.qkvBias);
     linear(`${from}.self_attn.o_proj`, `${to}/attention/out`, q, h, config.outBias);
-    tensors.push({
-      name: `${from}.post_attention_layernorm.weight`,
-      shape: [h],
-      place: asIs(`${to}/post_attention_norm/scale`),
-    });
+    norm(`${from}.post_attention_layernorm`, `${to}/post_attention_norm`);
     linear(`${from}.mlp.gate_proj`, `${to}/mlp/gate`, h, f, config.mlpBias);
     linear(`${from}.mlp.up_proj`, `${to}/mlp/up`, h, f, config.mlpBias);
     linear(`${from}.mlp.down_proj`, `${to}/mlp/down`, f, h, config.mlpBias);
   }
-  tensors.push({ name: "norm.weight", shape: [h], place: asIs("final_norm/scale") });
+  norm("norm", "final_norm");
   if (!config.tieWordEmbeddings) {
     tensors.push({ name: "lm_head.weight", shape: [v, h], place: transposed("lm_head/kernel") });
   }
@@ -114,8 +115,10 @@ export async function loadLlamaFromHuggingFace(
   configJson: unknown,
   source: TensorSource,
 ): Promise<E.Either<Problem, LlamaParams>> {
-  const config = parseLlamaConfig(configJson, join(dir, "config.json"));
-  if (E.isLeft(config)) return config;
-  const tree = await loadByPlan(source, llamaLoadPlan(config.right), dir);
-  return E.map((t) => t as unknown as LlamaParams)(tree);
+  return await loadWithConfig(
+    dir,
+    configJson,
+    parseLlamaConfig,
+    (config) => loadByPlan<LlamaParams>(source, llamaLoadPlan(config), dir),
+  );
 }

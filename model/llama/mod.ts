@@ -30,6 +30,6 @@ export {
   type LlamaParams,
 } from "./forward.ts";
 export { loadLlamaFromHuggingFace } from "./load.ts";
-export type { DecoderOptions, DecoderOutput } from "../gpt2/_decoder.ts";
+export type { DecoderOptions, DecoderOutput } from "../_decoder.ts";
 export type { Activation } from "../layers.ts";
 export type { Problem, ProblemTag } from "../../problem.ts";

@@ -11,6 +11,7 @@
 import * as E from "fp-ts/Either";
 import type { Activation } from "../layers.ts";
 import { type Problem, problem } from "../../problem.ts";
+import { ACTIVATIONS } from "../_config_fields.ts";
 
 /**
  * A T5 encoder-decoder's configuration (original T5, T5 1.1, LM-adapted, Flan-T5).
@@ -69,16 +70,6 @@ export interface T5Config {
   /** End-of-sequence ids (`eos_token_id`, a number or a list). */
   readonly eosTokenIds: readonly number[];
 }
-
-/** The activations the T5 feed-forward layer may use, by their Hugging Face names. */
-const ACTIVATIONS: readonly Activation[] = [
-  "relu",
-  "gelu",
-  "gelu_new",
-  "gelu_pytorch_tanh",
-  "silu",
-  "swish",
-];
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
@@ -266,11 +257,40 @@ export function parseT5Config(json: unknown, where: string): E.Either<Problem, T
 }
 
 /**
+ * The fields of a {@link T5Config} that fix the shapes of its parameter tree: what
+ * {@link t5ParamShapes} reads (T5X checkpoints infer them from the shapes).
+ *
+ * @example
+ * ```ts
+ * import { t5ParamShapes, type T5Sizes } from "./config.ts";
+ * const sizes: T5Sizes = {
+ *   vocabSize: 10, dModel: 4, dKv: 2, dFf: 8, numLayers: 1, numDecoderLayers: 1, numHeads: 2,
+ *   relativeAttentionNumBuckets: 8, isGatedAct: true, tieWordEmbeddings: false,
+ * };
+ * const shapes = t5ParamShapes(sizes);
+ * console.assert(shapes.has("encoder/layers/0/mlp/wi_1/kernel") && shapes.has("decoder/logits_dense/kernel"));
+ * ```
+ */
+export type T5Sizes = Pick<
+  T5Config,
+  | "vocabSize"
+  | "dModel"
+  | "dKv"
+  | "dFf"
+  | "numLayers"
+  | "numDecoderLayers"
+  | "numHeads"
+  | "relativeAttentionNumBuckets"
+  | "isGatedAct"
+  | "tieWordEmbeddings"
+>;
+
+/**
  * Every path of the T5 parameter tree and its shape, in a fixed order (embedding, encoder,
  * decoder). Kernels are `[in, out]`; `relpos_bias/rel_embedding` is `[heads, buckets]` (T5X's
  * layout); `decoder/logits_dense/kernel` `[H, V]` is there only when the head is untied.
  *
- * @param config the configuration
+ * @param config the configuration (or just its {@link T5Sizes})
  * @returns path → shape
  * @example
  * ```ts
@@ -283,7 +303,7 @@ export function parseT5Config(json: unknown, where: string): E.Either<Problem, T
  * }
  * ```
  */
-export function t5ParamShapes(config: T5Config): Map<string, number[]> {
+export function t5ParamShapes(config: T5Sizes): Map<string, number[]> {
   const { vocabSize: v, dModel: h, dFf: ff } = config;
   const inner = config.numHeads * config.dKv;
   const out = new Map<string, number[]>();

@@ -10,13 +10,19 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
-import { join } from "node:path";
-import { toTensor } from "../../io/host_tensor.ts";
 import type { TensorSource } from "../../io/tensor_file.ts";
 import { type Problem, problem } from "../../problem.ts";
 import { type FlatEntry, unflatten } from "../../tree/tree.ts";
 import { parseT5Config, type T5Config, t5ParamShapes } from "./config.ts";
 import { shapeDifferences, type T5Params } from "./params.ts";
+import {
+  asIs,
+  FLOAT_DTYPES,
+  loadWithConfig,
+  readByPlan,
+  type TensorPlan,
+  transposed,
+} from "../_load_plan.ts";
 
 const ATTENTION: Readonly<Record<string, string>> = { query: "q", key: "k", value: "v", out: "o" };
 
@@ -77,22 +83,6 @@ export function t5HuggingFaceNames(config: T5Config): Map<string, string> {
 /** Tensors `transformers` accepts and ignores: tied copies of `shared.weight`, and an unused bias. */
 const TIED_COPIES = ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"];
 const IGNORED = "decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight";
-const FLOATS = new Set(["float16", "bfloat16", "float32", "float64"]);
-
-/** Reads one tensor as float32, transposed when it is a 2-D PyTorch weight. */
-async function readParam(
-  source: TensorSource,
-  name: string,
-  transpose: boolean,
-): Promise<E.Either<Problem, tf.Tensor>> {
-  const host = await source.read(name);
-  if (E.isLeft(host)) return host;
-  const t = toTensor(host.right, name); // float32 (half precision upcast)
-  if (E.isLeft(t) || !transpose) return t;
-  const out = tf.transpose(t.right); // [out, in] → [in, out]
-  t.right.dispose();
-  return E.right(out);
-}
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
@@ -132,18 +122,30 @@ export async function loadT5FromHuggingFace(
   configJson: unknown,
   source: TensorSource,
 ): Promise<E.Either<Problem, T5Params>> {
-  const parsed = parseT5Config(configJson, join(dir, "config.json"));
-  if (E.isLeft(parsed)) return parsed;
-  const config = parsed.right;
+  return await loadWithConfig(
+    dir,
+    configJson,
+    parseT5Config,
+    (config) => loadT5Tensors(dir, config, source),
+  );
+}
+
+/** {@link loadT5FromHuggingFace} once the config is parsed. */
+async function loadT5Tensors(
+  dir: string,
+  config: T5Config,
+  source: TensorSource,
+): Promise<E.Either<Problem, T5Params>> {
   const embeddingShape = [config.vocabSize, config.dModel];
 
-  // Expected names and their shapes in the checkpoint's (PyTorch) layout.
-  const plan = [...t5ParamShapes(config)].map(([path, shape]) => {
-    const hf = hfName(path);
-    const transpose = shape.length === 2 && hf !== "shared.weight";
-    return { path, hf, transpose, shape: transpose ? [shape[1], shape[0]] : shape };
+  // Expected names and their shapes in the checkpoint's (PyTorch) layout, and the leaves they make.
+  const plan: TensorPlan[] = [...t5ParamShapes(config)].map(([path, shape]) => {
+    const name = hfName(path);
+    return shape.length === 2 && name !== "shared.weight"
+      ? { name, shape: [shape[1], shape[0]], place: transposed(path) }
+      : { name, shape, place: asIs(path) };
   });
-  const expected = new Map(plan.map((p) => [p.hf, p.shape]));
+  const expected = new Map(plan.map((p) => [p.name, p.shape]));
   const optional = new Set(TIED_COPIES);
   for (const name of TIED_COPIES) expected.set(name, embeddingShape);
   if (config.tieWordEmbeddings) {
@@ -156,7 +158,9 @@ export async function loadT5FromHuggingFace(
     new Map(entries.map((e) => [e.name, e.shape])),
     optional,
   );
-  const notFloat = entries.filter((e) => !FLOATS.has(e.dtype)).map((e) => `${e.name} (${e.dtype})`);
+  const notFloat = entries.filter((e) => !FLOAT_DTYPES.has(e.dtype)).map((e) =>
+    `${e.name} (${e.dtype})`
+  );
   if (notFloat.length > 0) {
     diffs.push(`${notFloat.length} not floating point: ${notFloat.slice(0, 8).join(", ")}`);
   }
@@ -170,31 +174,28 @@ export async function loadT5FromHuggingFace(
     );
   }
 
+  // With a tied config, a checkpoint's lm_head.weight is read last, to compare with the embedding.
+  const head = "lm_head.weight";
+  const readHead = config.tieWordEmbeddings && entries.some((e) => e.name === head);
+  const lmHead = readHead ? [{ name: head, shape: embeddingShape, place: asIs(head) }] : [];
   const loaded: FlatEntry[] = [];
-  const fail = (p: Problem) => {
-    tf.dispose(loaded.map(([, t]) => t));
-    return E.left(p);
-  };
   try {
-    for (const p of plan) {
-      const t = await readParam(source, p.hf, p.transpose);
-      if (E.isLeft(t)) return fail(t.left);
-      loaded.push([p.path, t.right]);
-    }
-    const hasHead = entries.some((e) => e.name === "lm_head.weight");
-    if (config.tieWordEmbeddings && hasHead) {
+    const read = await readByPlan(source, [...plan, ...lmHead], dir);
+    if (E.isLeft(read)) return read;
+    loaded.push(...read.right);
+    if (readHead) {
       // transformers ties only when the two are equal; a different head stays untied.
-      const lm = await readParam(source, "lm_head.weight", false);
-      if (E.isLeft(lm)) return fail(lm.left);
+      const [, lm] = loaded.pop()!;
       const embedding = loaded[0][1];
-      const differs = tf.tidy(() => tf.any(tf.notEqual(lm.right, embedding)).dataSync()[0] !== 0);
+      const differs = tf.tidy(() => tf.any(tf.notEqual(lm, embedding)).dataSync()[0] !== 0);
       if (differs) {
-        loaded.push(["decoder/logits_dense/kernel", tf.transpose(lm.right)]); // [H, V]
+        loaded.push(["decoder/logits_dense/kernel", tf.transpose(lm)]); // [H, V]
       }
-      lm.right.dispose();
+      lm.dispose();
     }
   } catch (e) {
-    return fail(
+    tf.dispose(loaded.map(([, t]) => t));
+    return E.left(
       problem("Io", dir, `Could not load the checkpoint: ${e instanceof Error ? e.message : e}`),
     );
   }

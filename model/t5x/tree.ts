@@ -15,11 +15,14 @@ import { type Problem, problem } from "../../problem.ts";
 import { type DType, toTensor } from "../../io/host_tensor.ts";
 import type { TensorSource } from "../../io/tensor_file.ts";
 import { type FlatEntry, flatten, type ParamTree, unflatten } from "../../tree/tree.ts";
+import { t5ParamShapes, type T5Sizes } from "../t5/config.ts";
 
 /**
- * The sizes of a T5 encoder-decoder, as inferred from its parameters' shapes. What shapes cannot
- * tell (`relative_attention_max_distance`, T5X's default 128; the activation; the layer norm's
- * epsilon) comes from the caller's configuration.
+ * The sizes of a T5 encoder-decoder, as inferred from its parameters' shapes (the fields of
+ * {@link T5Sizes} but for `gated` and `tied`): `numHeads` and `relativeAttentionNumBuckets` are
+ * the rows and columns of `relpos_bias/rel_embedding`, `dKv` the query kernel's width over the
+ * number of heads. What shapes cannot tell (`relative_attention_max_distance`, T5X's default 128; the activation; the
+ * layer norm's epsilon) comes from the caller's configuration.
  *
  * @example
  * ```ts
@@ -33,23 +36,7 @@ import { type FlatEntry, flatten, type ParamTree, unflatten } from "../../tree/t
  * console.assert(sizes.numLayers === 2 && sizes.numHeads === 2 && sizes.dKv === 2 && sizes.gated && sizes.tied);
  * ```
  */
-export interface T5xSizes {
-  /** Rows of the embedding table. */
-  readonly vocabSize: number;
-  /** Width of the residual stream. */
-  readonly dModel: number;
-  /** Width of one attention head (the query kernel's width over the number of heads). */
-  readonly dKv: number;
-  /** Width of the feed-forward layer. */
-  readonly dFf: number;
-  /** Encoder layers. */
-  readonly numLayers: number;
-  /** Decoder layers. */
-  readonly numDecoderLayers: number;
-  /** Attention heads (rows of `relpos_bias/rel_embedding`). */
-  readonly numHeads: number;
-  /** Relative position buckets (columns of `relpos_bias/rel_embedding`). */
-  readonly relativeAttentionNumBuckets: number;
+export interface T5xSizes extends Omit<T5Sizes, "isGatedAct" | "tieWordEmbeddings"> {
   /** A gated feed-forward (`wi_0`, `wi_1`: T5 1.1) rather than one `wi` (original T5). */
   readonly gated: boolean;
   /** The output head is the embedding table (no `decoder/logits_dense/kernel`). */
@@ -107,6 +94,9 @@ export interface T5xTreeOptions {
 const LAYER = /^(encoder|decoder)\/layers_(0|[1-9]\d*)\//;
 const TREE_LAYER = /^(encoder|decoder)\/layers\/(0|[1-9]\d*)\//;
 
+/** The T5X name of a tree path: `layers/<i>` becomes `layers_<i>` (see {@link t5xTreePath}). */
+const t5xName = (path: string) => path.replace(TREE_LAYER, "$1/layers_$2/");
+
 /**
  * The tree path of a T5X parameter name: `layers_<i>` becomes `layers/<i>`.
  *
@@ -125,41 +115,10 @@ export function t5xTreePath(name: string): string {
 
 /** The shape of every parameter a T5 model with these sizes has, by T5X name. */
 function expectedShapes(s: T5xSizes): Map<string, readonly number[]> {
-  const { vocabSize: v, dModel: h, dFf: ff } = s;
-  const inner = s.numHeads * s.dKv;
-  const out = new Map<string, readonly number[]>();
-  const attention = (p: string) => {
-    for (const k of ["query", "key", "value"]) out.set(`${p}/${k}/kernel`, [h, inner]);
-    out.set(`${p}/out/kernel`, [inner, h]);
-  };
-  const mlp = (p: string) => {
-    for (const k of s.gated ? ["wi_0", "wi_1"] : ["wi"]) out.set(`${p}/${k}/kernel`, [h, ff]);
-    out.set(`${p}/wo/kernel`, [ff, h]);
-  };
-  out.set("token_embedder/embedding", [v, h]);
-  for (const stack of ["encoder", "decoder"]) {
-    out.set(`${stack}/relpos_bias/rel_embedding`, [s.numHeads, s.relativeAttentionNumBuckets]);
-  }
-  for (let i = 0; i < s.numLayers; i++) {
-    const l = `encoder/layers_${i}`;
-    out.set(`${l}/pre_attention_layer_norm/scale`, [h]);
-    attention(`${l}/attention`);
-    out.set(`${l}/pre_mlp_layer_norm/scale`, [h]);
-    mlp(`${l}/mlp`);
-  }
-  out.set("encoder/encoder_norm/scale", [h]);
-  for (let i = 0; i < s.numDecoderLayers; i++) {
-    const l = `decoder/layers_${i}`;
-    out.set(`${l}/pre_self_attention_layer_norm/scale`, [h]);
-    attention(`${l}/self_attention`);
-    out.set(`${l}/pre_cross_attention_layer_norm/scale`, [h]);
-    attention(`${l}/encoder_decoder_attention`);
-    out.set(`${l}/pre_mlp_layer_norm/scale`, [h]);
-    mlp(`${l}/mlp`);
-  }
-  out.set("decoder/decoder_norm/scale", [h]);
-  if (!s.tied) out.set("decoder/logits_dense/kernel", [h, v]);
-  return out;
+  const shapes = t5ParamShapes({ ...s, isGatedAct: s.gated, tieWordEmbeddings: s.tied });
+  return new Map(
+    [...shapes].map(([path, shape]) => [t5xName(path), shape]),
+  );
 }
 
 const LIST_MAX = 8;
@@ -290,7 +249,7 @@ export function t5xSizesFromTree(
   options: T5xTreeOptions = {},
 ): E.Either<Problem, T5xSizes> {
   const entries = flatten(tree).map(([path, t]) => ({
-    name: path.replace(TREE_LAYER, "$1/layers_$2/"),
+    name: t5xName(path),
     shape: t.shape,
   }));
   return t5xSizes(entries, { where: "T5 parameter tree", ...options });

@@ -13,6 +13,7 @@ import * as E from "fp-ts/Either";
 import { join } from "node:path";
 import { type Problem, problem } from "../../problem.ts";
 import { fortranToC, HOST_LITTLE, readFileCapped, swapBytes } from "../../io/_bytes.ts";
+import { NUMPY_DTYPE_CODES } from "../../io/_npy.ts";
 import {
   allocData,
   bfloat16Bits,
@@ -94,18 +95,7 @@ export interface ZarrMeta {
   readonly separator: "." | "/";
 }
 
-// zarr dtype codes (numpy's typestr, plus TensorStore's "bfloat16").
-const CODES: Readonly<Record<string, DType>> = {
-  f2: "float16",
-  f4: "float32",
-  f8: "float64",
-  i1: "int8",
-  i2: "int16",
-  i4: "int32",
-  i8: "int64",
-  u1: "uint8",
-  b1: "bool",
-};
+// zarr dtype codes: numpy's typestr, plus TensorStore's "bfloat16".
 const SUPPORTED = "<f2, <f4, <f8, bfloat16, |i1, <i2, <i4, <i8, |u1 or |b1 (or big-endian >)";
 
 type Parsed<A> = E.Either<string, A>;
@@ -113,10 +103,10 @@ type Parsed<A> = E.Either<string, A>;
 function parseDtype(v: unknown): Parsed<{ dtype: DType; little: boolean }> {
   if (v === "bfloat16") return E.right({ dtype: "bfloat16", little: true });
   const m = typeof v === "string" ? /^([<>|])([a-zA-Z]\d+)$/.exec(v) : null;
-  if (!m || !Object.hasOwn(CODES, m[2])) {
+  if (!m || !Object.hasOwn(NUMPY_DTYPE_CODES, m[2])) {
     return E.left(`'dtype' is ${JSON.stringify(v)}; expected one of ${SUPPORTED}`);
   }
-  return E.right({ dtype: CODES[m[2]], little: m[1] !== ">" });
+  return E.right({ dtype: NUMPY_DTYPE_CODES[m[2]], little: m[1] !== ">" });
 }
 
 function parseDims(v: unknown, key: string, min: number): Parsed<number[]> {
@@ -303,42 +293,17 @@ function fillItem(meta: ZarrMeta): Uint8Array | undefined {
   const v = meta.fillValue;
   // All-zero bits need no filling (the buffer starts zeroed); -0 has its sign bit set.
   if (v === null || v === false || v === 0n || (v === 0 && !Object.is(v, -0))) return undefined;
-  const size = itemSize(meta.dtype);
-  const b = new Uint8Array(size);
-  const dv = new DataView(b.buffer);
-  const le = meta.littleEndian;
-  switch (meta.dtype) {
-    case "float16":
-      dv.setUint16(0, float16Bits([v as number])[0], le);
-      break;
-    case "bfloat16":
-      dv.setUint16(0, bfloat16Bits([v as number])[0], le);
-      break;
-    case "float32":
-      dv.setFloat32(0, v as number, le);
-      break;
-    case "float64":
-      dv.setFloat64(0, v as number, le);
-      break;
-    case "int8":
-      dv.setInt8(0, v as number);
-      break;
-    case "int16":
-      dv.setInt16(0, v as number, le);
-      break;
-    case "int32":
-      dv.setInt32(0, v as number, le);
-      break;
-    case "int64":
-      dv.setBigInt64(0, v as bigint, le);
-      break;
-    case "uint8":
-      dv.setUint8(0, v as number);
-      break;
-    case "bool":
-      dv.setUint8(0, v ? 1 : 0);
-      break;
-  }
+  const { dtype } = meta;
+  const item = allocData(dtype, 1); // in the host's byte order
+  (item as unknown as unknown[])[0] = dtype === "float16"
+    ? float16Bits([v as number])[0]
+    : dtype === "bfloat16"
+    ? bfloat16Bits([v as number])[0]
+    : dtype === "bool"
+    ? (v ? 1 : 0)
+    : v;
+  const b = new Uint8Array(item.buffer);
+  if (meta.littleEndian !== HOST_LITTLE) swapBytes(b, itemSize(dtype));
   return b;
 }
 

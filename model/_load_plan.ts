@@ -3,16 +3,18 @@
  * which shapes, and which tree leaves each one becomes. Every name and shape is checked against
  * the plan before any data is read, and all mismatches are reported in one problem; then tensors
  * are read one at a time (so peak memory is the tree plus one tensor). float16, bfloat16 and
- * float64 weights are converted to float32 as they are read.
+ * float64 weights are converted to float32 as they are read. Shared by the GPT-2 and LLaMA-family
+ * loaders; T5's, which checks names its own way, shares the reading step and the parse-first order.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
-import { type Problem, problem } from "../../problem.ts";
-import { toTensor } from "../../io/host_tensor.ts";
-import type { TensorSource } from "../../io/tensor_file.ts";
-import { type FlatEntry, type ParamTree, unflatten } from "../../tree/tree.ts";
+import { join } from "node:path";
+import { type Problem, problem } from "../problem.ts";
+import { toTensor } from "../io/host_tensor.ts";
+import type { TensorSource } from "../io/tensor_file.ts";
+import { type FlatEntry, type ParamTree, unflatten } from "../tree/tree.ts";
 
 /** One checkpoint tensor the config expects, and the tree leaves it becomes. */
 export interface TensorPlan {
@@ -36,7 +38,13 @@ export interface LoadPlan {
   readonly ignore: (name: string) => boolean;
 }
 
-const FLOATS = new Set(["float16", "bfloat16", "float32", "float64"]);
+/** The dtypes a checkpoint's weights may have (all read as float32). */
+export const FLOAT_DTYPES: ReadonlySet<string> = new Set([
+  "float16",
+  "bfloat16",
+  "float32",
+  "float64",
+]);
 const LISTED = 6;
 
 function list(items: readonly string[]): string {
@@ -54,7 +62,7 @@ const dims = (s: readonly number[]) => `[${s.join(", ")}]`;
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { asIs } from "./_load.ts";
+ * import { asIs } from "./_load_plan.ts";
  * const t = tf.zeros([1]);
  * const [[path, leaf]] = asIs("a/b")(t);
  * console.assert(path === "a/b");
@@ -73,7 +81,7 @@ export function asIs(path: string): (t: tf.Tensor) => FlatEntry[] {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { transposed } from "./_load.ts";
+ * import { transposed } from "./_load_plan.ts";
  * const w = tf.zeros([3, 2]);
  * const [[, k]] = transposed("k")(w);
  * console.assert(k.shape.join() === "2,3");
@@ -95,7 +103,7 @@ export function transposed(path: string): (t: tf.Tensor) => FlatEntry[] {
  * @example
  * ```ts
  * import * as E from "fp-ts/Either";
- * import { checkPlan } from "./_load.ts";
+ * import { checkPlan } from "./_load_plan.ts";
  * const source = { entries: [{ name: "w", dtype: "float32" as const, shape: [2] }], read: () => Promise.reject(), close() {} };
  * const plan = { label: "X", tensors: [{ name: "w", shape: [3], place: () => [] }], canonical: (n: string) => n, ignore: () => false };
  * const r = checkPlan(source, plan, "dir");
@@ -122,7 +130,7 @@ export function checkPlan(
       continue;
     }
     found.set(name, entry.name);
-    if (!FLOATS.has(entry.dtype)) {
+    if (!FLOAT_DTYPES.has(entry.dtype)) {
       wrong.push(`${entry.name} is ${entry.dtype}, expected a float type`);
     } else if (dims(entry.shape) !== dims(expected.shape)) {
       wrong.push(`${entry.name} is ${dims(entry.shape)}, expected ${dims(expected.shape)}`);
@@ -146,18 +154,70 @@ export function checkPlan(
 }
 
 /**
+ * Reads planned tensors one at a time, converts each to float32 and places it. On a problem (or
+ * an exception, which is passed on) the leaves made so far are disposed.
+ *
+ * @param source the checkpoint (not closed here)
+ * @param tensors what to read, in order
+ * @param where the checkpoint, for problems
+ * @param fileName the name in the file of each planned tensor (default: its planned name)
+ * @returns the leaves, in plan order (the caller owns them), or the first read's problem
+ * @example
+ * ```ts
+ * import * as E from "fp-ts/Either";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { hostTensor } from "../io/host_tensor.ts";
+ * import { readByPlan, transposed } from "./_load_plan.ts";
+ * const h = hostTensor("float32", [1, 2], new Float32Array([1, 2]));
+ * const source = { entries: [{ name: "w", dtype: h.dtype, shape: h.shape }], read: () => Promise.resolve(E.right(h)), close() {} };
+ * const leaves = await readByPlan(source, [{ name: "w", shape: [1, 2], place: transposed("a/k") }], "dir");
+ * console.assert(E.isRight(leaves) && leaves.right[0][1].shape.join() === "2,1");
+ * if (E.isRight(leaves)) tf.dispose(leaves.right.map(([, t]) => t));
+ * ```
+ */
+export async function readByPlan(
+  source: TensorSource,
+  tensors: readonly TensorPlan[],
+  where: string,
+  fileName: (name: string) => string = (name) => name,
+): Promise<E.Either<Problem, FlatEntry[]>> {
+  const leaves: FlatEntry[] = [];
+  let done = false;
+  try {
+    for (const t of tensors) {
+      const name = fileName(t.name);
+      const host = await source.read(name);
+      if (E.isLeft(host)) return host;
+      const loaded = toTensor(host.right, `${where}: ${name}`);
+      if (E.isLeft(loaded)) return loaded;
+      // tidy keeps the tensors anywhere in the returned entries and frees the intermediates.
+      const placed = tf.tidy(() =>
+        t.place(loaded.right) as unknown as tf.TensorContainer
+      ) as unknown as FlatEntry[];
+      loaded.right.dispose();
+      leaves.push(...placed);
+    }
+    done = true;
+    return E.right(leaves);
+  } finally {
+    if (!done) tf.dispose(leaves.map(([, t]) => t)); // a problem or an exception: free them
+  }
+}
+
+/**
  * Loads a checkpoint by a plan: checks everything first ({@link checkPlan}), then reads, converts
- * and places one tensor at a time. On failure nothing is left allocated.
+ * and places one tensor at a time ({@link readByPlan}). On failure nothing is left allocated.
  *
  * @param source the checkpoint (not closed here)
  * @param plan what the config expects
  * @param where the checkpoint, for problems
- * @returns the tree, or the first problem (a `Mismatch` listing everything, or a read's problem)
+ * @returns the tree (typed as the architecture's, `T`), or the first problem (a `Mismatch`
+ * listing everything, or a read's problem)
  * @example
  * ```ts
  * import * as E from "fp-ts/Either";
- * import { hostTensor } from "../../io/host_tensor.ts";
- * import { asIs, loadByPlan } from "./_load.ts";
+ * import { hostTensor } from "../io/host_tensor.ts";
+ * import { asIs, loadByPlan } from "./_load_plan.ts";
  * const h = hostTensor("float32", [2], new Float32Array([1, 2]));
  * const source = { entries: [{ name: "w", dtype: h.dtype, shape: h.shape }], read: () => Promise.resolve(E.right(h)), close() {} };
  * const plan = { label: "X", tensors: [{ name: "w", shape: [2], place: asIs("a/w") }], canonical: (n: string) => n, ignore: () => false };
@@ -165,30 +225,43 @@ export function checkPlan(
  * console.assert(E.isRight(tree));
  * ```
  */
-export async function loadByPlan(
+export async function loadByPlan<T = ParamTree>(
   source: TensorSource,
   plan: LoadPlan,
   where: string,
-): Promise<E.Either<Problem, ParamTree>> {
+): Promise<E.Either<Problem, T>> {
   const checked = checkPlan(source, plan, where);
   if (E.isLeft(checked)) return checked;
-  const leaves: FlatEntry[] = [];
-  const fail = (p: Problem) => {
-    tf.dispose(leaves.map(([, t]) => t));
-    return E.left(p);
-  };
-  for (const t of plan.tensors) {
-    const fileName = checked.right.get(t.name)!;
-    const host = await source.read(fileName);
-    if (E.isLeft(host)) return fail(host.left);
-    const loaded = toTensor(host.right, `${where}: ${fileName}`);
-    if (E.isLeft(loaded)) return fail(loaded.left);
-    // tidy keeps the tensors anywhere in the returned entries and frees the intermediates.
-    const placed = tf.tidy(() =>
-      t.place(loaded.right) as unknown as tf.TensorContainer
-    ) as unknown as FlatEntry[];
-    loaded.right.dispose();
-    leaves.push(...placed);
-  }
-  return E.right(unflatten(leaves));
+  const leaves = await readByPlan(source, plan.tensors, where, (name) => checked.right.get(name)!);
+  return E.map((l: FlatEntry[]) => unflatten(l) as unknown as T)(leaves);
+}
+
+/**
+ * Parses a checkpoint's `config.json` (problems name `<dir>/config.json`), then loads its tensors
+ * for that config: the steps every `load…FromHuggingFace` takes, in order, so that a bad config
+ * is reported before any tensor is read.
+ *
+ * @param dir the checkpoint directory
+ * @param configJson its parsed `config.json`
+ * @param parse the architecture's config parser
+ * @param load loads the tensors for the parsed config
+ * @returns what `load` returns, or the config's problem
+ * @example
+ * ```ts
+ * import * as E from "fp-ts/Either";
+ * import { loadWithConfig } from "./_load_plan.ts";
+ * import { parseGpt2Config } from "./gpt2/config.ts";
+ * const r = await loadWithConfig("dir", { n_embd: 0 }, parseGpt2Config, () => Promise.resolve(E.right(1)));
+ * console.assert(E.isLeft(r) && r.left.where === "dir/config.json");
+ * ```
+ */
+export async function loadWithConfig<C, A>(
+  dir: string,
+  configJson: unknown,
+  parse: (json: unknown, where: string) => E.Either<Problem, C>,
+  load: (config: C) => Promise<E.Either<Problem, A>>,
+): Promise<E.Either<Problem, A>> {
+  const config = parse(configJson, join(dir, "config.json"));
+  if (E.isLeft(config)) return config;
+  return await load(config.right);
 }

@@ -1,12 +1,23 @@
 /**
  * Reading a Hugging Face `config.json` object field by field while collecting every problem, so
  * that a config checker reports all of them at once (applicative validation, as fp-ts does it).
- * Shared by the GPT-2 and LLaMA-family config parsers.
+ * Shared by the GPT-2 and LLaMA-family config parsers; {@link ACTIVATIONS} by T5's too.
  *
  * @module
  */
 import * as E from "fp-ts/Either";
-import { type Problem, problem } from "../../problem.ts";
+import { type Problem, problem } from "../problem.ts";
+import type { Activation } from "./layers.ts";
+
+/** Every activation the models compute, by its Hugging Face name (`hidden_act`, …). */
+export const ACTIVATIONS: readonly Activation[] = [
+  "relu",
+  "gelu",
+  "gelu_new",
+  "gelu_pytorch_tanh",
+  "silu",
+  "swish",
+];
 
 /** A field reader over one config object; every getter records a problem instead of throwing. */
 export interface ConfigReader {
@@ -22,6 +33,11 @@ export interface ConfigReader {
   bool(key: string, fallback: boolean): boolean;
   /** A string; `fallback` when absent or null. */
   str(key: string, fallback?: string): string;
+  /**
+   * A string, recorded as unsupported unless one of `allowed` (`fallback` when absent or null);
+   * the value is returned either way.
+   */
+  oneOf<A extends string>(key: string, fallback: A, allowed: readonly A[]): A;
   /** A token id (integer ≥ 0) or null when absent or null. */
   tokenId(key: string): number | null;
   /** Token ids: one integer, a list of integers, or none when absent or null. */
@@ -105,6 +121,13 @@ export function configReader(
       if (typeof v !== "string") {
         invalid.push(`${key} must be a string, got ${show(v)}`);
         return "";
+      }
+      return v;
+    },
+    oneOf<A extends string>(key: string, fallback: A, allowed: readonly A[]) {
+      const v = reader.str(key, fallback) as A;
+      if (!allowed.includes(v)) {
+        reader.unsupported(`${key} "${v}" is not one of ${allowed.join(", ")}`);
       }
       return v;
     },

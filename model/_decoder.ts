@@ -6,8 +6,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { MASK_BIAS, paddingBias } from "../layers.ts";
-import type { KVCache, LayerCache } from "../types.ts";
+import { MASK_BIAS, paddingBias } from "./layers.ts";
+import type { KVCache, LayerCache } from "./types.ts";
 
 /**
  * What a decoder-only forward pass takes besides its parameters and config.
@@ -16,11 +16,11 @@ import type { KVCache, LayerCache } from "../types.ts";
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import type { DecoderOptions } from "./_decoder.ts";
- * import { gpt2Forward, type Gpt2Params } from "./forward.ts";
- * import { gpt2ParamShapes, parseGpt2Config } from "./config.ts";
- * import { disposeTree, unflatten } from "../../tree/tree.ts";
- * import { disposeCache } from "../types.ts";
- * import { orThrow } from "../../problem.ts";
+ * import { gpt2Forward, type Gpt2Params } from "./gpt2/forward.ts";
+ * import { gpt2ParamShapes, parseGpt2Config } from "./gpt2/config.ts";
+ * import { disposeTree, unflatten } from "../tree/tree.ts";
+ * import { disposeCache } from "./types.ts";
+ * import { orThrow } from "../problem.ts";
  * const config = orThrow(parseGpt2Config({ vocab_size: 10, n_embd: 6, n_head: 3, n_layer: 1, n_positions: 8 }, "c"));
  * const tree = unflatten([...gpt2ParamShapes(config)].map(([p, s]) => [p, tf.ones([...s])] as const));
  * const params = tree as unknown as Gpt2Params;
@@ -66,11 +66,11 @@ export interface DecoderOptions {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import type { DecoderOutput } from "./_decoder.ts";
- * import { gpt2Forward, type Gpt2Params } from "./forward.ts";
- * import { gpt2ParamShapes, parseGpt2Config } from "./config.ts";
- * import { disposeTree, unflatten } from "../../tree/tree.ts";
- * import { disposeCache } from "../types.ts";
- * import { orThrow } from "../../problem.ts";
+ * import { gpt2Forward, type Gpt2Params } from "./gpt2/forward.ts";
+ * import { gpt2ParamShapes, parseGpt2Config } from "./gpt2/config.ts";
+ * import { disposeTree, unflatten } from "../tree/tree.ts";
+ * import { disposeCache } from "./types.ts";
+ * import { orThrow } from "../problem.ts";
  * const config = orThrow(parseGpt2Config({ vocab_size: 10, n_embd: 6, n_head: 3, n_layer: 1, n_positions: 8 }, "c"));
  * const tree = unflatten([...gpt2ParamShapes(config)].map(([p, s]) => [p, tf.ones([...s])] as const));
  * const params = tree as unknown as Gpt2Params;
