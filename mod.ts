@@ -29,3 +29,5 @@ export * from "./model/gpt2/mod.ts";
 export * from "./model/llama/mod.ts";
 export * from "./model/t5x/mod.ts";
 export * from "./model/generation_config.ts";
+export * from "./training/mod.ts";
+export * from "./config/mod.ts";

@@ -97,7 +97,17 @@ export function emptyObject(): Record<string, JsonValue> {
   return Object.create(null);
 }
 
-/** Deepest nesting of arrays and objects accepted (configurations need about five). */
+/**
+ * Deepest nesting of arrays and objects accepted (configurations need about five).
+ *
+ * @example
+ * ```ts
+ * import { MAX_JSON_DEPTH, tryParseJson } from "./json.ts";
+ * const nested = (n: number) => '{"a":'.repeat(n) + "1" + "}".repeat(n);
+ * console.assert(tryParseJson(nested(MAX_JSON_DEPTH), "ok.json")._tag === "Right");
+ * console.assert(tryParseJson(nested(MAX_JSON_DEPTH + 1), "deep.json")._tag === "Left");
+ * ```
+ */
 export const MAX_JSON_DEPTH = 64;
 
 /** Why parsing failed: a syntax error (the text is not JSON) or refused content. */

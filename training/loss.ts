@@ -7,7 +7,23 @@
 import * as tf from "@tensorflow/tfjs";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
-/** Options of {@link crossEntropy}. */
+/**
+ * Options of {@link crossEntropy}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { crossEntropy, type CrossEntropyOptions } from "./loss.ts";
+ * const logits = tf.zeros([1, 2, 4]);
+ * const labels = tf.tensor2d([[3, 1]], [1, 2], "int32");
+ * const mask = tf.tensor2d([[1, 0]], [1, 2]); // the second position is not a target
+ * const options: CrossEntropyOptions = { mask, labelSmoothing: 0.1 };
+ * const { loss, tokens } = crossEntropy(logits, labels, options);
+ * // Uniform logits cost ln 4 per target, smoothed or not.
+ * console.assert(tokens.dataSync()[0] === 1 && Math.abs(loss.dataSync()[0] - Math.log(4)) < 1e-6);
+ * tf.dispose([logits, labels, mask, loss, tokens]);
+ * ```
+ */
 export interface CrossEntropyOptions {
   // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
   /**
@@ -24,7 +40,22 @@ export interface CrossEntropyOptions {
 }
 
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
-/** The loss and what it was averaged over; all scalars are new tensors the caller owns. */
+/**
+ * The loss and what it was averaged over; all scalars are new tensors the caller owns.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { type CrossEntropy, crossEntropy } from "./loss.ts";
+ * const logits = tf.zeros([1, 1, 4]);
+ * const labels = tf.tensor2d([[0]], [1, 1], "int32");
+ * const r: CrossEntropy = crossEntropy(logits, labels, { zLoss: 1e-4 });
+ * const z = r.zLoss!.dataSync()[0]; // 1e-4 · (ln 4)², already included in the loss
+ * console.assert(Math.abs(z - 1e-4 * Math.log(4) ** 2) < 1e-9);
+ * console.assert(Math.abs(r.loss.dataSync()[0] - (Math.log(4) + z)) < 1e-6);
+ * tf.dispose([logits, labels, r.loss, r.tokens, r.zLoss!]);
+ * ```
+ */
 export interface CrossEntropy {
   // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
   /** Mean over target tokens of the per-token loss (cross-entropy plus z-loss); 0 with no target. */

@@ -46,7 +46,24 @@ import * as tf from "@tensorflow/tfjs";
 import { asSchedule, checkParamAndGrad, checkRange, checkSlots } from "./_checks.ts";
 import type { LearningRate, Optimizer, OptimizerState } from "./types.ts";
 
-/** Adafactor's options; every one has the prompt-tuning default. */
+/**
+ * Adafactor's options; every one has the prompt-tuning default.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { adafactor, type AdafactorOptions } from "./adafactor.ts";
+ * import { disposeState } from "./state.ts";
+ * const options: AdafactorOptions = { learningRate: 1e-2, factored: true, momentum: 0.9 };
+ * const p = tf.zeros([4, 6]);
+ * const s = adafactor(options).init(p);
+ * // Factored second moments (one per row, one per column) and a momentum slot.
+ * console.assert(Object.keys(s.slots).sort().join() === "m,vCol,vRow");
+ * console.assert(s.slots.vRow.shape.join() === "4" && s.slots.vCol.shape.join() === "6");
+ * disposeState(s);
+ * p.dispose();
+ * ```
+ */
 export interface AdafactorOptions {
   /** Learning rate or schedule (default 0.3, constant). */
   readonly learningRate?: LearningRate;

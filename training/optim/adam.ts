@@ -21,7 +21,25 @@ import * as tf from "@tensorflow/tfjs";
 import { asSchedule, checkParamAndGrad, checkRange, checkSlots } from "./_checks.ts";
 import type { LearningRate, Optimizer } from "./types.ts";
 
-/** Adam's options, with torch's defaults. */
+/**
+ * Adam's options, with torch's defaults.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { adam, type AdamOptions } from "./adam.ts";
+ * import { disposeState } from "./state.ts";
+ * const options: AdamOptions = { learningRate: 0.1, weightDecay: 1 }; // L2: g + 1·p
+ * const opt = adam(options);
+ * const p = tf.ones([1]), g = tf.fill([1], -1); // the penalty cancels the gradient
+ * const s0 = opt.init(p);
+ * const { params, state } = opt.update(g, s0, p);
+ * console.assert(params.dataSync()[0] === 1);
+ * disposeState(s0);
+ * disposeState(state);
+ * tf.dispose([p, g, params]);
+ * ```
+ */
 export interface AdamOptions {
   /** Learning rate or schedule (default 1e-3). */
   readonly learningRate?: LearningRate;

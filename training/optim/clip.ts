@@ -8,7 +8,20 @@ import * as tf from "@tensorflow/tfjs";
 import { flatten, type ParamTree, unflatten } from "../../tree/tree.ts";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
-/** Clipped gradients, in the structure they came in, and the global norm before clipping. */
+/**
+ * Clipped gradients, in the structure they came in, and the global norm before clipping.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { type Clipped, clipByGlobalNorm } from "./clip.ts";
+ * const g = [tf.tensor1d([0.3]), tf.tensor1d([0.4])];
+ * const c: Clipped<tf.Tensor[]> = clipByGlobalNorm(g, 1); // norm 0.5 ≤ 1: values unchanged
+ * console.assert(Math.abs(c.norm.dataSync()[0] - 0.5) < 1e-6);
+ * console.assert(c.grads.length === 2 && Math.abs(c.grads[1].dataSync()[0] - 0.4) < 1e-6);
+ * tf.dispose([...g, ...c.grads, c.norm]);
+ * ```
+ */
 export interface Clipped<T extends ParamTree> {
   /** The gradients times `min(1, maxNorm / (norm + eps))`; new tensors the caller owns. */
   readonly grads: T;

@@ -10,7 +10,19 @@ import { fromTensor, type HostTensor, toTensor } from "../../io/host_tensor.ts";
 import { type Problem, problem } from "../../problem.ts";
 import type { Optimizer, OptimizerState } from "./types.ts";
 
-/** An optimizer state in host memory: the step and float32 host tensors by slot name. */
+/**
+ * An optimizer state in host memory: the step and float32 host tensors by slot name.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { disposeState, type HostOptimizerState, stateToHost } from "./state.ts";
+ * const s = { step: 3, slots: { v: tf.tensor1d([0.25, 4]) } };
+ * const host: HostOptimizerState = await stateToHost(s);
+ * disposeState(s);
+ * console.assert(host.step === 3 && host.slots.v.dtype === "float32" && host.slots.v.data[1] === 4);
+ * ```
+ */
 export interface HostOptimizerState {
   /** Updates applied so far. */
   readonly step: number;

@@ -14,10 +14,30 @@ import type * as tf from "@tensorflow/tfjs";
  * A learning-rate schedule: the rate used for an update, as a pure function of the update's
  * 0-based index (the number of updates applied before it, as optax's `count` and the `step` a
  * PyTorch `LambdaLR` passes on its first call).
+ *
+ * @example
+ * ```ts
+ * import type { Schedule } from "./types.ts";
+ * const halveEvery10: Schedule = (step) => 0.1 * 0.5 ** Math.floor(step / 10);
+ * console.assert(halveEvery10(0) === 0.1 && halveEvery10(9) === 0.1 && halveEvery10(25) === 0.025);
+ * ```
  */
 export type Schedule = (step: number) => number;
 
-/** A fixed learning rate or a {@link Schedule}. */
+/**
+ * A fixed learning rate or a {@link Schedule}.
+ *
+ * @example
+ * ```ts
+ * import { adam } from "./adam.ts";
+ * import { linearSchedule } from "./schedules.ts";
+ * import type { LearningRate } from "./types.ts";
+ * const fixed: LearningRate = 0.3;
+ * const warmUp: LearningRate = linearSchedule(0, 0.3, 10);
+ * console.assert(adam({ learningRate: fixed }).learningRate(5) === 0.3);
+ * console.assert(Math.abs(adam({ learningRate: warmUp }).learningRate(5) - 0.15) < 1e-12);
+ * ```
+ */
 export type LearningRate = number | Schedule;
 
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
@@ -44,7 +64,25 @@ export interface OptimizerState {
 }
 
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
-/** What an update returns: the new parameters and the new state, both owned by the caller. */
+/**
+ * What an update returns: the new parameters and the new state, both owned by the caller.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { adamw } from "./adam.ts";
+ * import { disposeState } from "./state.ts";
+ * import type { OptimizerUpdate } from "./types.ts";
+ * const opt = adamw();
+ * const p = tf.ones([2]), g = tf.ones([2]);
+ * const s = opt.init(p);
+ * const next: OptimizerUpdate = opt.update(g, s, p);
+ * console.assert(next.params.shape.join() === "2" && next.state.step === s.step + 1);
+ * disposeState(s);
+ * disposeState(next.state);
+ * tf.dispose([p, g, next.params]);
+ * ```
+ */
 export interface OptimizerUpdate {
   // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
   /** The updated parameters, same shape as the old ones. */

@@ -1,0 +1,27 @@
+/**
+ * Prompt tuning: the prompt and how it meets the input, gradients restricted to it, optimizers as
+ * pure state transitions, the loss, and a resumable training loop with atomic checkpoints and
+ * PEFT export.
+ *
+ * ```ts
+ * import { adafactor, prefix } from "./mod.ts";
+ * const opt = adafactor(); // the paper's settings: lr 0.3, decay 0.8, clipping 1.0, wd 1e-5
+ * console.assert(opt.name === "adafactor" && typeof prefix === "function");
+ * ```
+ *
+ * @module
+ */
+export * from "./prompt.ts";
+export * from "./objective.ts";
+export * from "./grad.ts";
+export * from "./loss.ts";
+export * from "./optim/mod.ts";
+export * from "./batches.ts";
+export * from "./checkpoint.ts";
+export * from "./evaluate.ts";
+export * from "./interrupt.ts";
+export * from "./metrics_log.ts";
+export * from "./progress.ts";
+export * from "./loop.ts";
+export * from "./peft.ts";
+export * from "./tune.ts";

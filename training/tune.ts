@@ -1,0 +1,282 @@
+/**
+ * Prompt tuning of a frozen model, end to end: token examples → padded batches → the training loop
+ * → the prompt exported as `.npy` and as a PEFT adapter directory.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import * as E from "fp-ts/Either";
+import { join } from "node:path";
+import type { Initializer } from "../initializers/types.ts";
+import { fromTensor } from "../io/host_tensor.ts";
+import { writeNpy } from "../io/npy.ts";
+import type { FrozenModel } from "../model/load.ts";
+import type { Problem } from "../problem.ts";
+import { split } from "../random/mod.ts";
+import { train, type TrainOptions, type TrainResult } from "./loop.ts";
+import { type ObjectiveOptions, type PromptBatch, promptLoss } from "./objective.ts";
+import { peftOptionsFor, writePeftAdapter } from "./peft.ts";
+
+/**
+ * One training example as token ids: the model's input and the target it should produce.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { collateExamples, type TokenExample } from "./tune.ts";
+ * const example: TokenExample = { inputIds: [5, 6, 2], targetIds: [7, 2] };
+ * const b = collateExamples({ architecture: "gpt2" }, [example]);
+ * // Decoder-only: one sequence, trained only on the target tokens.
+ * console.assert(b.inputIds.dataSync().join() === "5,6,2,7,2");
+ * console.assert("labels" in b && b.labels?.dataSync().join() === "-100,-100,-100,7,2");
+ * tf.dispose(Object.values(b));
+ * ```
+ */
+export interface TokenExample {
+  /** Input ids, special tokens included (T5: ending with EOS). */
+  readonly inputIds: readonly number[];
+  /** Target ids, special tokens included (T5: ending with EOS). */
+  readonly targetIds: readonly number[];
+}
+
+/**
+ * Options of {@link collateExamples}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { type CollateOptions, collateExamples } from "./tune.ts";
+ * const options: CollateOptions = { padId: 9 };
+ * const examples = [{ inputIds: [5, 1], targetIds: [1] }, { inputIds: [1], targetIds: [1] }];
+ * const b = collateExamples({ architecture: "t5" }, examples, options);
+ * // Padding uses id 9 and is masked out.
+ * console.assert(b.inputIds.dataSync().join() === "5,1,1,9");
+ * console.assert(b.inputMask.dataSync().join() === "1,1,1,0");
+ * tf.dispose(Object.values(b));
+ * ```
+ */
+export interface CollateOptions {
+  /** The id used for padding (masked out either way); default 0. */
+  readonly padId?: number;
+}
+
+function padRows(rows: readonly (readonly number[])[], width: number, pad: number): Int32Array {
+  const out = new Int32Array(rows.length * width).fill(pad);
+  rows.forEach((r, i) => out.set(r.slice(0, width), i * width));
+  return out;
+}
+
+function maskRows(rows: readonly (readonly number[])[], width: number): Int32Array {
+  const out = new Int32Array(rows.length * width);
+  rows.forEach((r, i) => out.fill(1, i * width, i * width + Math.min(r.length, width)));
+  return out;
+}
+
+/**
+ * Pads token examples into a batch for {@link promptLoss}, right-padded. Encoder-decoder models get
+ * `{inputIds, inputMask, targetIds, targetMask}`; decoder-only models get the input followed by the
+ * target, with labels `-100` everywhere but the target tokens.
+ *
+ * @param model the frozen model (only its architecture is read)
+ * @param examples the examples of one batch
+ * @param options the padding id
+ * @returns the batch; the caller disposes its tensors
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { collateExamples } from "./tune.ts";
+ * const model = { architecture: "gpt2" } as Parameters<typeof collateExamples>[0];
+ * const b = collateExamples(model, [{ inputIds: [5, 6], targetIds: [7] }, { inputIds: [5], targetIds: [8, 9] }]);
+ * console.assert(b.inputIds.shape.join() === "2,3");
+ * tf.dispose(Object.values(b));
+ * ```
+ */
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+export function collateExamples(
+  model: Pick<FrozenModel, "architecture">,
+  examples: readonly TokenExample[],
+  options: CollateOptions = {},
+): PromptBatch {
+  const pad = options.padId ?? 0;
+  const b = examples.length;
+  if (model.architecture === "t5") {
+    const inputs = examples.map((e) => e.inputIds), targets = examples.map((e) => e.targetIds);
+    const t = Math.max(1, ...inputs.map((r) => r.length));
+    const s = Math.max(1, ...targets.map((r) => r.length));
+    return {
+      inputIds: tf.tensor2d(padRows(inputs, t, pad), [b, t], "int32"), // [B, T]
+      inputMask: tf.tensor2d(maskRows(inputs, t), [b, t], "int32"),
+      targetIds: tf.tensor2d(padRows(targets, s, pad), [b, s], "int32"), // [B, S]
+      targetMask: tf.tensor2d(maskRows(targets, s), [b, s], "int32"),
+    };
+  }
+  const joined = examples.map((e) => [...e.inputIds, ...e.targetIds]);
+  const t = Math.max(1, ...joined.map((r) => r.length));
+  const labels = new Int32Array(b * t).fill(-100);
+  examples.forEach((e, i) => labels.set(e.targetIds, i * t + e.inputIds.length));
+  return {
+    inputIds: tf.tensor2d(padRows(joined, t, pad), [b, t], "int32"), // [B, T]
+    inputMask: tf.tensor2d(maskRows(joined, t), [b, t], "int32"),
+    labels: tf.tensor2d(labels, [b, t], "int32"),
+  };
+}
+
+/**
+ * Options of {@link tunePrompt}: the loop's options, less what the model and examples decide.
+ *
+ * @example
+ * ```ts
+ * import { randomUniform } from "../initializers/mod.ts";
+ * import { loadModel } from "../model/load.ts";
+ * import { orThrow } from "../problem.ts";
+ * import { key } from "../random/mod.ts";
+ * import { disposeTree } from "../tree/tree.ts";
+ * import { adafactor } from "./optim/mod.ts";
+ * import { tunePrompt, type TunePromptOptions } from "./tune.ts";
+ * const dir = new URL("../tests/fixtures/models/gpt2_tiny", import.meta.url).pathname;
+ * const model = orThrow(await loadModel(dir));
+ * const runDir = await Deno.makeTempDir();
+ * const options: TunePromptOptions = {
+ *   model, initializer: randomUniform(0.5), promptLength: 4, key: key(0), runDir,
+ *   train: [{ inputIds: [5, 6], targetIds: [7, 2] }], optimizer: adafactor(), batchSize: 1,
+ *   steps: 1, peft: false, objective: { lossOptions: { labelSmoothing: 0.1 } },
+ *   progress: false, interrupts: false,
+ * };
+ * const r = orThrow(await tunePrompt(options));
+ * // A [promptLength, hidden] prompt, exported as .npy only (no PEFT adapter).
+ * console.assert(r.prompt.shape.join() === "4,24" && r.adapterDir === undefined);
+ * r.prompt.dispose();
+ * disposeTree(model.params);
+ * await Deno.remove(runDir, { recursive: true });
+ * ```
+ */
+export interface TunePromptOptions
+  extends Omit<TrainOptions<TokenExample, PromptBatch>, "prompt" | "collate" | "loss"> {
+  /** The frozen model. */
+  readonly model: FrozenModel;
+  /** How the prompt starts; called once with a key split from `key`, on a fresh start. */
+  readonly initializer: Initializer;
+  /** Prompt length P (paper: 100; 20 is nearly as good). */
+  readonly promptLength: number;
+  /** How the prompt meets the input, and loss options (label smoothing, z-loss). */
+  readonly objective?: ObjectiveOptions;
+  /** Padding id for batches (default 0). */
+  readonly padId?: number;
+  /** PEFT adapter: write `adapter/` at the end (default true), in PEFT's seq2seq layout or not. */
+  readonly peft?: false | { readonly seq2seqLayout?: "encoder-only" | "peft" };
+}
+
+/**
+ * What {@link tunePrompt} returns: the loop's result and where the exports went.
+ *
+ * @example
+ * ```ts
+ * import { randomUniform } from "../initializers/mod.ts";
+ * import { readNpy } from "../io/npy.ts";
+ * import { loadModel } from "../model/load.ts";
+ * import { orThrow } from "../problem.ts";
+ * import { key } from "../random/mod.ts";
+ * import { disposeTree } from "../tree/tree.ts";
+ * import { adafactor } from "./optim/mod.ts";
+ * import { tunePrompt, type TunePromptResult } from "./tune.ts";
+ * const dir = new URL("../tests/fixtures/models/gpt2_tiny", import.meta.url).pathname;
+ * const model = orThrow(await loadModel(dir));
+ * const runDir = await Deno.makeTempDir();
+ * const r: TunePromptResult = orThrow(
+ *   await tunePrompt({
+ *     model, initializer: randomUniform(0.5), promptLength: 2, key: key(1), runDir,
+ *     train: [{ inputIds: [5, 6], targetIds: [7, 2] }], optimizer: adafactor(), batchSize: 1,
+ *     steps: 1, progress: false, interrupts: false,
+ *   }),
+ * );
+ * const npy = orThrow(await readNpy(r.promptFile));
+ * console.assert(npy.shape.join() === "2,24" && r.steps === 1);
+ * console.assert(r.adapterDir !== undefined && (await Deno.stat(r.adapterDir)).isDirectory);
+ * r.prompt.dispose();
+ * disposeTree(model.params);
+ * await Deno.remove(runDir, { recursive: true });
+ * ```
+ */
+export interface TunePromptResult extends TrainResult {
+  /** `runDir/prompt.npy`: the final prompt, [P, H] float32. */
+  readonly promptFile: string;
+  /** `runDir/adapter`: the PEFT adapter directory, when written. */
+  readonly adapterDir?: string;
+}
+
+/**
+ * Tunes a soft prompt in front of a frozen model: initializes it (fresh start) or resumes it from
+ * the run's checkpoints, trains it with the loop in `training/loop.ts` (checkpoints, resume,
+ * early stopping, metrics, Ctrl-C), then writes the final prompt to `runDir/prompt.npy` and, by
+ * default, a PEFT adapter to `runDir/adapter`. A run stopped by a NaN loss exports nothing.
+ *
+ * @param options model, initializer, examples, optimizer and run options
+ * @returns the result (the caller disposes `prompt`), or a problem
+ * @example
+ * ```ts
+ * import { randomUniform } from "../initializers/mod.ts";
+ * import { loadModel } from "../model/load.ts";
+ * import { orThrow } from "../problem.ts";
+ * import { key } from "../random/mod.ts";
+ * import { disposeTree } from "../tree/tree.ts";
+ * import { adafactor } from "./optim/mod.ts";
+ * import { tunePrompt } from "./tune.ts";
+ * const dir = new URL("../tests/fixtures/models/gpt2_tiny", import.meta.url).pathname;
+ * const model = orThrow(await loadModel(dir));
+ * const runDir = await Deno.makeTempDir();
+ * const r = await tunePrompt({
+ *   model, initializer: randomUniform(0.5), promptLength: 3, key: key(7), runDir,
+ *   train: [{ inputIds: [5, 6, 7], targetIds: [5, 2] }, { inputIds: [8, 9], targetIds: [8, 2] }],
+ *   optimizer: adafactor(), batchSize: 2, steps: 2, progress: false, interrupts: false,
+ * });
+ * console.assert(r._tag === "Right" && r.right.stopped === "done" && r.right.steps === 2);
+ * console.assert(r._tag === "Right" && r.right.promptFile === `${runDir}/prompt.npy`);
+ * if (r._tag === "Right") r.right.prompt.dispose();
+ * disposeTree(model.params);
+ * await Deno.remove(runDir, { recursive: true });
+ * ```
+ */
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+export async function tunePrompt(
+  options: TunePromptOptions,
+): Promise<E.Either<Problem, TunePromptResult>> {
+  const { model, initializer, promptLength, objective, padId, peft, ...loop } = options;
+  const width = (model.params as { token_embedder: { embedding: tf.Tensor } }).token_embedder
+    .embedding.shape[1] as number;
+  const [initKey, trainKey] = split(options.key);
+  const result = await train<TokenExample, PromptBatch>({
+    ...loop,
+    key: trainKey,
+    prompt: () => initializer(initKey, [promptLength, width]),
+    collate: (examples) => collateExamples(model, examples, { padId }),
+    countTokens: (batch) =>
+      tf.tidy(() => {
+        const t = "targetMask" in batch
+          ? tf.add(batch.inputMask.sum(), batch.targetMask.sum())
+          : batch.inputMask.sum();
+        return t.dataSync()[0];
+      }),
+    loss: (prompt, batch) => promptLoss(model, batch, objective)(prompt),
+  });
+  if (E.isLeft(result)) return result;
+  const r = result.right;
+  const promptFile = join(options.runDir, "prompt.npy");
+  if (r.stopped === "nan") return E.right({ ...r, promptFile });
+  const host = await fromTensor(r.prompt);
+  const written = await writeNpy(promptFile, host);
+  if (E.isLeft(written)) {
+    r.prompt.dispose();
+    return written;
+  }
+  if (peft === false) return E.right({ ...r, promptFile });
+  const adapterDir = join(options.runDir, "adapter");
+  const adapter = await writePeftAdapter(adapterDir, host, {
+    ...peftOptionsFor(model),
+    ...(peft?.seq2seqLayout === undefined ? {} : { seq2seqLayout: peft.seq2seqLayout }),
+  });
+  if (E.isLeft(adapter)) {
+    r.prompt.dispose();
+    return adapter;
+  }
+  return E.right({ ...r, promptFile, adapterDir });
+}
