@@ -31,3 +31,5 @@ export * from "./model/t5x/mod.ts";
 export * from "./model/generation_config.ts";
 export * from "./training/mod.ts";
 export * from "./config/mod.ts";
+export * from "./data/mod.ts";
+export * from "./eval/mod.ts";

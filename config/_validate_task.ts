@@ -27,11 +27,9 @@ import {
   type BuiltinTaskConfig,
   type CustomTaskConfig,
   DATA_FORMATS,
-  type DataFormat,
-  METRIC_NAMES,
-  type MetricName,
   type TaskConfig,
 } from "./schema.ts";
+import { type DataFormat, METRIC_NAMES, type MetricName } from "../data/mod.ts";
 import { didYouMean } from "./suggest.ts";
 
 /** A built-in task's name: lowercase words of letters, digits, `_` or `-`, joined by `/`. */

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { DataFormat, MetricName } from "../data/mod.ts";
 
 /**
  * A complete, validated run configuration.
@@ -47,41 +48,7 @@ export interface RunConfig {
 // Task
 
 /**
- * The names a metric can have in a task's `metric` list.
- *
- * @example
- * ```ts
- * import { METRIC_NAMES } from "./schema.ts";
- * console.assert(METRIC_NAMES.includes("matthews"));
- * ```
- */
-export const METRIC_NAMES = [
-  "accuracy",
-  "f1",
-  "macro_f1",
-  "matthews",
-  "pearson",
-  "spearman",
-  "exact_match",
-  "token_f1",
-] as const;
-
-/**
- * A metric's name: accuracy, F1 of the positive (second) label, macro F1, Matthews correlation,
- * Pearson and Spearman correlation (of targets read as numbers), exact match and token F1 (SQuAD
- * style).
- *
- * @example
- * ```ts
- * import type { MetricName } from "./schema.ts";
- * const m: MetricName = "accuracy";
- * console.assert(m.length > 0);
- * ```
- */
-export type MetricName = typeof METRIC_NAMES[number];
-
-/**
- * The file formats of a custom task.
+ * The file formats of a custom task (the formats `data/read.ts` reads).
  *
  * @example
  * ```ts
@@ -89,19 +56,7 @@ export type MetricName = typeof METRIC_NAMES[number];
  * console.assert(DATA_FORMATS.join() === "jsonl,csv,tsv,parquet");
  * ```
  */
-export const DATA_FORMATS = ["jsonl", "csv", "tsv", "parquet"] as const;
-
-/**
- * A custom task's file format.
- *
- * @example
- * ```ts
- * import type { DataFormat } from "./schema.ts";
- * const f: DataFormat = "tsv";
- * console.assert(f === "tsv");
- * ```
- */
-export type DataFormat = typeof DATA_FORMATS[number];
+export const DATA_FORMATS: readonly DataFormat[] = ["jsonl", "csv", "tsv", "parquet"];
 
 /**
  * The task: built in, or described in the configuration.

@@ -358,7 +358,7 @@ Deno.test("validateConfig() resolves a custom task and checks its parts", () => 
     "task.columns: Only for files without a header; set header to false",
     'task.inputs: Malformed placeholder at character 4; expected {field}, or "{{" for a brace',
     "task.targets: Required: a template, or a label_map from label_field to text",
-    'task.metric: Item 0: Expected one of accuracy, f1, macro_f1, matthews, pearson, spearman, exact_match, token_f1, got "acc" (a string)',
+    'task.metric: Item 0: Expected one of accuracy, f1, macro_f1, matthews, pearson, spearman, exact_match, token_f1, group_exact_match, got "acc" (a string)',
     "prompt.initializer.texts: Required: the task has no label words to initialize from (set texts, or the task's label_words)",
     'eval.method: Rank classification needs label words and the task has none; give task.label_words or use "generate"',
   ]);

@@ -1,0 +1,12 @@
+/**
+ * Evaluation: task metrics over predictions and targets.
+ *
+ * ```ts
+ * import { accuracy, matthews } from "./mod.ts";
+ * console.assert(accuracy([1, 0, 1], [1, 1, 1]) === 2 / 3);
+ * console.assert(matthews([1, 0], [1, 0]) === 1);
+ * ```
+ *
+ * @module
+ */
+export * from "./metrics.ts";
