@@ -33,3 +33,4 @@ export * from "./training/mod.ts";
 export * from "./config/mod.ts";
 export * from "./data/mod.ts";
 export * from "./eval/mod.ts";
+export * from "./decode/mod.ts";

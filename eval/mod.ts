@@ -10,3 +10,6 @@
  * @module
  */
 export * from "./metrics.ts";
+export * from "./rank.ts";
+export * from "./generate.ts";
+export * from "./report.ts";

@@ -7,22 +7,9 @@
 import type * as E from "fp-ts/Either";
 import { writeAtomic } from "../io/_bytes.ts";
 import type { Problem } from "../problem.ts";
+import type { JsonObject, JsonValue } from "../config/json.ts";
 import type { GeneratedExample } from "./generate.ts";
 import type { RankedExample } from "./rank.ts";
-
-/**
- * A JSON value, as written to reports and prediction lines.
- *
- * @example
- * ```ts
- * import type { Json } from "./report.ts";
- * const v: Json = { a: [1, "x", null, true] };
- * console.assert(JSON.stringify(v) === '{"a":[1,"x",null,true]}');
- * ```
- */
-export type Json = null | boolean | number | string | readonly Json[] | {
-  readonly [k: string]: Json;
-};
 
 /**
  * The results of one evaluation.
@@ -62,7 +49,7 @@ const finiteOrNull = (x: number): number | null => Number.isFinite(x) ? x : null
  * console.assert(JSON.stringify(json) === '{"task":"glue_stsb","examples":3,"metrics":{"pearson":null,"spearman":0.5}}');
  * ```
  */
-export function reportJson(report: EvalReport): { readonly [k: string]: Json } {
+export function reportJson(report: EvalReport): JsonObject {
   const metrics: Record<string, number | null> = {};
   for (const [name, value] of Object.entries(report.metrics)) metrics[name] = finiteOrNull(value);
   return {
@@ -146,7 +133,7 @@ export function reportTable(reports: readonly EvalReport[], options: TableOption
  * console.assert(predictionsJsonl([{ i: 0 }, { i: 1 }]) === '{"i":0}\n{"i":1}\n');
  * ```
  */
-export function predictionsJsonl(rows: readonly Json[]): string {
+export function predictionsJsonl(rows: readonly JsonValue[]): string {
   return rows.map((row) => JSON.stringify(row) + "\n").join("");
 }
 
@@ -170,7 +157,7 @@ export function rankPredictions(
   ranked: readonly RankedExample[],
   labelNames: readonly string[],
   targets?: readonly (number | undefined)[],
-): Json[] {
+): JsonValue[] {
   return ranked.map((r, index) => {
     if (r.scores.length !== labelNames.length) {
       throw new RangeError(
@@ -202,7 +189,7 @@ export function rankPredictions(
  * console.assert(JSON.stringify(rows[0]) === '{"index":0,"prediction":"yes","target":"no","match":false,"score":-1.5,"ids":[5,1]}');
  * ```
  */
-export function generationPredictions(generated: readonly GeneratedExample[]): Json[] {
+export function generationPredictions(generated: readonly GeneratedExample[]): JsonValue[] {
   return generated.map((g, index) => ({
     index,
     prediction: g.prediction,
@@ -223,14 +210,17 @@ export function generationPredictions(generated: readonly GeneratedExample[]): J
  * @returns nothing, or the problem (a missing directory, no permission)
  * @example
  * ```ts
- * import { writeTextFile } from "./report.ts";
+ * import { writeTextAtomically } from "./report.ts";
  * const dir = await Deno.makeTempDir();
- * const r = await writeTextFile(`${dir}/a.txt`, "hi");
+ * const r = await writeTextAtomically(`${dir}/a.txt`, "hi");
  * console.assert(r._tag === "Right" && await Deno.readTextFile(`${dir}/a.txt`) === "hi");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export function writeTextFile(path: string | URL, text: string): Promise<E.Either<Problem, void>> {
+export function writeTextAtomically(
+  path: string | URL,
+  text: string,
+): Promise<E.Either<Problem, void>> {
   const bytes = new TextEncoder().encode(text);
   return writeAtomic(path, (put) => put(bytes));
 }
@@ -259,7 +249,7 @@ export function writeReport(
   const json = Array.isArray(reports)
     ? (reports as readonly EvalReport[]).map(reportJson)
     : reportJson(reports as EvalReport);
-  return writeTextFile(path, JSON.stringify(json, null, 2) + "\n");
+  return writeTextAtomically(path, JSON.stringify(json, null, 2) + "\n");
 }
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
@@ -281,7 +271,7 @@ export function writeReport(
  */
 export function writePredictions(
   path: string | URL,
-  rows: readonly Json[],
+  rows: readonly JsonValue[],
 ): Promise<E.Either<Problem, void>> {
-  return writeTextFile(path, predictionsJsonl(rows));
+  return writeTextAtomically(path, predictionsJsonl(rows));
 }
