@@ -1,26 +1,45 @@
 /**
- * The command line: `deno run -A cli.ts <command> [options]`.
+ * The command line: `deno run --allow-read [--allow-write=DIR] cli.ts <command> [options]`, with
+ * the commands `train`, `eval`, `infer`, `extract`, `convert` and `inspect` (`cli/`, one file each).
  *
- * Exit codes: 0 success, 1 failure, 2 usage error. Errors are one line; `--debug` adds the stack.
+ * Exit codes: 0 success, 1 failure, 2 usage error. Errors are one line per problem, saying what
+ * and where; `--debug` adds the stack.
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import * as E from "fp-ts/Either";
+import { Failure, parseCommand, UsageError } from "./cli/_args.ts";
+import { runConvert } from "./cli/convert.ts";
+import { runEval } from "./cli/eval.ts";
+import { runExtract } from "./cli/extract.ts";
 import { inspectFile, inspectModelDir } from "./cli/inspect.ts";
-import { describeProblem, type Problem } from "./problem.ts";
+import { runInfer } from "./cli/infer.ts";
+import { runTrain } from "./cli/train.ts";
+import { didYouMean } from "./config/suggest.ts";
+import { describeProblem } from "./problem.ts";
 
 const VERSION = "0.1.0";
 
 const HELP = `soft-prompt ${VERSION}: soft prompt tuning of frozen language models (TensorFlow.js)
 
-Usage: deno run -A cli.ts <command> [options]
+Usage: deno run --allow-read [--allow-write=DIR] cli.ts <command> [options]
 
 Commands:
-  inspect PATH   Print every tensor of an .npy, .npz or .safetensors file (or a sharded
-                 model.safetensors.index.json): name, dtype, shape, mean, std, min, max;
-                 for a checkpoint directory (Hugging Face or T5X), also the architecture
-                 and the parameter count
+  train --config FILE… [--set a.b=V…] [--run-dir DIR] [--resume]
+      Tune a soft prompt as the run configuration says
+  eval --config FILE… --prompt FILE|--no-prompt [--split S] [--out DIR]
+      Metrics of a prompt on a labelled split (JSON, then a table)
+  infer --config FILE… --prompt FILE --input FILE.jsonl|.tsv [--out FILE.jsonl]
+      Decode the inputs with a prompt; predictions as JSON lines
+  extract CHECKPOINT --variable NAME --out FILE.npy
+      One variable of a checkpoint (safetensors, Hugging Face, T5X, PEFT adapter,
+      training checkpoint) as .npy
+  convert IN OUT [--to npy|safetensors|peft] [--model DIR]
+      A prompt between .npy, .safetensors and a PEFT adapter directory
+  inspect PATH
+      Print every tensor of an .npy, .npz or .safetensors file (or a sharded
+      model.safetensors.index.json): name, dtype, shape, mean, std, min, max; for a
+      checkpoint directory (Hugging Face or T5X), also the architecture and parameter count
 
 Options:
   -h, --help     Show this help (also: <command> --help)
@@ -36,30 +55,16 @@ PATH is an .npy, .npz, .safetensors or model.safetensors.index.json file, or a c
 directory: Hugging Face (config.json + model.safetensors) or T5X (checkpoint + zarr arrays);
 for a directory the architecture and parameter count come first.`;
 
-/** A usage error: exit code 2. */
-class UsageError extends Error {}
-
-/** A failure described by a problem: exit code 1. */
-class Failure extends Error {
-  constructor(readonly problem: Problem) {
-    super(describeProblem(problem));
-  }
-}
-
-async function runInspect(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { help: { type: "boolean", short: "h" }, debug: { type: "boolean" } },
-    allowPositionals: true,
-  });
-  if (values.help) {
+async function runInspect(args: readonly string[]): Promise<void> {
+  const p = parseCommand("inspect", args, {});
+  if (p.flags.has("help")) {
     console.log(INSPECT_HELP);
     return;
   }
-  if (positionals.length !== 1) {
-    throw new UsageError(`inspect takes one PATH, got ${positionals.length}`);
+  if (p.positionals.length !== 1) {
+    throw new UsageError(`inspect takes one PATH, got ${p.positionals.length}`);
   }
-  const path = positionals[0];
+  const path = p.positionals[0];
   let isDir = false;
   try {
     isDir = (await Deno.stat(path)).isDirectory;
@@ -68,8 +73,17 @@ async function runInspect(args: string[]): Promise<void> {
   }
   const print = (line: string) => console.log(line);
   const result = isDir ? await inspectModelDir(path, print) : await inspectFile(path, print);
-  if (E.isLeft(result)) throw new Failure(result.left);
+  if (E.isLeft(result)) throw new Failure([result.left]);
 }
+
+const COMMANDS: Readonly<Record<string, (args: readonly string[]) => Promise<void>>> = {
+  train: runTrain,
+  eval: runEval,
+  infer: runInfer,
+  extract: runExtract,
+  convert: runConvert,
+  inspect: runInspect,
+};
 
 /**
  * Runs the command line and returns the exit code.
@@ -97,20 +111,33 @@ export async function main(args: readonly string[]): Promise<number> {
       case "--version":
         console.log(VERSION);
         return 0;
-      case "inspect":
-        await runInspect(commandArgs);
+      default: {
+        const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+        if (run === undefined) {
+          const names = Object.keys(COMMANDS);
+          throw new UsageError(
+            `Unknown command "${command}"${didYouMean(command, names)}; expected one of: ${
+              names.join(", ")
+            } (see --help)`,
+          );
+        }
+        await run(commandArgs);
         return 0;
-      default:
-        throw new UsageError(`Unknown command "${command}"; expected one of: inspect (see --help)`);
+      }
     }
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    if (e instanceof UsageError || (e instanceof TypeError && "code" in e)) {
-      console.error(`Error: ${message}`);
-      if (debug && e instanceof Error) console.error(e.stack);
+    if (e instanceof UsageError) {
+      console.error(`Error: ${e.message}`);
+      if (debug) console.error(e.stack);
       return 2;
     }
-    console.error(`Error: ${message.split("\n")[0]}`);
+    if (e instanceof Failure) {
+      // One line per problem (a configuration reports every problem it has at once).
+      for (const p of e.problems) console.error(`Error: ${describeProblem(p)}`);
+    } else {
+      const message = e instanceof Error ? e.message : String(e);
+      console.error(`Error: ${message.split("\n")[0]}`);
+    }
     if (debug && e instanceof Error) console.error(e.stack);
     return 1;
   }

@@ -400,3 +400,20 @@ Deno.test("optimizers leak no tensors over 50 steps with global-norm clipping", 
     });
   }
 });
+
+Deno.test("adafactor() with a decay offset treats steps before it as the first, not NaN", () => {
+  const before = tf.memory().numTensors;
+  const opt = adafactor({ decayOffset: 5 });
+  const p = tf.tensor2d([[0.5, -0.25], [1, 2]]);
+  const g = tf.tensor2d([[0.1, -0.2], [0.3, 0.05]]);
+  const s0 = opt.init(p);
+  const r = opt.update(g, s0, p);
+  const plain = adafactor().update(g, s0, p);
+  assert.ok(Array.from(r.params.dataSync()).every(Number.isFinite));
+  assert.deepEqual(Array.from(r.params.dataSync()), Array.from(plain.params.dataSync()));
+  tf.dispose([p, g, r.params, plain.params]);
+  disposeState(s0);
+  disposeState(r.state);
+  disposeState(plain.state);
+  assert.equal(tf.memory().numTensors, before);
+});

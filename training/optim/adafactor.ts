@@ -10,7 +10,7 @@
  * `η = lr(t)`:
  *
  * ```text
- * β2  = 1 − (t + 1 − decayOffset)^(−decayRate)          (0 at the first update)
+ * β2  = 1 − max(1, t + 1 − decayOffset)^(−decayRate)   (0 at the first update)
  * G   = g² + ε1
  * not factored:  V ← β2·V + (1 − β2)·G                    U = g · V^(−½)
  * factored (rank ≥ 2, over the last two axes, rows × cols):
@@ -69,7 +69,11 @@ export interface AdafactorOptions {
   readonly learningRate?: LearningRate;
   /** Exponent `c` of the second-moment decay `β2 = 1 − t^(−c)` (default 0.8). */
   readonly decayRate?: number;
-  /** Subtracted from the step in `β2` (optax's `decay_offset`, T5X's `step_offset`; default 0). */
+  /**
+   * Subtracted from the step in `β2` (optax's `decay_offset`, T5X's `step_offset`; default 0),
+   * for fine-tuning from a checkpoint whose step count starts at the offset. Steps before the
+   * offset count as the first step (β2 = 0), where optax would produce NaN.
+   */
   readonly decayOffset?: number;
   /** Multiply the step by `max(ε2, RMS(p))` (default false, as for prompts in T5X). */
   readonly multiplyByParameterScale?: boolean;
@@ -187,7 +191,7 @@ export function adafactor(options: AdafactorOptions = {}): Optimizer {
       checkParamAndGrad(WHO, grad, params);
       checkSlots(WHO, state, slotShapes(params.shape));
       const eta = lr(state.step);
-      const beta2 = 1 - Math.pow(state.step + 1 - decayOffset, -decayRate);
+      const beta2 = 1 - Math.pow(Math.max(1, state.step + 1 - decayOffset), -decayRate);
       const lambda = wdScaling === "none" ? weightDecay : weightDecay * eta;
       const factored = "vRow" in state.slots;
       const names = Object.keys(state.slots).sort();

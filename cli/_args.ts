@@ -1,0 +1,200 @@
+/**
+ * What every command shares: the two kinds of error (a usage error exits 2, a failure exits 1),
+ * turning an `Either` into a value or a failure, and argument parsing that reports a bad option
+ * as a usage error.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import * as E from "fp-ts/Either";
+import { describeProblem, type Problem } from "../problem.ts";
+
+/**
+ * A usage error: a bad option, a missing argument. The command line exits 2.
+ *
+ * @example
+ * ```ts
+ * import { UsageError } from "./_args.ts";
+ * console.assert(new UsageError("eval needs --config").message === "eval needs --config");
+ * ```
+ */
+export class UsageError extends Error {}
+
+/**
+ * A failure described by problems, one line each. The command line exits 1.
+ *
+ * @example
+ * ```ts
+ * import { Failure } from "./_args.ts";
+ * import { problem } from "../problem.ts";
+ * const f = new Failure([problem("NotFound", "a.json", "No such file")]);
+ * console.assert(f.message === "a.json: No such file");
+ * ```
+ */
+export class Failure extends Error {
+  /**
+   * Makes the failure; its message is the problems, one line each.
+   *
+   * @param problems what went wrong (at least one)
+   */
+  constructor(readonly problems: readonly Problem[]) {
+    super(problems.map(describeProblem).join("\n"));
+  }
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * The value of a `Right`, or a {@link Failure} thrown for a `Left`.
+ *
+ * @param r the result
+ * @returns its value
+ * @example
+ * ```ts
+ * import * as E from "fp-ts/Either";
+ * import { orFail } from "./_args.ts";
+ * console.assert(orFail(E.right(3)) === 3);
+ * ```
+ */
+export function orFail<T>(r: E.Either<Problem, T>): T {
+  if (E.isLeft(r)) throw new Failure([r.left]);
+  return r.right;
+}
+
+/**
+ * The kinds of option a command takes: a flag, a value, or a value that may repeat.
+ *
+ * @example
+ * ```ts
+ * import type { OptionKinds } from "./_args.ts";
+ * const o: OptionKinds = { config: "strings", out: "string", resume: "boolean" };
+ * console.assert(o.out === "string");
+ * ```
+ */
+export type OptionKinds = Readonly<Record<string, "boolean" | "string" | "strings">>;
+
+/**
+ * Parsed arguments: option values by name, and the positional arguments.
+ *
+ * @example
+ * ```ts
+ * import type { Parsed } from "./_args.ts";
+ * const p: Parsed = { flags: new Set(["resume"]), values: new Map([["out", ["a.npy"]]]), positionals: [] };
+ * console.assert(p.flags.has("resume"));
+ * ```
+ */
+export interface Parsed {
+  /** The flags given. */
+  readonly flags: ReadonlySet<string>;
+  /** Each value option given, with its values in order. */
+  readonly values: ReadonlyMap<string, readonly string[]>;
+  /** The positional arguments. */
+  readonly positionals: readonly string[];
+}
+
+/**
+ * Parses a command's arguments strictly: an unknown option, a missing value or a repeated
+ * single-valued option is a {@link UsageError} naming the command; `-h`/`--help` is always known.
+ *
+ * @param command the command's name, for messages
+ * @param args the arguments after the command
+ * @param kinds the options it takes
+ * @returns the parsed arguments
+ * @example
+ * ```ts
+ * import { parseCommand } from "./_args.ts";
+ * const p = parseCommand("train", ["--config", "a.json", "--config", "b.json"], { config: "strings" });
+ * console.assert(p.values.get("config")?.join() === "a.json,b.json");
+ * ```
+ */
+export function parseCommand(command: string, args: readonly string[], kinds: OptionKinds): Parsed {
+  const options: Record<string, { type: "boolean" | "string"; multiple: boolean; short?: string }> =
+    { help: { type: "boolean", multiple: false, short: "h" } };
+  for (const [name, kind] of Object.entries(kinds)) {
+    options[name] = { type: kind === "boolean" ? "boolean" : "string", multiple: true };
+  }
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+  } catch (e) {
+    // node's messages go on with advice about "--" after the first sentence.
+    const message = (e instanceof Error ? e.message.split("\n")[0] : String(e)).split(". ")[0];
+    throw new UsageError(`${command}: ${message} (see ${command} --help)`);
+  }
+  const flags = new Set<string>();
+  const values = new Map<string, string[]>();
+  for (const [name, v] of Object.entries(parsed.values)) {
+    if (v === true || (Array.isArray(v) && v.some((x) => x === true))) flags.add(name);
+    else if (Array.isArray(v)) {
+      const strings = v.filter((x): x is string => typeof x === "string");
+      if (kinds[name] === "string" && strings.length > 1) {
+        throw new UsageError(`${command}: --${name} given ${strings.length} times; give it once`);
+      }
+      values.set(name, strings);
+    }
+  }
+  return { flags, values, positionals: parsed.positionals };
+}
+
+/**
+ * The single value of an option, or undefined when it is absent.
+ *
+ * @param p the parsed arguments
+ * @param name the option
+ * @returns its value
+ * @example
+ * ```ts
+ * import { one, parseCommand } from "./_args.ts";
+ * const p = parseCommand("eval", ["--out", "dir"], { out: "string" });
+ * console.assert(one(p, "out") === "dir" && one(p, "split") === undefined);
+ * ```
+ */
+export function one(p: Parsed, name: string): string | undefined {
+  return p.values.get(name)?.[0];
+}
+
+/**
+ * The value of an option the command cannot do without; its absence is a usage error.
+ *
+ * @param p the parsed arguments
+ * @param command the command, for the message
+ * @param name the option
+ * @param what what the value is, for the message (`FILE.npy`)
+ * @returns its value
+ * @example
+ * ```ts
+ * import { parseCommand, required } from "./_args.ts";
+ * const p = parseCommand("extract", ["--out", "x.npy"], { out: "string" });
+ * console.assert(required(p, "extract", "out", "FILE.npy") === "x.npy");
+ * ```
+ */
+export function required(p: Parsed, command: string, name: string, what: string): string {
+  const v = one(p, name);
+  if (v === undefined || v === "") {
+    throw new UsageError(`${command} needs --${name} ${what} (see ${command} --help)`);
+  }
+  return v;
+}
+
+/**
+ * Checks the number of positional arguments.
+ *
+ * @param p the parsed arguments
+ * @param command the command, for the message
+ * @param names the positional arguments' names, in order
+ * @returns the positional arguments
+ * @example
+ * ```ts
+ * import { parseCommand, positionals } from "./_args.ts";
+ * const p = parseCommand("convert", ["a.npy", "b"], {});
+ * console.assert(positionals(p, "convert", ["IN", "OUT"]).join() === "a.npy,b");
+ * ```
+ */
+export function positionals(p: Parsed, command: string, names: readonly string[]): string[] {
+  if (p.positionals.length !== names.length) {
+    const want = names.length === 0 ? "no positional arguments" : names.join(" ");
+    throw new UsageError(
+      `${command} takes ${want}, got ${p.positionals.length} (see ${command} --help)`,
+    );
+  }
+  return [...p.positionals];
+}
