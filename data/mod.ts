@@ -21,3 +21,4 @@ export * from "./load.ts";
 export * from "./glue.ts";
 export * from "./superglue.ts";
 export * from "./tasks.ts";
+export * from "./spam.ts";

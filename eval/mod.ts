@@ -13,3 +13,4 @@ export * from "./metrics.ts";
 export * from "./rank.ts";
 export * from "./generate.ts";
 export * from "./report.ts";
+export * from "./baseline.ts";

@@ -95,7 +95,7 @@ def main() -> None:
         "span_inputs": obj["span_corruption"]["inputs"],
         "span_targets": obj["span_corruption"]["targets"], "lm_window": obj["prefix_lm"]["window"],
         "batch_size": B, "seed": a["seed"], "eval_every": a["eval_every"],
-        "log_every": a["log_every"], "time_budget_s": a["time_budget_s"],
+        "log_every": a["log_every"], "time_budget_s": f"{a['time_budget_s']:g}",
         "epochs": f"{drawn / s['corpus']['train_tokens']:.3g}",
         "device": s["device"], "wall_s": s.get("wall_s", s.get("wall_s_so_far")),
         **{k: s["versions"][k] for k in ("torch", "cuda", "transformers", "python")},
