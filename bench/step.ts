@@ -3,9 +3,9 @@
  * prompt, Adafactor update) on
  *
  * - `fixture`: the tiny T5 1.1 checkpoint `tests/fixtures/models/t5_v1_1` (H 32, 2 + 2 layers);
- * - `t5-small`: a T5 1.1 of t5-small's size with deterministic random weights (d_model 512,
+ * - `t5-small`: a T5 1.1 of t5-small's size with deterministic hashed weights (d_model 512,
  *   8 + 8 layers, d_ff 1024 gated-GELU, 6 heads × 64, vocabulary 32128, untied head; 77M
- *   parameters), built in memory.
+ *   parameters), built in memory in under a second (`perf/t5_small.ts`).
  *
  * Each step is a batch of 8 examples of 128 input tokens (no padding) and 4 target tokens, with a
  * 20-token prompt in front of the encoder input. The first step(s) are warm-up and not counted.
@@ -13,15 +13,18 @@
  *
  * ```text
  * deno run -A bench/step.ts [--only fixture|t5-small] [--steps N] [--warmup N] [--backend wasm|cpu]
+ *                           [--recompute none|layer]
  * ```
  *
  * `tokensPerSec` counts every position the model processes per example (prompt + input + target,
  * 152) times the batch; `targetTokensPerSec` only the 4 targets. `peakRssMB` is the largest
  * `Deno.memoryUsage().rss` sampled inside and after each step (the WASM heap only grows, so the
  * sample after the backward pass sees its peak); `peakLiveTensorMB` the largest `tf.memory()
- * .numBytes` at the same moments (after the forward pass: the tensors the backward pass keeps);
- * `buildSec` the time to load or build the weights. The whole run takes about 3 minutes on 2
- * cores (t5-small: ~50 s to draw 77M random weights, then ~35 s a step).
+ * .numBytes` at the same moments (after the forward pass: the tensors the backward pass keeps;
+ * an upper bound, since tfjs counts a buffer once for each tensor sharing it);
+ * `buildSec` the time to load or build the weights. `--recompute layer` recomputes each encoder
+ * layer in the backward pass (less memory, more time). The whole run takes about a minute on 2
+ * cores (t5-small: ~6 s a step).
  *
  * @module
  */
@@ -29,9 +32,10 @@ import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { type BackendName, initBackend } from "../backend.ts";
 import { type FrozenModel, loadModel } from "../model/load.ts";
-import { makeT5Params, parseT5Config } from "../model/t5/mod.ts";
+import type { Recompute } from "../model/kernels/mod.ts";
 import { orThrow } from "../problem.ts";
-import { foldIn, key, uniform } from "../random/mod.ts";
+import { key, uniform } from "../random/mod.ts";
+import { randomT5Small } from "../perf/t5_small.ts";
 import { disposeTree } from "../tree/tree.ts";
 import { train } from "../training/loop.ts";
 import { promptLoss, type Seq2SeqBatch } from "../training/objective.ts";
@@ -46,6 +50,7 @@ const { values: args } = parseArgs({
     steps: { type: "string" },
     warmup: { type: "string", default: "1" },
     backend: { type: "string", default: "wasm" },
+    recompute: { type: "string", default: "none" },
   },
 });
 
@@ -55,33 +60,6 @@ const sampleRss = () => {
   peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
   peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
 };
-
-/** A t5-small-sized T5 1.1 with uniform random weights of a sensible scale (fan-in^-½). */
-function randomT5Small(): FrozenModel {
-  const config = orThrow(parseT5Config({
-    vocab_size: 32128,
-    d_model: 512,
-    d_kv: 64,
-    d_ff: 1024,
-    num_layers: 8,
-    num_decoder_layers: 8,
-    num_heads: 6,
-    feed_forward_proj: "gated-gelu",
-    tie_word_embeddings: false,
-    decoder_start_token_id: 0,
-    pad_token_id: 0,
-    eos_token_id: 1,
-  }, "t5-small-random"));
-  const k = key(2021);
-  let i = 0;
-  const params = makeT5Params(config, (path, shape) => {
-    const leafKey = foldIn(k, i++);
-    if (path.endsWith("/scale")) return tf.ones(shape);
-    const bound = path.endsWith("embedding") ? 1 : Math.sqrt(3 / shape[0]); // unit-variance output
-    return uniform(leafKey, shape, { minval: -bound, maxval: bound });
-  });
-  return { architecture: "t5", config, params, format: "huggingface" };
-}
 
 /** Deterministic full-length examples: ids in [2, vocab). */
 function examples(vocab: number, n: number): { input: Int32Array; target: Int32Array }[] {
@@ -131,7 +109,7 @@ async function bench(
       train: examples(model.config.vocabSize, BATCH * 4),
       collate,
       loss: (p, b: Seq2SeqBatch) => {
-        const l = promptLoss(model, b)(p);
+        const l = promptLoss(model, b, { recompute })(p);
         sampleRss(); // after the forward pass
         return l;
       },
@@ -196,6 +174,10 @@ function machine() {
   return { cpu, cores: navigator.hardwareConcurrency, os: Deno.build.os, deno: Deno.version.deno };
 }
 
+if (args.recompute !== "none" && args.recompute !== "layer") {
+  throw new RangeError(`--recompute is "${args.recompute}"; expected none or layer`);
+}
+const recompute: Recompute = args.recompute;
 const backend = orThrow(await initBackend(args.backend as BackendName));
 const results = [];
 const t0 = performance.now();
@@ -223,6 +205,7 @@ if (args.only === undefined || args.only === "t5-small") {
 console.log(JSON.stringify(
   {
     backend,
+    recompute,
     batch: BATCH,
     inputTokens: INPUT,
     promptTokens: PROMPT,

@@ -9,6 +9,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { useFastKernels } from "./kernels/mod.ts";
+import { checkpoint } from "./kernels/recompute.ts";
 
 /**
  * A dense layer: `x @ w (+ b)`.
@@ -28,6 +30,7 @@ import * as tf from "@tensorflow/tfjs";
  */
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
 export function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  useFastKernels();
   const [inDim, outDim] = w.shape as number[];
   const lead = x.shape.slice(0, -1);
   const x2 = x.reshape([-1, inDim]); // [N, in]
@@ -54,10 +57,11 @@ export function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
  */
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
 export function rmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor {
-  return tf.tidy(() => {
+  // Recomputed in the backward pass: it keeps x (and the weight) instead of three [..., H] tensors.
+  return checkpoint((x, weight) => {
     const ms = tf.mean(tf.square(x), -1, true); // [..., 1]
     return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight);
-  });
+  }, [x, weight]);
 }
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
@@ -135,10 +139,12 @@ export function activate(name: Activation, x: tf.Tensor): tf.Tensor {
         return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
       case "gelu_new":
       case "gelu_pytorch_tanh": {
-        // 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))); x³ as x·x·x (pow is slow on WASM).
-        const cube = tf.mul(tf.mul(x, x), x);
-        const inner = tf.mul(tf.add(x, tf.mul(cube, 0.044715)), Math.sqrt(2 / Math.PI));
-        return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+        // 0.5 x (1 + tanh(u)) = x · sigmoid(2u), u = √(2/π) (x + 0.044715 x³): the same
+        // function with fewer kernels, and WASM's sigmoid is vectorized where tanh is not.
+        // 2u = x · (k + 0.044715 k x²) with k = 2√(2/π) (no pow: it is slow on WASM).
+        const k = 2 * Math.sqrt(2 / Math.PI);
+        const inner = tf.mul(x, tf.add(tf.mul(tf.square(x), 0.044715 * k), k)); // 2u
+        return tf.mul(x, tf.sigmoid(inner));
       }
       default:
         throw new RangeError(`Unknown activation "${String(name)}"`);
@@ -221,7 +227,8 @@ export interface AttentionOptions {
  * @param k `[B, Nkv, Tk, D]`
  * @param v `[B, Nkv, Tk, Dv]`
  * @param options scale and additive bias (`[B or 1, N or 1, Tq, Tk]`; use a large negative number
- *   at masked positions)
+ *   at masked positions). The bias is a constant for gradients: none flows back to it. The scores
+ *   and probabilities are recomputed in a backward pass rather than kept.
  * @returns `[B, Nq, Tq, Dv]`
  * @example
  * ```ts
@@ -238,6 +245,24 @@ export function attention(
   v: tf.Tensor,
   options: AttentionOptions,
 ): tf.Tensor {
+  useFastKernels();
+  // Recomputed in the backward pass: it keeps q, k, v instead of the [B, N, Tq, Tk] scores and
+  // probabilities. The bias is a constant of the gradient (masks and position biases).
+  const bias = options.bias === undefined ? [] : [options.bias];
+  return checkpoint(
+    (q, k, v, ...bias) => attentionOf(q, k, v, options.scale, bias[0]),
+    [q, k, v],
+    bias,
+  );
+}
+
+function attentionOf(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  scale: number,
+  bias: tf.Tensor | undefined,
+): tf.Tensor {
   return tf.tidy(() => {
     const [b, nq, tq, d] = q.shape as number[];
     const [, nkv, tk] = k.shape as number[];
@@ -250,8 +275,8 @@ export function attention(
     const qg = group === 1 ? q : q.reshape([b, nkv, group * tq, d]);
     let scores = tf.matMul(qg, k, false, true); // [B, Nkv, G·Tq, Tk]
     if (group !== 1) scores = scores.reshape([b, nq, tq, tk]);
-    if (options.scale !== 1) scores = tf.mul(scores, options.scale);
-    if (options.bias !== undefined) scores = tf.add(scores, options.bias);
+    if (scale !== 1) scores = tf.mul(scores, scale);
+    if (bias !== undefined) scores = tf.add(scores, bias);
     let probs = tf.softmax(scores, -1); // [B, Nq, Tq, Tk]
     if (group !== 1) probs = probs.reshape([b, nkv, group * tq, tk]);
     const out = tf.matMul(probs, v); // [B, Nkv, G·Tq, Dv]

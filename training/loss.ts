@@ -123,7 +123,7 @@ export function crossEntropy(
     if (options.mask !== undefined) {
       w = tf.mul(w, tf.cast(tf.reshape(options.mask, [n]), "float32"));
     }
-    const lse = tf.logSumExp(x, -1); // [N]
+    const lse = logSumExpRows(x); // [N]
     // x_y by a one-hot product: differentiable on every backend (an ignored label such as -100
     // has an all-zero row; its weight is 0 anyway).
     const picked = tf.sum(tf.mul(x, tf.oneHot(y, v)), -1); // [N]
@@ -180,3 +180,18 @@ function check(
     throw new RangeError(`crossEntropy zLoss is ${zCoef}; expected a number ≥ 0`);
   }
 }
+
+/**
+ * `logSumExp(x, -1)` of `[N, V]` logits whose gradient is `softmax(x)` directly (tfjs's own
+ * also back-propagates through its stabilizing max: an `[N, V]` comparison, slow on WASM).
+ */
+const logSumExpRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const x = args[0] as tf.Tensor, save = args[1] as tf.GradSaveFunc;
+  const lse = tf.logSumExp(x, -1); // [N]
+  save([x, lse]);
+  return {
+    value: lse,
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], [xs, l]: tf.Tensor[]) =>
+      tf.mul(tf.exp(tf.sub(xs, tf.expandDims(l, -1))), tf.expandDims(dy as tf.Tensor, -1)), // [N, V]
+  };
+}) as (x: tf.Tensor) => tf.Tensor;

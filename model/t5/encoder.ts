@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { paddingBias, rmsNorm } from "../layers.ts";
+import { checkpoint, type Recompute } from "../kernels/recompute.ts";
 import { attend, feedForward, heads } from "./_blocks.ts";
 import type { T5Config } from "./config.ts";
 import type { T5Params } from "./params.ts";
@@ -77,6 +78,11 @@ export interface T5EncodeInputs {
   // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
   /** `[B, T]`, 1 for real tokens and 0 for padding; default all ones. */
   readonly attentionMask?: tf.Tensor;
+  /**
+   * What a gradient pass keeps: `"none"` (default) every activation, `"layer"` only each layer's
+   * input, recomputing the layer in the backward pass (less memory, one more encoder forward).
+   */
+  readonly recompute?: Recompute;
 }
 
 /**
@@ -153,14 +159,21 @@ export function t5Encode(params: T5Params, config: T5Config, inputs: T5EncodeInp
     const bias = mask === undefined ? positions : tf.add(positions, paddingBias(mask));
     const eps = config.layerNormEpsilon;
     for (const layer of enc.layers) {
-      const h = rmsNorm(x, layer.pre_attention_layer_norm.scale, eps);
-      const a = layer.attention;
-      const q = heads(h, a.query, config.numHeads); // [B, N, T, D]
-      const k = heads(h, a.key, config.numHeads);
-      const v = heads(h, a.value, config.numHeads);
-      x = tf.add(x, attend(q, k, v, bias, a.out));
-      const m = rmsNorm(x, layer.pre_mlp_layer_norm.scale, eps);
-      x = tf.add(x, feedForward(m, layer.mlp, config.denseActFn));
+      const block = (x: tf.Tensor, bias: tf.Tensor): tf.Tensor => {
+        const h = rmsNorm(x, layer.pre_attention_layer_norm.scale, eps);
+        const a = layer.attention;
+        const q = heads(h, a.query, config.numHeads); // [B, N, T, D]
+        const k = heads(h, a.key, config.numHeads);
+        const v = heads(h, a.value, config.numHeads);
+        const y = tf.add(x, attend(q, k, v, bias, a.out));
+        const m = rmsNorm(y, layer.pre_mlp_layer_norm.scale, eps);
+        return tf.add(y, feedForward(m, layer.mlp, config.denseActFn)); // [B, T, H]
+      };
+      // A layer's own tidy frees what the backward pass does not keep as soon as it is done.
+      const input = x;
+      x = inputs.recompute === "layer"
+        ? checkpoint(block, [x], [bias])
+        : tf.tidy(() => block(input, bias));
     }
     return rmsNorm(x, enc.encoder_norm.scale, eps); // [B, T, H]
   });

@@ -1,0 +1,59 @@
+/**
+ * A zero-copy `Identity` for the WASM backend. TensorFlow.js clones every tensor it saves for a
+ * backward pass, and the WASM backend's `Identity` copies the data: during a training step every
+ * activation existed twice, and the copies cost time. Tensor data is never written after it is
+ * made, so the clone can share the input's memory (with a reference count), as the CPU backend's
+ * `Identity` already does.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+let installed = false;
+
+interface RefCounting {
+  incRef(dataId: object): void;
+}
+
+/**
+ * Installs the zero-copy `Identity` into the WASM backend (once; a no-op while another backend
+ * is active). The model code calls it; nobody needs to by hand.
+ *
+ * @returns whether it is installed now
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { useSharedIdentity } from "./identity.ts";
+ * useSharedIdentity(); // a no-op on the CPU backend
+ * const x = tf.tensor1d([1, 2]);
+ * const y = tf.clone(x);
+ * x.dispose();
+ * console.assert(y.dataSync().join() === "1,2");
+ * y.dispose();
+ * ```
+ */
+export function useSharedIdentity(): boolean {
+  if (installed) return true;
+  if (tf.getBackend() !== "wasm") return false;
+  const base = tf.getKernel("Identity", "wasm");
+  if (base === undefined) return false;
+  const baseFunc = base.kernelFunc;
+  tf.unregisterKernel("Identity", "wasm");
+  tf.registerKernel({
+    kernelName: "Identity",
+    backendName: "wasm",
+    setupFunc: base.setupFunc,
+    disposeFunc: base.disposeFunc,
+    kernelFunc: ((args: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
+      const x = args.inputs.x as tf.TensorInfo;
+      const backend = args.backend as Partial<RefCounting>;
+      if (x.dtype === "string" || typeof backend.incRef !== "function") {
+        return (baseFunc as (a: unknown) => tf.TensorInfo)(args);
+      }
+      backend.incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    }) as tf.KernelFunc,
+  });
+  installed = true;
+  return true;
+}

@@ -1,0 +1,32 @@
+/**
+ * Faster kernels for the WASM backend, installed on first use by the model code: a `BatchMatMul`
+ * that keeps every product on XNNPACK's fast path, a zero-copy `Identity`, and per-layer
+ * recomputation for the backward pass.
+ *
+ * @module
+ */
+import { useSharedIdentity } from "./identity.ts";
+import { useFastMatMul } from "./matmul.ts";
+
+export { useFastMatMul } from "./matmul.ts";
+export { useSharedIdentity } from "./identity.ts";
+export { checkpoint, type Recompute } from "./recompute.ts";
+
+let done = false;
+
+/**
+ * Installs every faster WASM kernel once the WASM backend is active; cheap to call often (the
+ * model's layers call it).
+ *
+ * @returns whether they are installed
+ * @example
+ * ```ts
+ * import { useFastKernels } from "./mod.ts";
+ * console.assert(typeof useFastKernels() === "boolean"); // false until the WASM backend is active
+ * ```
+ */
+export function useFastKernels(): boolean {
+  if (done) return true;
+  done = useFastMatMul() && useSharedIdentity();
+  return done;
+}
