@@ -1,5 +1,6 @@
 /**
- * The compute engine: TensorFlow.js, with the WASM SIMD backend on CPU.
+ * The compute engine: TensorFlow.js, with the WASM SIMD backend on CPU and WebGPU where the
+ * runtime has a GPU (`navigator.gpu`; Deno needs `--unstable-webgpu`).
  *
  * The backend is chosen once, at start, by {@link initBackend}.
  *
@@ -21,15 +22,66 @@ import { type Problem, problem } from "./problem.ts";
  * console.assert(started._tag === "Right" && started.right === "cpu");
  * ```
  */
-export type BackendName = "wasm" | "cpu";
+export type BackendName = "wasm" | "cpu" | "webgpu";
+
+/** Options of {@link initBackend}. */
+export interface InitBackendOptions {
+  /**
+   * Where the one-line notice goes when WebGPU is asked for but cannot start and the WASM
+   * backend is used instead (default: stderr).
+   *
+   * @example
+   * ```ts
+   * import { initBackend } from "./backend.ts";
+   * const notes: string[] = [];
+   * const r = await initBackend("webgpu", { onNotice: (m) => notes.push(m) });
+   * console.assert(r._tag === "Right");
+   * ```
+   */
+  readonly onNotice?: (message: string) => void;
+}
+
+/** tfjs-webgpu calls `adapter.requestAdapterInfo()`, which Deno's adapters lack (they have `info`). */
+function patchAdapterInfo(gpu: { requestAdapter: (o?: unknown) => Promise<unknown> }): void {
+  const original = gpu.requestAdapter.bind(gpu);
+  gpu.requestAdapter = async (o?: unknown) => {
+    const adapter = await original(o) as Record<string, unknown> | null;
+    if (adapter !== null && typeof adapter.requestAdapterInfo !== "function") {
+      const info = adapter.info ?? {};
+      Object.defineProperty(adapter, "requestAdapterInfo", { value: () => Promise.resolve(info) });
+    }
+    return adapter;
+  };
+}
+
+/** Starts WebGPU, or returns why it cannot. */
+async function startWebGpu(): Promise<string | undefined> {
+  const gpu = (globalThis.navigator as unknown as { gpu?: unknown } | undefined)?.gpu;
+  if (gpu === undefined || gpu === null) {
+    return "navigator.gpu is missing (Deno needs --unstable-webgpu and a GPU)";
+  }
+  try {
+    const adapter = await (gpu as { requestAdapter: () => Promise<unknown> }).requestAdapter();
+    if (adapter === null) return "no GPU adapter was found";
+    patchAdapterInfo(gpu as { requestAdapter: (o?: unknown) => Promise<unknown> });
+    await import("@tensorflow/tfjs-backend-webgpu");
+    const ok = await tf.setBackend("webgpu");
+    await tf.ready();
+    return ok && tf.getBackend() === "webgpu" ? undefined : "tfjs could not start it";
+  } catch (e) {
+    return e instanceof Error ? e.message.split("\n")[0] : String(e);
+  }
+}
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
  * Starts a TensorFlow.js backend, once. The WASM backend reads its `.wasm` binary from the
- * installed npm package, so it needs read permission there.
+ * installed npm package, so it needs read permission there. `"webgpu"` falls back to WASM, with a
+ * one-line notice, where WebGPU cannot start.
  *
  * @param name the backend to start (default `"wasm"`, with SIMD where the runtime has it)
- * @returns the backend's name, or a problem saying why it could not start
+ * @param options where the fallback notice goes
+ * @returns the name of the backend started, or a problem saying why it could not start
  * @example
  * ```ts
  * import { initBackend } from "./backend.ts";
@@ -37,8 +89,19 @@ export type BackendName = "wasm" | "cpu";
  * console.assert(started._tag === "Right");
  * ```
  */
-export async function initBackend(name: BackendName = "wasm"): Promise<E.Either<Problem, string>> {
+export async function initBackend(
+  name: BackendName = "wasm",
+  options: InitBackendOptions = {},
+): Promise<E.Either<Problem, string>> {
   if (tf.getBackend() === name) return E.right(name);
+  if (name === "webgpu") {
+    const why = await startWebGpu();
+    if (why === undefined) return E.right("webgpu");
+    (options.onNotice ?? ((m: string) => console.error(m)))(
+      `WebGPU is not available (${why}); using the WASM backend`,
+    );
+    return await initBackend("wasm");
+  }
   // tfjs logs its own hint when a backend fails; we report one line instead.
   const warn = console.warn;
   console.warn = () => {};
