@@ -24,19 +24,21 @@ import { type Problem, problem } from "./problem.ts";
  */
 export type BackendName = "wasm" | "cpu" | "webgpu";
 
-/** Options of {@link initBackend}. */
+/**
+ * Options of {@link initBackend}.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "./backend.ts";
+ * const notes: string[] = [];
+ * const r = await initBackend("webgpu", { onNotice: (m) => notes.push(m) });
+ * console.assert(r._tag === "Right");
+ * ```
+ */
 export interface InitBackendOptions {
   /**
    * Where the one-line notice goes when WebGPU is asked for but cannot start and the WASM
    * backend is used instead (default: stderr).
-   *
-   * @example
-   * ```ts
-   * import { initBackend } from "./backend.ts";
-   * const notes: string[] = [];
-   * const r = await initBackend("webgpu", { onNotice: (m) => notes.push(m) });
-   * console.assert(r._tag === "Right");
-   * ```
    */
   readonly onNotice?: (message: string) => void;
 }

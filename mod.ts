@@ -34,3 +34,4 @@ export * from "./config/mod.ts";
 export * from "./data/mod.ts";
 export * from "./eval/mod.ts";
 export * from "./decode/mod.ts";
+export { checkpoint, type Recompute, useFastKernels } from "./model/kernels/mod.ts";
