@@ -15,7 +15,6 @@ import { initBackend } from "../backend.ts";
 import {
   type CombineKind,
   type DecodingConfig,
-  EMBEDDED_PREFIX,
   type FallbackInit,
   type InitializerConfig,
   type Layer,
@@ -67,11 +66,12 @@ import { Failure, orFail } from "./_args.ts";
 import { taskMetrics } from "./_metrics.ts";
 import { checkPromptWidth, readPrompt } from "./_prompt.ts";
 import { knownTaskNames, type TaskData } from "./_task.ts";
+import { embeddedModelNames, modelDir } from "./_embedded.ts";
 
 /**
  * Reads the configuration files, merges them between the extra layers (defaults before, what a
  * command's own options imply after), applies the `--set` overrides and validates, with the
- * built-in task names known (an unknown task gets a did-you-mean).
+ * built-in task and embedded model names known (an unknown one gets a did-you-mean).
  *
  * @param files `--config` files, in order
  * @param sets `--set` overrides, in order
@@ -96,19 +96,10 @@ export async function resolveRun(
   const resolved = resolveLayers(
     [...(extra.before ?? []), ...layers, ...(extra.after ?? [])],
     sets,
-    { knownTasks: knownTaskNames() },
+    { knownTasks: knownTaskNames(), knownModels: embeddedModelNames() },
   );
   if (E.isLeft(resolved)) throw new Failure(resolved.left);
   const config = resolved.right;
-  if (config.model.startsWith(EMBEDDED_PREFIX)) {
-    throw new Failure([
-      problem(
-        "Unsupported",
-        "model",
-        `No embedded models ship with this version (${config.model}); give a checkpoint directory: --set model=DIR`,
-      ),
-    ]);
-  }
   return config;
 }
 
@@ -137,7 +128,8 @@ export interface Frozen {
  * Starts the WASM backend and loads the model directory: the checkpoint and its
  * `tokenizer.json`, whose vocabulary must fit the model's embedding table.
  *
- * @param dir the model directory (the configuration's `model`)
+ * @param name the configuration's `model`: a model directory, or `embedded:<name>` for a
+ *   model shipped in `assets/embedded/`
  * @returns the model; throws {@link Failure}. Free it with {@link disposeFrozen}
  * @example
  * ```ts
@@ -147,7 +139,19 @@ export interface Frozen {
  * disposeFrozen(f);
  * ```
  */
-export async function loadFrozen(dir: string): Promise<Frozen> {
+export async function loadFrozen(name: string): Promise<Frozen> {
+  const dir = modelDir(name);
+  if (dir === undefined) {
+    throw new Failure([
+      problem(
+        "NotFound",
+        "model",
+        `Unknown embedded model ${JSON.stringify(name)}; known: ${
+          embeddedModelNames().map((n) => `embedded:${n}`).join(", ")
+        }`,
+      ),
+    ]);
+  }
   orFail(await initBackend("wasm"));
   const model = orFail(await loadModel(dir));
   const embeddings = (model.params as { token_embedder: { embedding: tf.Tensor } })
@@ -264,7 +268,11 @@ export async function loadSplit(
   split: string,
   onBadRecord: "skip" | "fail",
 ): Promise<readonly Example[]> {
-  const loaded = orFail(await loadTaskSplit(data.task, data.dir, split, { onBadRecord }));
+  const loaded = orFail(
+    data.load === undefined
+      ? await loadTaskSplit(data.task, data.dir, split, { onBadRecord })
+      : await data.load(split),
+  );
   if (loaded.skipped > 0) {
     const first = loaded.problems[0];
     console.error(

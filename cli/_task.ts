@@ -5,11 +5,24 @@
  * documentation) and the data module as `glue_sst2`; both spellings are accepted, with the
  * `taskless_` prefix or `taskless: true` for the original's taskless variants.
  *
+ * `spam_assassin`, the default task, needs no `data_dir`: its examples come straight from the
+ * installed npm package (`data/spam.ts`); with a `data_dir`, from the JSON-lines splits that
+ * `writeSpamAssassinSplits` writes there.
+ *
  * @module
  */
 import * as E from "fp-ts/Either";
 import type { CustomTaskConfig, TaskConfig } from "../config/mod.ts";
-import { getTask, type SplitFile, type Task, taskless, taskNames } from "../data/mod.ts";
+import {
+  getTask,
+  type LoadedSplit,
+  loadSpamAssassin,
+  SPAM_ASSASSIN,
+  type SplitFile,
+  type Task,
+  taskless,
+  taskNames,
+} from "../data/mod.ts";
 import { type Problem, problem } from "../problem.ts";
 
 /** `glue_sst2` → `glue/sst2`, `super_glue_boolq` → `super_glue/boolq` (else undefined). */
@@ -38,7 +51,7 @@ function slashName(name: string): string | undefined {
  */
 export function knownTaskNames(): string[] {
   const names = taskNames();
-  return [...names, ...names.flatMap((n) => slashName(n) ?? [])];
+  return [...names, ...names.flatMap((n) => slashName(n) ?? []), SPAM_ASSASSIN.name];
 }
 
 /**
@@ -56,6 +69,8 @@ export interface TaskData {
   readonly task: Task;
   /** The benchmark's root or the task's own folder (`""` for a custom task's paths as given). */
   readonly dir: string;
+  /** Loads a split without files (the spam task's package); absent: `loadTaskSplit` reads `dir`. */
+  readonly load?: (split: string) => Promise<E.Either<Problem, LoadedSplit>>;
 }
 
 function customTask(c: CustomTaskConfig): Task {
@@ -99,6 +114,12 @@ function customTask(c: CustomTaskConfig): Task {
  */
 export function taskFromConfig(config: TaskConfig): E.Either<Problem, TaskData> {
   if (config.kind === "custom") return E.right({ task: customTask(config), dir: "" });
+  if (config.name === SPAM_ASSASSIN.name) {
+    const task = config.taskless ? taskless(SPAM_ASSASSIN) : SPAM_ASSASSIN;
+    if (config.data_dir !== null) return E.right({ task, dir: config.data_dir });
+    // The inputs have no task word to drop, so the taskless variant reads the same examples.
+    return E.right({ task, dir: "", load: (split) => loadSpamAssassin(split) });
+  }
   const found = getTask(config.name.replaceAll("/", "_"));
   if (E.isLeft(found)) return found;
   if (config.data_dir === null) {

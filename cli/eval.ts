@@ -76,7 +76,10 @@ export async function runEval(args: readonly string[]): Promise<void> {
   const data = orFail(taskFromConfig(config.task));
   const split = one(p, "split") ?? config.eval.split;
   const all = await loadSplit(data, split, config.train.on_bad_record);
-  const examples = all.filter((e) => e.targets !== "");
+  const labelled = all.filter((e) => e.targets !== "");
+  const examples = config.eval.max_examples === null
+    ? labelled
+    : labelled.slice(0, config.eval.max_examples);
   if (examples.length === 0) {
     throw new Failure([
       problem("Invalid", `task ${data.task.name}`, `Split "${split}" has no labelled examples`),

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { formatConfig, type RunConfig, writeResolvedConfig } from "../config/mod.ts";
 import type { Example, Task } from "../data/mod.ts";
 import { key } from "../random/mod.ts";
@@ -20,7 +21,7 @@ import {
 } from "../training/mod.ts";
 import { specialIds } from "../decode/mod.ts";
 import { problem } from "../problem.ts";
-import { Failure, one, orFail, parseCommand, positionals, UsageError } from "./_args.ts";
+import { Failure, one, orFail, parseCommand, positionals } from "./_args.ts";
 import {
   buildInitializer,
   buildOptimizer,
@@ -35,6 +36,49 @@ import {
   resolveRun,
 } from "./_run.ts";
 import { taskFromConfig } from "./_task.ts";
+import { compareOnSplit, comparisonMarkdown, writeComparison } from "./_compare.ts";
+
+/**
+ * The configuration `train` uses when given no `--config`: the embedded model, the spam task,
+ * a short run sized for a few minutes on two CPU cores (`configs/runs/default.json`).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_RUN_CONFIG } from "./train.ts";
+ * console.assert(DEFAULT_RUN_CONFIG.endsWith("default.json"));
+ * ```
+ */
+export const DEFAULT_RUN_CONFIG: string = fileURLToPath(
+  new URL("../configs/runs/default.json", import.meta.url),
+);
+
+/**
+ * The run directory of a default run started at `date`: `runs/default-YYYYMMDD-HHMMSS` (UTC), so
+ * that repeated runs never meet an earlier one's directory.
+ *
+ * @param date when the run starts
+ * @returns the directory, relative to the working directory
+ * @example
+ * ```ts
+ * import { defaultRunDir } from "./train.ts";
+ * console.assert(defaultRunDir(new Date(Date.UTC(2026, 10, 26, 9, 5, 7))) === "runs/default-20261126-090507");
+ * ```
+ */
+export function defaultRunDir(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  const day = `${date.getUTCFullYear()}${two(date.getUTCMonth() + 1)}${two(date.getUTCDate())}`;
+  const time = `${two(date.getUTCHours())}${two(date.getUTCMinutes())}${two(date.getUTCSeconds())}`;
+  return `runs/default-${day}-${time}`;
+}
+
+async function isNonEmptyDir(dir: string): Promise<boolean> {
+  try {
+    for await (const _ of Deno.readDir(dir)) return true;
+  } catch {
+    return false;
+  }
+  return false;
+}
 
 /**
  * `train --help`.
@@ -46,9 +90,13 @@ import { taskFromConfig } from "./_task.ts";
  * ```
  */
 export const TRAIN_HELP =
-  `Usage: deno run --allow-read --allow-write=RUN_DIR cli.ts train --config FILE [options]
+  `Usage: deno run --allow-read --allow-write=RUN_DIR cli.ts train [--config FILE…] [options]
 
 Tunes a soft prompt in front of a frozen model, as the run configuration says.
+
+Without --config, the default run (configs/runs/default.json): the embedded T5
+(embedded:default) on the SpamAssassin spam task, 20 prompt tokens, a few hundred steps, then
+the comparison on the test split (as --compare), in runs/default-YYYYMMDD-HHMMSS/.
 
 Options:
   --config FILE     A configuration file (repeatable; later files win), e.g.
@@ -56,6 +104,9 @@ Options:
   --set a.b=VALUE   Override one value after the files (repeatable), e.g. --set train.steps=100
   --run-dir DIR     Where checkpoints and exports go (the same as --set run_dir=DIR)
   --resume          Continue from the run directory's latest checkpoint
+  --compare         After training, evaluate on the test split the frozen model without a
+                    prompt, the tuned prompt and a bag-of-words logistic regression; print the
+                    table and save it as RUN_DIR/results.json and results.md
   --debug           Show the stack trace of an error
 
 The resolved configuration is printed first and saved as RUN_DIR/config.json. The model
@@ -90,7 +141,7 @@ function evaluator(
  * Runs `train` with the arguments after the command's name.
  *
  * @param args the arguments
- * @returns when done; throws {@link UsageError} or {@link Failure}
+ * @returns when done; throws `UsageError` or {@link Failure}
  * @example
  * ```ts
  * import { runTrain } from "./train.ts";
@@ -109,19 +160,26 @@ export async function runTrain(args: readonly string[]): Promise<void> {
     set: "strings",
     "run-dir": "string",
     resume: "boolean",
+    compare: "boolean",
   });
   if (p.flags.has("help")) return console.log(TRAIN_HELP);
   positionals(p, "train", []);
-  const files = p.values.get("config") ?? [];
+  const given = p.values.get("config") ?? [];
+  const isDefault = given.length === 0;
+  const files = isDefault
+    ? [relative(Deno.cwd(), DEFAULT_RUN_CONFIG) || DEFAULT_RUN_CONFIG]
+    : given;
   const sets = [...(p.values.get("set") ?? [])];
-  if (files.length === 0 && sets.length === 0) {
-    throw new UsageError("train needs --config FILE (see train --help)");
-  }
+  const compare = isDefault || p.flags.has("compare");
   const runDirArg = one(p, "run-dir");
   const extra = runDirArg === undefined
     ? []
     : [{ source: "--run-dir", value: { run_dir: runDirArg } }];
-  const config = await resolveRun(files, sets, { after: extra });
+  const before = isDefault
+    ? [{ source: "the default run", value: { run_dir: defaultRunDir(new Date()) } }]
+    : [];
+  if (isDefault) console.log(`No --config: the default run (${files[0]})`);
+  const config = await resolveRun(files, sets, { before, after: extra });
   const data = orFail(taskFromConfig(config.task));
   const task = data.task;
   const metricNames = ["loss", ...task.metrics];
@@ -137,14 +195,24 @@ export async function runTrain(args: readonly string[]): Promise<void> {
   }
   console.log(formatConfig(config).trimEnd());
 
-  const trainSet = (await loadSplit(data, "train", config.train.on_bad_record))
-    .filter((e) => e.targets !== "");
+  const cap = <T>(xs: readonly T[], n: number | null): readonly T[] =>
+    n === null ? xs : xs.slice(0, n);
+  const labelled = async (split: string) =>
+    (await loadSplit(data, split, config.train.on_bad_record)).filter((e) => e.targets !== "");
+  const trainSet = cap(await labelled("train"), config.train.max_examples);
   const hasEval = Object.hasOwn(task.files, config.eval.split);
-  const evalSet = hasEval
-    ? (await loadSplit(data, config.eval.split, config.train.on_bad_record)).filter((e) =>
-      e.targets !== ""
-    )
-    : [];
+  const evalSet = hasEval ? cap(await labelled(config.eval.split), config.eval.max_examples) : [];
+  const compareSplit = "test";
+  if (compare && (!Object.hasOwn(task.files, compareSplit) || task.labelWords === undefined)) {
+    throw new Failure([
+      problem(
+        "Invalid",
+        "--compare",
+        `Task ${task.name} needs a labelled ${compareSplit} split and label words for the comparison`,
+      ),
+    ]);
+  }
+  const testSet = compare ? cap(await labelled(compareSplit), config.eval.max_examples) : [];
 
   const frozen = await loadFrozen(config.model);
   try {
@@ -168,6 +236,15 @@ export async function runTrain(args: readonly string[]): Promise<void> {
     };
     const runDir = config.run_dir;
     const existing = await listCheckpoints(runDir);
+    if (existing.length === 0 && !p.flags.has("resume") && await isNonEmptyDir(runDir)) {
+      throw new Failure([
+        problem(
+          "Invalid",
+          runDir,
+          "Run directory exists and is not empty; give another --run-dir, or remove it",
+        ),
+      ]);
+    }
     if (existing.length > 0 && !p.flags.has("resume")) {
       throw new Failure([
         problem(
@@ -212,7 +289,22 @@ export async function runTrain(args: readonly string[]): Promise<void> {
       }),
     );
     const shape = result.prompt.shape;
-    result.prompt.dispose();
+    let comparison;
+    try {
+      if (compare && result.stopped !== "nan") {
+        console.log(`Evaluating on the ${compareSplit} split (${testSet.length} examples)`);
+        comparison = await compareOnSplit(
+          frozen,
+          result.prompt,
+          task,
+          { train: trainSet, split: compareSplit, examples: testSet },
+          config,
+          `prompt-tuned (${config.prompt.length} tokens, ${result.steps} steps)`,
+        );
+      }
+    } finally {
+      result.prompt.dispose();
+    }
     const loss = result.finalLoss === null ? "none" : result.finalLoss.toFixed(4);
     console.log(
       `Stopped: ${result.stopped} after ${result.steps} steps (${result.stepsRun} in this run${
@@ -234,6 +326,11 @@ export async function runTrain(args: readonly string[]): Promise<void> {
     console.log(`Prompt [${shape.join(", ")}]: ${result.promptFile}`);
     if (result.adapterDir !== undefined) console.log(`PEFT adapter: ${result.adapterDir}`);
     console.log(`Configuration: ${join(runDir, "config.json")}`);
+    if (comparison !== undefined) {
+      const [json, md] = await writeComparison(runDir, comparison);
+      console.log(`Results: ${json}, ${md}\n`);
+      console.log(comparisonMarkdown(comparison).trimEnd());
+    }
     if (result.stopped === "interrupted") {
       throw new Failure([
         problem("Invalid", runDir, `Interrupted at step ${result.steps}; continue with --resume`),

@@ -536,6 +536,11 @@ export interface TrainConfig {
   readonly label_smoothing: number;
   /** Coefficient of the z-loss, `(log Z)²` (default 1e-4, the original's `Z_LOSS`). */
   readonly z_loss: number;
+  /**
+   * Train on only the first this many training examples (default `null`: all). For quick
+   * checks and tests, not for real runs.
+   */
+  readonly max_examples: number | null;
 }
 
 /**
@@ -544,7 +549,9 @@ export interface TrainConfig {
  * @example
  * ```ts
  * import type { EvalConfig } from "./schema.ts";
- * const e: EvalConfig = { split: "validation", batch_size: 32, method: "rank", length_normalize: false };
+ * const e: EvalConfig = {
+ *   split: "validation", batch_size: 32, method: "rank", length_normalize: false, max_examples: null,
+ * };
  * console.assert(e.method === "rank");
  * ```
  */
@@ -561,6 +568,11 @@ export interface EvalConfig {
   readonly method: "rank" | "generate";
   /** Rank by the mean log-likelihood per token instead of the sum (default false). */
   readonly length_normalize: boolean;
+  /**
+   * Evaluate on only the first this many examples of each split evaluated (default `null`:
+   * all). For quick checks and tests, not for numbers to report.
+   */
+  readonly max_examples: number | null;
 }
 
 /**

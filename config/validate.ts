@@ -132,6 +132,7 @@ const TRAIN_KEYS = [
   "on_bad_record",
   "label_smoothing",
   "z_loss",
+  "max_examples",
 ];
 
 function validateTrain(ctx: Ctx, root: JsonObject): TrainConfig {
@@ -164,6 +165,7 @@ function validateTrain(ctx: Ctx, root: JsonObject): TrainConfig {
     on_bad_record: optional(ctx, o, p, "on_bad_record", oneOf(["skip", "fail"] as const), "fail"),
     label_smoothing: optional(ctx, o, p, "label_smoothing", num({ min: 0, below: 1 }), 0),
     z_loss: optional(ctx, o, p, "z_loss", num({ min: 0 }), 1e-4),
+    max_examples: optional(ctx, o, p, "max_examples", nullable(positiveInt), null),
   };
 }
 
@@ -174,7 +176,13 @@ function validateEval(
   labelWords: readonly string[] | null | undefined,
 ): EvalConfig {
   const p = "eval";
-  const o = section(ctx, root, "", p, ["split", "batch_size", "method", "length_normalize"]);
+  const o = section(ctx, root, "", p, [
+    "split",
+    "batch_size",
+    "method",
+    "length_normalize",
+    "max_examples",
+  ]);
   const method = optional(
     ctx,
     o,
@@ -202,6 +210,7 @@ function validateEval(
     batch_size: optional(ctx, o, p, "batch_size", positiveInt, 32),
     method,
     length_normalize: optional(ctx, o, p, "length_normalize", bool, false),
+    max_examples: optional(ctx, o, p, "max_examples", nullable(positiveInt), null),
   };
 }
 

@@ -543,6 +543,7 @@ const PRESETS = [
   "runs/prompt_finetune",
   "runs/prompt_eval",
   "runs/prompt_infer",
+  "runs/default",
 ];
 
 Deno.test("every preset file is listed here, loads, and validates on top of a base", async () => {
