@@ -8,7 +8,7 @@
  *       [--max-input 128] [--out runs/ablation] [--doc docs/ablation]
  *
  * Each finished run is appended to `OUT/results.jsonl`, so an interrupted ablation resumes where
- * it stopped. At the end it writes `DOC.md` (a markdown table: mean ± std of test accuracy, the
+ * it stopped; `--report` only writes the table and plot from the runs finished so far. At the end it writes `DOC.md` (a markdown table: mean ± std of test accuracy, the
  * runs and seeds) and `DOC.svg` (a plot of the same).
  *
  * @module
@@ -42,6 +42,7 @@ const { values: args } = parseArgs({
     "max-input": { type: "string", default: "128" },
     out: { type: "string", default: "runs/ablation" },
     doc: { type: "string", default: "docs/ablation" },
+    report: { type: "boolean", default: false },
   },
 });
 const SEEDS = Number(args.seeds), STEPS = Number(args.steps), BATCH = Number(args.batch);
@@ -276,7 +277,7 @@ const done = await readResults(resultsPath);
 const models = new Map<ModelName, FrozenModel>();
 for (const s of SETTINGS) {
   if (SETTINGS.findIndex((t) => same(t, s)) !== SETTINGS.indexOf(s)) continue; // shared base
-  for (let seed = 0; seed < SEEDS; seed++) {
+  for (let seed = 0; seed < SEEDS && !args.report; seed++) {
     if (done.some((r) => same(r, s) && r.seed === seed && r.steps === STEPS)) continue;
     if (!models.has(s.model)) {
       models.set(s.model, orFail(await loadModel(`assets/embedded/${s.model}`)));
