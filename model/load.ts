@@ -170,34 +170,23 @@ async function loadHuggingFace(dir: string): Promise<E.Either<Problem, FrozenMod
   if (E.isLeft(weights)) return weights;
   const source = weights.right;
   try {
-    if (modelType === "t5") {
-      const params = await loadT5FromHuggingFace(dir, json.right, source);
-      return E.map((p: ParamTree) => ({
-        architecture: "t5" as const,
-        config: parsed.right as T5Config,
+    const architecture = modelType === "t5" ? "t5" : modelType === "gpt2" ? "gpt2" : "llama";
+    const load = architecture === "t5"
+      ? loadT5FromHuggingFace
+      : architecture === "gpt2"
+      ? loadGpt2FromHuggingFace
+      : loadLlamaFromHuggingFace;
+    const params: E.Either<Problem, ParamTree> = await load(dir, json.right, source);
+    // The config was parsed by the same architecture's parser above, so the pair is consistent.
+    return E.map((p: ParamTree) =>
+      ({
+        architecture,
+        config: parsed.right,
         params: p,
-        format: "huggingface" as const,
+        format: "huggingface",
         ...extra,
-      }))(params);
-    }
-    if (modelType === "gpt2") {
-      const params = await loadGpt2FromHuggingFace(dir, json.right, source);
-      return E.map((p: ParamTree) => ({
-        architecture: "gpt2" as const,
-        config: parsed.right as Gpt2Config,
-        params: p,
-        format: "huggingface" as const,
-        ...extra,
-      }))(params);
-    }
-    const params = await loadLlamaFromHuggingFace(dir, json.right, source);
-    return E.map((p: ParamTree) => ({
-      architecture: "llama" as const,
-      config: parsed.right as LlamaConfig,
-      params: p,
-      format: "huggingface" as const,
-      ...extra,
-    }))(params);
+      }) as FrozenModel
+    )(params);
   } finally {
     source.close();
   }
