@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend.ts";
-import { type FrozenModel, loadModel } from "../model/load.ts";
+import type { FrozenModel } from "../model/load.ts";
 import { gpt2Forward, type Gpt2Params } from "../model/gpt2/mod.ts";
 import { t5Decode, t5Encode, type T5Params } from "../model/t5/mod.ts";
-import { orThrow } from "../problem.ts";
 import { key, normal } from "../random/mod.ts";
-import { disposeTree } from "../tree/tree.ts";
 import { promptLogits } from "../training/objective.ts";
 import {
   BEAM_PRESET,
@@ -23,29 +21,11 @@ import {
   selectRows,
   step,
 } from "../decode/mod.ts";
+import { int2d, MODELS, table, width, withModel } from "./_model_helpers.ts";
 
 await initBackend("wasm");
 
-const fixture = (name: string) => new URL(`./fixtures/models/${name}`, import.meta.url).pathname;
-const MODELS = ["t5_v1_1", "gpt2_tiny", "llama_gqa"] as const;
 const P = 3;
-
-async function withModel(name: string, body: (model: FrozenModel) => Promise<void> | void) {
-  const model = orThrow(await loadModel(fixture(name)));
-  const before = tf.memory().numTensors;
-  try {
-    await body(model);
-    assert.equal(tf.memory().numTensors, before, "tensors leaked");
-  } finally {
-    disposeTree(model.params);
-  }
-}
-
-const table = (model: FrozenModel) =>
-  (model.params as unknown as { token_embedder: { embedding: tf.Tensor } }).token_embedder
-    .embedding;
-const width = (model: FrozenModel) => table(model).shape[1] as number;
-const int2d = (rows: number[][]) => tf.tensor2d(rows, undefined, "int32");
 
 /** The inputs of tools/make_decode_fixtures.py: right-padded for T5, left-padded otherwise. */
 function rowsFor(model: FrozenModel): { ids: number[][]; mask: number[][] } {

@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend.ts";
-import { type FrozenModel, loadModel } from "../model/load.ts";
-import { orThrow } from "../problem.ts";
+import type { FrozenModel } from "../model/load.ts";
 import { key, normal } from "../random/mod.ts";
-import { disposeTree } from "../tree/tree.ts";
 import { promptLoss } from "../training/objective.ts";
 import { beamSearch, greedy } from "../decode/mod.ts";
 import { rankClassify } from "../eval/rank.ts";
@@ -19,27 +17,9 @@ import {
   writePredictions,
   writeReport,
 } from "../eval/report.ts";
+import { int2d, MODELS, width, withModel } from "./_model_helpers.ts";
 
 await initBackend("wasm");
-
-const fixture = (name: string) => new URL(`./fixtures/models/${name}`, import.meta.url).pathname;
-const MODELS = ["t5_v1_1", "gpt2_tiny", "llama_gqa"] as const;
-
-async function withModel(name: string, body: (model: FrozenModel) => Promise<void> | void) {
-  const model = orThrow(await loadModel(fixture(name)));
-  const before = tf.memory().numTensors;
-  try {
-    await body(model);
-    assert.equal(tf.memory().numTensors, before, "tensors leaked");
-  } finally {
-    disposeTree(model.params);
-  }
-}
-
-const width = (model: FrozenModel) =>
-  (model.params as unknown as { token_embedder: { embedding: tf.Tensor } }).token_embedder
-    .embedding.shape[1] as number;
-const int2d = (rows: number[][]) => tf.tensor2d(rows, undefined, "int32");
 
 /** Inputs of different lengths; three labels of one, two and three tokens. */
 const EXAMPLES = [[5, 17, 33, 1], [44, 9, 1], [60, 8, 71, 23, 1]];

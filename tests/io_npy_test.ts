@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import * as E from "fp-ts/Either";
 import {
   bfloat16Bits,
   encodeNpy,
@@ -11,7 +10,7 @@ import {
   stats,
   writeNpy,
 } from "../io/mod.ts";
-import type { Problem } from "../problem.ts";
+import { left, right } from "./_io_helpers.ts";
 
 // ---- helpers (each io test file keeps its own: tests import nothing but the library) ----
 
@@ -56,22 +55,6 @@ function assertValues(h: HostTensor, e: Expected, label: string): void {
     else if (want === "-0") assert.ok(Object.is(got, -0), `${at}: ${got} is not -0`);
     else assert.ok(Object.is(got, want), `${at}: got ${got}, expected ${want}`);
   }
-}
-
-function right<A>(r: E.Either<Problem, A>): A {
-  if (E.isLeft(r)) {
-    assert.fail(`Expected Right, got ${r.left._tag}: ${r.left.where}: ${r.left.message}`);
-  }
-  return r.right;
-}
-
-function left<A>(r: E.Either<Problem, A>, tag: Problem["_tag"], pattern: RegExp): Problem {
-  if (E.isRight(r)) assert.fail(`Expected a ${tag} problem, got a value`);
-  assert.equal(r.left._tag, tag, r.left.message);
-  assert.match(r.left.message, pattern);
-  assert.match(r.left.message, /^[A-Z]/, "messages start with a capital");
-  assert.ok(!r.left.message.endsWith("."), "messages end without a period");
-  return r.left;
 }
 
 /** An .npy file with a hand-written header (padded like numpy) and the given data bytes. */

@@ -10,58 +10,9 @@ import {
   readNpz,
   writeNpz,
 } from "../io/mod.ts";
-import type { Problem } from "../problem.ts";
+import { assertValues, type Expected, fixture, left, right } from "./_io_helpers.ts";
 
 // ---- helpers ----
-
-const fixture = (p: string) => new URL(`./fixtures/io/${p}`, import.meta.url);
-
-interface Expected {
-  dtype: string;
-  shape: number[];
-  values: (number | string)[];
-  bits?: number[];
-}
-
-function assertValues(h: HostTensor, e: Expected, label: string): void {
-  assert.equal(h.dtype, e.dtype, `${label}: dtype`);
-  assert.deepEqual([...h.shape], e.shape, `${label}: shape`);
-  if (e.bits) {
-    assert.deepEqual([...(h.data as Uint16Array)], e.bits, `${label}: bits`);
-    return;
-  }
-  const got = h.dtype === "int64" ? [...(h.data as BigInt64Array)] : [...(h.data as Float32Array)];
-  const want = e.values.map((v) =>
-    h.dtype === "int64"
-      ? BigInt(v)
-      : v === "nan"
-      ? NaN
-      : v === "inf"
-      ? Infinity
-      : v === "-inf"
-      ? -Infinity
-      : v === "-0"
-      ? -0
-      : v
-  );
-  assert.deepEqual(got, want, label);
-}
-
-function right<A>(r: E.Either<Problem, A>): A {
-  if (E.isLeft(r)) {
-    assert.fail(`Expected Right, got ${r.left._tag}: ${r.left.where}: ${r.left.message}`);
-  }
-  return r.right;
-}
-
-function left<A>(r: E.Either<Problem, A>, tag: Problem["_tag"], pattern: RegExp): Problem {
-  if (E.isRight(r)) assert.fail(`Expected a ${tag} problem, got a value`);
-  assert.equal(r.left._tag, tag, r.left.message);
-  assert.match(r.left.message, pattern);
-  assert.match(r.left.message, /^[A-Z]/, "messages start with a capital");
-  assert.ok(!r.left.message.endsWith("."), "messages end without a period");
-  return r.left;
-}
 
 const expected: Record<string, Expected> = JSON.parse(
   Deno.readTextFileSync(fixture("npz/expected.json")),

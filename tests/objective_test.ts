@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend.ts";
-import { type FrozenModel, loadModel } from "../model/load.ts";
+import type { FrozenModel } from "../model/load.ts";
 import { gpt2Forward, type Gpt2Params } from "../model/gpt2/mod.ts";
 import { shiftRight, t5Decode, t5Encode, type T5Params } from "../model/t5/mod.ts";
-import { orThrow } from "../problem.ts";
-import { disposeTree, flatten } from "../tree/tree.ts";
+import { flatten } from "../tree/tree.ts";
 import { crossEntropy } from "../training/loss.ts";
 import { adam, disposeState } from "../training/optim/mod.ts";
 import {
@@ -15,28 +14,11 @@ import {
   type Seq2SeqBatch,
 } from "../training/objective.ts";
 import { valueAndGradOfPrompt } from "../training/grad.ts";
+import { int2d, table, width, withModel } from "./_model_helpers.ts";
 
 await initBackend("wasm");
 
-const fixture = (name: string) => new URL(`./fixtures/models/${name}`, import.meta.url).pathname;
 const P = 3;
-
-async function withModel(name: string, body: (model: FrozenModel) => Promise<void> | void) {
-  const model = orThrow(await loadModel(fixture(name)));
-  const before = tf.memory().numTensors;
-  try {
-    await body(model);
-    assert.equal(tf.memory().numTensors, before, "tensors leaked");
-  } finally {
-    disposeTree(model.params);
-  }
-}
-
-const table = (model: FrozenModel) =>
-  (model.params as unknown as { token_embedder: { embedding: tf.Tensor } }).token_embedder
-    .embedding;
-const width = (model: FrozenModel) => table(model).shape[1] as number;
-const int2d = (rows: number[][]) => tf.tensor2d(rows, undefined, "int32");
 
 /** A right-padded GPT-2 batch: BOS source target EOS, labels on target and EOS. */
 function causalBatch(): CausalBatch {
