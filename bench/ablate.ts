@@ -8,7 +8,8 @@
  *       [--max-input 128] [--out runs/ablation] [--doc docs/ablation]
  *
  * Each finished run is appended to `OUT/results.jsonl`, so an interrupted ablation resumes where
- * it stopped; `--report` only writes the table and plot from the runs finished so far. At the end it writes `DOC.md` (a markdown table: mean ± std of test accuracy, the
+ * it stopped; `--report` only writes the table and plot from the runs finished so far;
+ * `--reverse` walks the settings from the last, so a second process can share the work. At the end it writes `DOC.md` (a markdown table: mean ± std of test accuracy, the
  * runs and seeds) and `DOC.svg` (a plot of the same).
  *
  * @module
@@ -43,6 +44,7 @@ const { values: args } = parseArgs({
     out: { type: "string", default: "runs/ablation" },
     doc: { type: "string", default: "docs/ablation" },
     report: { type: "boolean", default: false },
+    reverse: { type: "boolean", default: false },
   },
 });
 const SEEDS = Number(args.seeds), STEPS = Number(args.steps), BATCH = Number(args.batch);
@@ -275,10 +277,12 @@ await Deno.mkdir(OUT, { recursive: true });
 const resultsPath = join(OUT, "results.jsonl");
 const done = await readResults(resultsPath);
 const models = new Map<ModelName, FrozenModel>();
-for (const s of SETTINGS) {
+const order = args.reverse ? [...SETTINGS].reverse() : SETTINGS;
+for (const s of order) {
   if (SETTINGS.findIndex((t) => same(t, s)) !== SETTINGS.indexOf(s)) continue; // shared base
   for (let seed = 0; seed < SEEDS && !args.report; seed++) {
-    if (done.some((r) => same(r, s) && r.seed === seed && r.steps === STEPS)) continue;
+    const finished = [...done, ...await readResults(resultsPath)]; // another process may share
+    if (finished.some((r) => same(r, s) && r.seed === seed && r.steps === STEPS)) continue;
     if (!models.has(s.model)) {
       models.set(s.model, orFail(await loadModel(`assets/embedded/${s.model}`)));
     }
@@ -293,7 +297,11 @@ for (const s of SETTINGS) {
   }
 }
 for (const m of models.values()) disposeTree(m.params);
-const current = done.filter((r) => r.steps === STEPS);
+// One result per setting and seed (two processes may both have run one).
+const current = (await readResults(resultsPath)).filter((r, i, all) =>
+  r.steps === STEPS &&
+  all.findIndex((q) => same(q, r) && q.seed === r.seed && q.steps === r.steps) === i
+);
 await Deno.mkdir(dirname(DOC), { recursive: true });
 const header =
   `Ablations on the embedded models, SpamAssassin test split (${test.length} messages): ` +
