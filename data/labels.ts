@@ -6,6 +6,7 @@
  */
 import * as E from "fp-ts/Either";
 import { type Problem, problem } from "../problem.ts";
+import { fieldText } from "./template.ts";
 
 /**
  * A label map: keys are label values as text (see {@link labelKey}), values the target words.
@@ -32,16 +33,8 @@ export type LabelMap = Readonly<Record<string, string>>;
  * ```
  */
 export function labelKey(value: unknown): string | undefined {
-  switch (typeof value) {
-    case "string":
-      return value;
-    case "number":
-    case "bigint":
-    case "boolean":
-      return String(value);
-    default:
-      return undefined;
-  }
+  // A label is looked up by the same text a template would show for it.
+  return fieldText(value);
 }
 
 /**
