@@ -11,11 +11,13 @@ import type { Example, Task } from "../data/mod.ts";
 import { key } from "../random/mod.ts";
 import {
   collateExamples,
+  collateRank,
   type Evaluate,
   listCheckpoints,
   lossEvaluator,
   type ObjectiveOptions,
   promptLoss,
+  promptRankLoss,
   type TokenExample,
   tunePrompt,
 } from "../training/mod.ts";
@@ -114,27 +116,76 @@ directory must hold tokenizer.json. Writes RUN_DIR/checkpoints/, prompts/, metri
 best.npy (with an evaluation), prompt.npy and adapter/ (a PEFT prompt-tuning adapter).
 Evaluation runs every train.eval_every steps on the task's eval.split when it has one.`;
 
-/** The training evaluator: validation loss, and the task's metrics by `eval.method`. */
+/**
+ * The training evaluator: validation loss (the training loss: rank loss over `classes` when
+ * given), and the task's metrics by `eval.method`.
+ */
 function evaluator(
   frozen: Frozen,
   byIds: ReadonlyMap<TokenExample, Example>,
   run: RunConfig,
   task: Task,
   objective: ObjectiveOptions,
+  classes: readonly (readonly number[])[] | undefined,
 ): Evaluate<TokenExample> {
   const { model } = frozen;
   const padId = specialIds(model).padTokenId;
-  const loss = lossEvaluator<TokenExample, ReturnType<typeof collateExamples>>({
-    loss: (prompt, batch) => promptLoss(model, batch, objective)(prompt),
-    collate: (xs) => collateExamples(model, xs, { padId }),
-    batchSize: run.eval.batch_size,
-  });
+  const batchSize = run.eval.batch_size;
+  const loss = classes === undefined
+    ? lossEvaluator<TokenExample, ReturnType<typeof collateExamples>>({
+      loss: (prompt, batch) => promptLoss(model, batch, objective)(prompt),
+      collate: (xs) => collateExamples(model, xs, { padId }),
+      batchSize,
+    })
+    : lossEvaluator<TokenExample, ReturnType<typeof collateRank>>({
+      loss: (prompt, batch) =>
+        promptRankLoss(model, batch, {
+          ...objective,
+          lengthNormalize: run.eval.length_normalize,
+        })(prompt),
+      collate: (xs) => collateRank(model, xs, classes, { padId }),
+      batchSize,
+    });
   return async (prompt, examples, context) => {
     const l = await loss(prompt, examples, context);
     const original = examples.map((x) => byIds.get(x) as Example);
     const { metrics } = await evaluatePrompt(frozen, prompt, task, original, run);
     return { ...l, ...metrics };
   };
+}
+
+/**
+ * The label words' token ids for `train.loss: "rank"`, tokenized as the examples' targets are;
+ * fails at the first example whose target is not a label word.
+ */
+function rankClasses(
+  task: Task,
+  encode: (text: string) => number[],
+  examples: readonly Example[],
+): number[][] {
+  const words = task.labelWords ?? [];
+  if (words.length < 2) {
+    throw new Failure([
+      problem(
+        "Invalid",
+        "train.loss",
+        `The rank loss needs at least 2 label words; task ${task.name} has ${words.length}`,
+      ),
+    ]);
+  }
+  const bad = examples.find((e) => !words.includes(e.targets));
+  if (bad !== undefined) {
+    throw new Failure([
+      problem(
+        "Invalid",
+        bad.meta.location,
+        `Target "${bad.targets}" is not a label word (${
+          words.join(", ")
+        }); train.loss "rank" needs label targets`,
+      ),
+    ]);
+  }
+  return words.map(encode);
 }
 
 /**
@@ -234,6 +285,13 @@ export async function runTrain(args: readonly string[]): Promise<void> {
       combine: combineOf(config.prompt.combine),
       lossOptions: { labelSmoothing: config.train.label_smoothing, zLoss: config.train.z_loss },
     };
+    const classes = config.train.loss === "rank"
+      ? rankClasses(
+        task,
+        (w) => encodeTarget(tokenizer, w, config.train.max_target_length),
+        [...trainSet, ...evalSet],
+      )
+      : undefined;
     const runDir = config.run_dir;
     const existing = await listCheckpoints(runDir);
     if (existing.length === 0 && !p.flags.has("resume") && await isNonEmptyDir(runDir)) {
@@ -258,7 +316,7 @@ export async function runTrain(args: readonly string[]): Promise<void> {
     }
     orFail(await writeResolvedConfig(runDir, config));
     const evaluate = validation.length > 0
-      ? { validation, evaluate: evaluator(frozen, byIds, config, task, objective) }
+      ? { validation, evaluate: evaluator(frozen, byIds, config, task, objective, classes) }
       : {};
     if (validation.length === 0) {
       console.log(`No labelled ${config.eval.split} examples: training without evaluation`);
@@ -285,6 +343,9 @@ export async function runTrain(args: readonly string[]): Promise<void> {
         ...(config.train.keep === null ? {} : { keep: config.train.keep }),
         resume: p.flags.has("resume"),
         objective,
+        ...(classes === undefined
+          ? {}
+          : { rank: { classes, lengthNormalize: config.eval.length_normalize } }),
         padId: specialIds(frozen.model).padTokenId,
       }),
     );

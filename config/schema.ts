@@ -532,6 +532,14 @@ export interface TrainConfig {
    * file and line (default); `"skip"` drops it and reports how many were dropped.
    */
   readonly on_bad_record: "skip" | "fail";
+  /**
+   * The training loss: `"token"` (default, the original's and PEFT's), the cross-entropy over the
+   * vocabulary at every target token; `"rank"`, the cross-entropy of a softmax over the label
+   * words' log-likelihoods (rank classification, as `eval.method: "rank"` scores; needs label
+   * words, every training target must be one; label smoothing and z-loss do not apply; scores
+   * are length-normalized when `eval.length_normalize` is). See `training/rank_objective.ts`.
+   */
+  readonly loss: "token" | "rank";
   /** Label smoothing of the cross-entropy (default 0, the original's). */
   readonly label_smoothing: number;
   /** Coefficient of the z-loss, `(log Z)²` (default 1e-4, the original's `Z_LOSS`). */

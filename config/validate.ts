@@ -130,17 +130,30 @@ const TRAIN_KEYS = [
   "max_input_length",
   "max_target_length",
   "on_bad_record",
+  "loss",
   "label_smoothing",
   "z_loss",
   "max_examples",
 ];
 
-function validateTrain(ctx: Ctx, root: JsonObject): TrainConfig {
+function validateTrain(
+  ctx: Ctx,
+  root: JsonObject,
+  labelWords: readonly string[] | null | undefined,
+): TrainConfig {
   const p = "train";
   const o = section(ctx, root, "", p, TRAIN_KEYS);
   const checkpoint_every = optional(ctx, o, p, "checkpoint_every", positiveInt, 1000);
   const es = section(ctx, o, p, "early_stopping", ["metric", "mode", "patience"]);
   const metric = optional(ctx, es, "train.early_stopping", "metric", str(), "loss");
+  const loss = optional(ctx, o, p, "loss", oneOf(["token", "rank"] as const), "token");
+  if (loss === "rank" && labelWords === null) {
+    report(
+      ctx,
+      at(p, "loss"),
+      'The rank loss needs label words and the task has none; give task.label_words or use "token"',
+    );
+  }
   return {
     steps: optional(ctx, o, p, "steps", positiveInt, 30000),
     batch_size: optional(ctx, o, p, "batch_size", positiveInt, 32),
@@ -163,6 +176,7 @@ function validateTrain(ctx: Ctx, root: JsonObject): TrainConfig {
     max_input_length: optional(ctx, o, p, "max_input_length", positiveInt, 512),
     max_target_length: optional(ctx, o, p, "max_target_length", positiveInt, 64),
     on_bad_record: optional(ctx, o, p, "on_bad_record", oneOf(["skip", "fail"] as const), "fail"),
+    loss,
     label_smoothing: optional(ctx, o, p, "label_smoothing", num({ min: 0, below: 1 }), 0),
     z_loss: optional(ctx, o, p, "z_loss", num({ min: 0 }), 1e-4),
     max_examples: optional(ctx, o, p, "max_examples", nullable(positiveInt), null),
@@ -275,7 +289,7 @@ export function validateConfig(
   const task = validateTask(ctx, get("task"), options.knownTasks);
   const labelWords = knownLabelWords(task);
   const prompt = validatePrompt(ctx, root, labelWords);
-  const train = validateTrain(ctx, root);
+  const train = validateTrain(ctx, root, labelWords);
   const optimizer = validateOptimizer(ctx, root, train.steps);
   const evalConfig = validateEval(ctx, root, labelWords);
   const decoding = validateDecoding(ctx, root);

@@ -152,6 +152,43 @@ Deno.test("cli train builds every initializer, optimizer and schedule the config
   });
 });
 
+Deno.test("cli train with train.loss=rank trains over the label words; a target that is none fails in one line", async () => {
+  const set = (kv: string) => ["--set", kv];
+  const common = [...set("train.loss=rank"), ...set("train.steps=2"), ...set("train.eval_every=2")];
+  const dir = `${work}/rank`;
+  const ok = await cli(["train", "--config", TINY, ...common, "--run-dir", dir]);
+  succeeded(ok);
+  assert.match(ok.stdout, /Stopped: done after 2 steps/);
+  assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/config.json`)).train.loss, "rank");
+  // The validation loss is the rank loss: a cross-entropy over the 2 label words, near ln 2 for
+  // a random model (the token loss over T5's 32k vocabulary is above 10).
+  const lines = (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim().split("\n");
+  const evals = lines.map((l) => JSON.parse(l)).filter((m) => m.eval !== undefined);
+  assert.ok(evals.length > 0, lines.join("\n"));
+  const loss = evals.at(-1).eval.loss;
+  assert.ok(loss > 0 && loss < 2, `validation rank loss ${loss}`);
+  const task = JSON.stringify({
+    files: {
+      train: "tests/fixtures/cli/sst2/train.tsv",
+      validation: "tests/fixtures/cli/sst2/dev.tsv",
+    },
+    inputs: "{sentence}",
+    targets: "label {label}",
+    label_words: ["bad", "good"],
+  });
+  const bad = await cli([
+    "train",
+    "--config",
+    TINY,
+    ...common,
+    ...set(`task=${task}`),
+    ...set("train.early_stopping.metric=loss"),
+    "--run-dir",
+    `${work}/rank_bad`,
+  ]);
+  oneLineError(bad, /train\.tsv:\d+: Target "label 0" is not a label word \(bad, good\)/);
+});
+
 /** The JSON report `eval` prints before its table. */
 function printedReport(stdout: string): { metrics: Record<string, number>; examples: number } {
   return JSON.parse(stdout.slice(0, stdout.indexOf("\n\n")));

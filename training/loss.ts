@@ -195,3 +195,88 @@ const logSumExpRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =
       tf.mul(tf.exp(tf.sub(xs, tf.expandDims(l, -1))), tf.expandDims(dy as tf.Tensor, -1)), // [N, V]
   };
 }) as (x: tf.Tensor) => tf.Tensor;
+
+// deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
+/**
+ * The log-likelihood of each row's target tokens: `Σ_t log softmax(logits[b, t])[labels[b, t]]`
+ * over the positions whose label is not `ignoreIndex` (divided by their number with
+ * `lengthNormalize`; a row with no target scores 0). Differentiable with respect to the logits.
+ *
+ * @param logits `[B, T, V]` float32
+ * @param labels `[B, T]` int32 token ids, or `ignoreIndex`
+ * @param options the ignored label (default -100) and length normalization (default off)
+ * @returns `[B]` float32, a new tensor
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { sequenceLogLikelihood } from "./loss.ts";
+ * const logits = tf.zeros([1, 3, 4]); // uniform over 4 tokens: ln ¼ per target
+ * const labels = tf.tensor2d([[2, 0, -100]], [1, 3], "int32");
+ * const ll = sequenceLogLikelihood(logits, labels);
+ * console.assert(Math.abs(ll.dataSync()[0] - 2 * Math.log(0.25)) < 1e-6);
+ * tf.dispose([logits, labels, ll]);
+ * ```
+ */
+export function sequenceLogLikelihood(
+  logits: tf.Tensor,
+  labels: tf.Tensor,
+  options: { readonly ignoreIndex?: number; readonly lengthNormalize?: boolean } = {},
+): tf.Tensor {
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  check(logits, labels, undefined, ignoreIndex, 0, 0);
+  if (logits.rank !== 3) {
+    throw new RangeError(
+      `sequenceLogLikelihood logits have shape [${logits.shape.join(", ")}]; expected [B, T, V]`,
+    );
+  }
+  const [b, t, v] = logits.shape;
+  return tf.tidy(() => {
+    const x = tf.reshape(logits, [b * t, v]); // [N, V], N = B·T
+    const y = tf.reshape(labels, [b * t]); // [N]
+    const w = tf.cast(tf.notEqual(y, ignoreIndex), "float32"); // [N]
+    const picked = tf.sum(tf.mul(x, tf.oneHot(y, v)), -1); // [N]
+    const logp = tf.mul(tf.sub(picked, logSumExpRows(x)), w); // [N]
+    const sums = tf.sum(tf.reshape(logp, [b, t]), -1); // [B]
+    if (!options.lengthNormalize) return sums;
+    const n = tf.sum(tf.reshape(w, [b, t]), -1); // [B]
+    return tf.div(sums, tf.maximum(n, 1));
+  });
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
+/**
+ * Cross-entropy over classes from unnormalized scores: the mean over rows of
+ * `logsumexp_c scores[b, c] − scores[b, classes[b]]`. With rank-classification scores (each
+ * label's log-likelihood) this is the loss of a softmax restricted to the label words.
+ *
+ * @param scores `[B, C]` float32
+ * @param classes `[B]` int32 in [0, C)
+ * @returns the mean loss, a new scalar
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { classCrossEntropy } from "./loss.ts";
+ * const scores = tf.tensor2d([[0, 0], [3, 3]]); // two ties: ln 2 each
+ * const classes = tf.tensor1d([1, 0], "int32");
+ * const loss = classCrossEntropy(scores, classes);
+ * console.assert(Math.abs(loss.dataSync()[0] - Math.log(2)) < 1e-6);
+ * tf.dispose([scores, classes, loss]);
+ * ```
+ */
+export function classCrossEntropy(scores: tf.Tensor, classes: tf.Tensor): tf.Scalar {
+  if (scores.rank !== 2 || classes.rank !== 1 || classes.shape[0] !== scores.shape[0]) {
+    throw new RangeError(
+      `classCrossEntropy scores [${scores.shape.join(", ")}] and classes [${
+        classes.shape.join(", ")
+      }]; expected [B, C] and [B]`,
+    );
+  }
+  if (classes.dtype !== "int32") {
+    throw new TypeError(`classCrossEntropy classes are ${classes.dtype}; expected int32`);
+  }
+  const c = scores.shape[1] as number;
+  return tf.tidy(() => {
+    const picked = tf.sum(tf.mul(scores, tf.oneHot(classes, c)), -1); // [B]
+    return tf.mean(tf.sub(logSumExpRows(scores), picked)) as tf.Scalar;
+  });
+}

@@ -13,6 +13,7 @@
  */
 export * from "./prompt.ts";
 export * from "./objective.ts";
+export * from "./rank_objective.ts";
 export * from "./grad.ts";
 export * from "./loss.ts";
 export * from "./optim/mod.ts";

@@ -16,6 +16,7 @@ import { split } from "../random/mod.ts";
 import { train, type TrainOptions, type TrainResult } from "./loop.ts";
 import { type ObjectiveOptions, type PromptBatch, promptLoss } from "./objective.ts";
 import { peftOptionsFor, writePeftAdapter } from "./peft.ts";
+import { promptRankLoss, type RankBatch } from "./rank_objective.ts";
 
 /**
  * One training example as token ids: the model's input and the target it should produce.
@@ -121,6 +122,55 @@ export function collateExamples(
   };
 }
 
+const sameIds = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Pads token examples into a batch for `promptRankLoss`: the inputs once per label (each with
+ * that label's tokens as target, as {@link collateExamples} pads them) and, for each example, the
+ * index of the label its `targetIds` equal.
+ *
+ * @param model the frozen model (only its architecture is read)
+ * @param examples the examples of one batch; each target must be one of `classes`
+ * @param classes the token ids of each label (as the examples' targets are tokenized), in order
+ * @param options the padding id
+ * @returns the batch; the caller disposes its tensors
+ * @throws {RangeError} when an example's target is none of the labels
+ * @example
+ * ```ts
+ * import { disposeTensors } from "./evaluate.ts";
+ * import { collateRank } from "./tune.ts";
+ * const classes = [[30, 1], [31, 1]];
+ * const examples = [{ inputIds: [5, 1], targetIds: [31, 1] }, { inputIds: [6, 1], targetIds: [30, 1] }];
+ * const b = collateRank({ architecture: "t5" }, examples, classes);
+ * console.assert(b.choices.length === 2 && b.labels.dataSync().join() === "1,0");
+ * disposeTensors(b);
+ * ```
+ */
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+export function collateRank(
+  model: Pick<FrozenModel, "architecture">,
+  examples: readonly TokenExample[],
+  classes: readonly (readonly number[])[],
+  options: CollateOptions = {},
+): RankBatch {
+  const labels = examples.map((e, i) => {
+    const k = classes.findIndex((c) => sameIds(c, e.targetIds));
+    if (k < 0) {
+      throw new RangeError(
+        `Example ${i} of the batch has target ids [${
+          e.targetIds.join(", ")
+        }], none of the ${classes.length} labels'; rank-classification training needs label targets`,
+      );
+    }
+    return k;
+  });
+  const choices = classes.map((c) =>
+    collateExamples(model, examples.map((e) => ({ inputIds: e.inputIds, targetIds: c })), options)
+  );
+  return { choices, labels: tf.tensor1d(labels, "int32") }; // labels [B]
+}
+
 /**
  * Options of {@link tunePrompt}: the loop's options, less what the model and examples decide.
  *
@@ -160,6 +210,15 @@ export interface TunePromptOptions
   readonly promptLength: number;
   /** How the prompt meets the input, and loss options (label smoothing, z-loss). */
   readonly objective?: ObjectiveOptions;
+  /**
+   * Train with the rank-classification loss (`promptRankLoss`) instead of the token loss: the
+   * token ids of each label, in order (every training target must be one of them), and whether
+   * the label scores are length-normalized.
+   */
+  readonly rank?: {
+    readonly classes: readonly (readonly number[])[];
+    readonly lengthNormalize?: boolean;
+  };
   /** Padding id for batches (default 0). */
   readonly padId?: number;
   /** PEFT adapter: write `adapter/` at the end (default true), in PEFT's seq2seq layout or not. */
@@ -240,24 +299,40 @@ export interface TunePromptResult extends TrainResult {
 export async function tunePrompt(
   options: TunePromptOptions,
 ): Promise<E.Either<Problem, TunePromptResult>> {
-  const { model, initializer, promptLength, objective, padId, peft, ...loop } = options;
+  const { model, initializer, promptLength, objective, padId, peft, rank, disposeBatch, ...loop } =
+    options;
   const width = (model.params as { token_embedder: { embedding: tf.Tensor } }).token_embedder
     .embedding.shape[1] as number;
   const [initKey, trainKey] = split(options.key);
-  const result = await train<TokenExample, PromptBatch>({
+  const countTokens = (batch: PromptBatch) =>
+    tf.tidy(() => {
+      const t = "targetMask" in batch
+        ? tf.add(batch.inputMask.sum(), batch.targetMask.sum())
+        : batch.inputMask.sum();
+      return t.dataSync()[0];
+    });
+  const common = {
     ...loop,
     key: trainKey,
     prompt: () => initializer(initKey, [promptLength, width]),
-    collate: (examples) => collateExamples(model, examples, { padId }),
-    countTokens: (batch) =>
-      tf.tidy(() => {
-        const t = "targetMask" in batch
-          ? tf.add(batch.inputMask.sum(), batch.targetMask.sum())
-          : batch.inputMask.sum();
-        return t.dataSync()[0];
-      }),
-    loss: (prompt, batch) => promptLoss(model, batch, objective)(prompt),
-  });
+  };
+  const result = rank === undefined
+    ? await train<TokenExample, PromptBatch>({
+      ...common,
+      collate: (examples) => collateExamples(model, examples, { padId }),
+      ...(disposeBatch === undefined ? {} : { disposeBatch }),
+      countTokens,
+      loss: (prompt, batch) => promptLoss(model, batch, objective)(prompt),
+    })
+    : await train<TokenExample, RankBatch>({
+      ...common,
+      collate: (examples) => collateRank(model, examples, rank.classes, { padId }),
+      countTokens: (batch) => countTokens(batch.choices[0]),
+      loss: (prompt, batch) =>
+        promptRankLoss(model, batch, { ...objective, lengthNormalize: rank.lengthNormalize })(
+          prompt,
+        ),
+    });
   if (E.isLeft(result)) return result;
   const r = result.right;
   const promptFile = join(options.runDir, "prompt.npy");

@@ -1,0 +1,221 @@
+/**
+ * The rank-classification loss of a soft prompt: each label's token sequence is scored by its
+ * log-likelihood given the input and the prompt (as `eval/rank.ts` scores it at evaluation), and
+ * the loss is the cross-entropy of a softmax over those scores, i.e. over the label words only.
+ *
+ * The usual loss (`promptLoss`) is the cross-entropy over the whole vocabulary at each target
+ * token: most of its gradient first teaches the frozen model to say the label words at all. This
+ * one only asks that the right label outscores the others, which is what rank classification
+ * measures; on a small model it learns in far fewer steps. Neither the original T5X code nor PEFT
+ * train this way (both use the token loss).
+ *
+ * Encoder-decoder models run the encoder once per batch and the decoder once per label;
+ * decoder-only models run once per label (the label is the input's continuation).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { FrozenModel } from "../model/load.ts";
+import { t5Decode, t5Encode, type T5Params } from "../model/t5/mod.ts";
+import { shiftRight } from "../model/t5/apply.ts";
+import {
+  checkBatch,
+  checkIds,
+  checkPrompt,
+  checkSame,
+  embed,
+  forward,
+  maskedLabels,
+  shapeText,
+} from "./_forward.ts";
+import { classCrossEntropy, sequenceLogLikelihood } from "./loss.ts";
+import type {
+  CausalBatch,
+  ObjectiveOptions,
+  OfPrompt,
+  PromptBatch,
+  Seq2SeqBatch,
+} from "./objective.ts";
+import { moveLabels, prefix } from "./prompt.ts";
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * A batch for {@link promptRankLoss}: the same inputs once per label, each with that label's
+ * tokens as its target, and which label is right for each example.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { disposeTensors } from "./evaluate.ts";
+ * import type { RankBatch } from "./rank_objective.ts";
+ * const inputIds = tf.tensor2d([[5, 6, 1]], [1, 3], "int32");
+ * const inputMask = tf.ones([1, 3], "int32");
+ * const mask = tf.ones([1, 2], "int32");
+ * const batch: RankBatch = {
+ *   choices: [
+ *     { inputIds, inputMask, targetIds: tf.tensor2d([[30, 1]], [1, 2], "int32"), targetMask: mask },
+ *     { inputIds, inputMask, targetIds: tf.tensor2d([[31, 1]], [1, 2], "int32"), targetMask: mask },
+ *   ],
+ *   labels: tf.tensor1d([1], "int32"), // the second label is right
+ * };
+ * console.assert(batch.choices.length === 2);
+ * disposeTensors(batch);
+ * ```
+ */
+export interface RankBatch {
+  /** One batch per label, in label order; all have the same inputs. */
+  readonly choices: readonly PromptBatch[];
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /** `[B]` int32: the index in `choices` of each example's label. */
+  readonly labels: tf.Tensor;
+}
+
+/**
+ * Options of {@link promptRankLoss}: the objective's, and length normalization of the scores.
+ *
+ * @example
+ * ```ts
+ * import type { RankObjectiveOptions } from "./rank_objective.ts";
+ * const options: RankObjectiveOptions = { lengthNormalize: true };
+ * console.assert(options.lengthNormalize);
+ * ```
+ */
+export interface RankObjectiveOptions extends ObjectiveOptions {
+  /** Score a label by its mean token log-likelihood instead of the sum (default false). */
+  readonly lengthNormalize?: boolean;
+}
+
+function checkRankBatch(model: FrozenModel, batch: RankBatch): void {
+  if (batch.choices.length < 2) {
+    throw new RangeError(
+      `Rank batch has ${batch.choices.length} choices; expected one per label, at least 2`,
+    );
+  }
+  const first = batch.choices[0];
+  batch.choices.forEach((choice, c) => {
+    checkBatch(model, choice, true);
+    if (c > 0 && model.architecture === "t5") {
+      checkSame(choice.inputIds, first.inputIds, `choices[${c}].inputIds`, "choices[0].inputIds");
+    }
+  });
+  const rows = first.inputIds.shape[0];
+  if (batch.labels.dtype !== "int32" || batch.labels.rank !== 1 || batch.labels.shape[0] !== rows) {
+    throw new TypeError(
+      `Rank batch labels are ${batch.labels.dtype} ${
+        shapeText(batch.labels)
+      }; expected int32 [${rows}] (a label index per example)`,
+    );
+  }
+  checkIds(first.inputIds, "choices[0].inputIds");
+}
+
+/** `[B, C]`: each label's log-likelihood, T5 (one encoder pass, a decoder pass per label). */
+function t5Scores(
+  model: Extract<FrozenModel, { architecture: "t5" }>,
+  choices: readonly Seq2SeqBatch[],
+  prompt: tf.Tensor,
+  options: RankObjectiveOptions,
+  ignore: number,
+): tf.Tensor {
+  const params = model.params as unknown as T5Params;
+  const first = choices[0];
+  const combine = options.combine ?? prefix;
+  const combined = combine(prompt, embed(model, first.inputIds), first.inputMask); // [B, P + T, H]
+  const encoderStates = t5Encode(params, model.config, {
+    inputsEmbeds: combined.embeds,
+    attentionMask: combined.mask,
+    recompute: options.recompute ?? "none",
+  }); // [B, P + T, H]
+  const scores = choices.map((choice) => {
+    const labels = maskedLabels(choice.targetIds, choice.targetMask, ignore); // [B, S]
+    const decoderInputIds = shiftRight(
+      labels,
+      model.config.decoderStartTokenId,
+      model.config.padTokenId,
+    );
+    const { logits } = t5Decode(params, model.config, {
+      decoderInputIds,
+      encoderStates,
+      encoderMask: combined.mask,
+    }); // [B, S, V]
+    return sequenceLogLikelihood(logits, labels, {
+      ignoreIndex: ignore,
+      lengthNormalize: options.lengthNormalize,
+    }); // [B]
+  });
+  return tf.stack(scores, 1); // [B, C]
+}
+
+/** `[B, C]`: each label's log-likelihood as the input's continuation, decoder-only models. */
+function causalScores(
+  model: FrozenModel,
+  choices: readonly CausalBatch[],
+  prompt: tf.Tensor,
+  options: RankObjectiveOptions,
+  ignore: number,
+): tf.Tensor {
+  const combine = options.combine ?? prefix;
+  const recompute = options.recompute ?? "none";
+  const p = prompt.shape[0];
+  const scores = choices.map((choice) => {
+    const out = forward(model, choice, prompt, combine, ignore, recompute); // [B, P + T, V]
+    const moved = moveLabels(choice.labels!, out.index!, p, ignore); // [B, P + T]
+    const [b, width, v] = out.logits.shape;
+    const logits = tf.slice(out.logits, [0, 0, 0], [b, width - 1, v]); // [B, P + T − 1, V]
+    const next = tf.slice(moved, [0, 1], [b, width - 1]); // [B, P + T − 1]
+    return sequenceLogLikelihood(logits, next, {
+      ignoreIndex: ignore,
+      lengthNormalize: options.lengthNormalize,
+    }); // [B]
+  });
+  return tf.stack(scores, 1); // [B, C]
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * The rank-classification loss of a prompt on one batch, as a function of the prompt: the mean
+ * over examples of `logsumexp_c s_c − s_y`, where `s_c` is the log-likelihood of label `c`'s
+ * tokens (summed, or averaged with `lengthNormalize`) and `y` the example's label. Label
+ * smoothing and z-loss do not apply. The batch is checked now.
+ *
+ * @param model a loaded frozen model (its tree is not copied or modified)
+ * @param batch the inputs once per label, and each example's label
+ * @param options the combine (default `prefix`), recompute, length normalization
+ * @returns `(prompt [P, H]) => loss`, a new scalar each call
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { orThrow } from "../problem.ts";
+ * import { loadModel } from "../model/load.ts";
+ * import { disposeTree } from "../tree/tree.ts";
+ * import { disposeTensors } from "./evaluate.ts";
+ * import { collateRank } from "./tune.ts";
+ * import { promptRankLoss } from "./rank_objective.ts";
+ * const model = orThrow(await loadModel("tests/fixtures/models/t5_v1_1"));
+ * const classes = [[30, 1], [31, 1]];
+ * const batch = collateRank(model, [{ inputIds: [5, 6, 1], targetIds: [31, 1] }], classes);
+ * const prompt = tf.zeros([2, 32]); // [P, H]: the fixture is 32 wide
+ * const loss = promptRankLoss(model, batch)(prompt);
+ * console.assert(loss.rank === 0 && loss.dataSync()[0] > 0);
+ * tf.dispose([prompt, loss]);
+ * disposeTensors(batch);
+ * disposeTree(model.params);
+ * ```
+ */
+export function promptRankLoss(
+  model: FrozenModel,
+  batch: RankBatch,
+  options: RankObjectiveOptions = {},
+): OfPrompt<tf.Scalar> {
+  checkRankBatch(model, batch);
+  const ignore = options.lossOptions?.ignoreIndex ?? -100;
+  return (prompt) => {
+    checkPrompt(model, prompt);
+    return tf.tidy(() => {
+      const scores = model.architecture === "t5"
+        ? t5Scores(model, batch.choices as Seq2SeqBatch[], prompt, options, ignore)
+        : causalScores(model, batch.choices as CausalBatch[], prompt, options, ignore); // [B, C]
+      return classCrossEntropy(scores, batch.labels);
+    });
+  };
+}
