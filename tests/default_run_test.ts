@@ -65,6 +65,7 @@ Deno.test("train without --config runs the default: trains, compares on test, sa
   assert.equal(config.model, "embedded:default");
   assert.equal(config.task.name, "spam_assassin");
   assert.equal(config.train.max_examples, 8);
+  assert.equal(config.train.loss, "rank");
   const results = JSON.parse(await Deno.readTextFile(`${dir}/results.json`));
   assert.equal(results.task, "spam_assassin");
   assert.equal(results.split, "test");

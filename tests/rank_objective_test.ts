@@ -71,6 +71,46 @@ for (const name of MODELS) {
   });
 }
 
+interface RankReference {
+  readonly prompt: number[][];
+  readonly scores: number[][];
+  readonly loss: number;
+  readonly loss_normalized: number;
+  readonly grad: number[][];
+}
+const REFERENCE = JSON.parse(
+  await Deno.readTextFile(new URL("./fixtures/rank/rank_loss.json", import.meta.url)),
+) as Record<string, RankReference> & { labels: number[][]; classes: number[] };
+
+for (const name of ["t5_v1_1", "gpt2_tiny"]) {
+  Deno.test(`promptRankLoss() on ${name} equals transformers' loss and gradient (tools/make_rank_loss_fixtures.py)`, async () => {
+    await withModel(name, (model) => {
+      const ref = REFERENCE[name];
+      assert.deepEqual(REFERENCE.labels, LABELS);
+      assert.deepEqual(REFERENCE.classes, CLASSES);
+      const examples = model.architecture === "t5"
+        ? EXAMPLES
+        : EXAMPLES.map((e) => ({ inputIds: e.inputIds.slice(0, -1), targetIds: e.targetIds }));
+      const batch = collateRank(model, examples, LABELS);
+      const prompt = tf.tensor2d(ref.prompt);
+      const { value, grad } = valueAndGradOfPrompt(promptRankLoss(model, batch))(prompt);
+      const loss = scalar(value);
+      assert.ok(Math.abs(loss - ref.loss) <= 1e-5 * Math.abs(ref.loss), `${loss} vs ${ref.loss}`);
+      const normalized = scalar(promptRankLoss(model, batch, { lengthNormalize: true })(prompt));
+      assert.ok(
+        Math.abs(normalized - ref.loss_normalized) <= 1e-5 * ref.loss_normalized,
+        `${normalized} vs ${ref.loss_normalized}`,
+      );
+      const got = grad.arraySync() as number[][];
+      const scale = Math.max(...ref.grad.flat().map(Math.abs));
+      const worst = Math.max(...got.flat().map((g, i) => Math.abs(g - ref.grad.flat()[i])));
+      assert.ok(worst <= 1e-5 * scale + 1e-6, `gradient differs by ${worst} (largest ${scale})`);
+      tf.dispose([prompt, grad]);
+      disposeTensors(batch);
+    });
+  });
+}
+
 for (const name of ["t5_v1_1", "gpt2_tiny"]) {
   Deno.test(`promptRankLoss() on ${name}: its gradient matches finite differences and Adam lowers it without leaks`, async () => {
     await withModel(name, async (model) => {
