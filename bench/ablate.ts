@@ -4,8 +4,9 @@
  * labels; span-corruption-only vs LM-adapted model — one factor at a time around a base setting
  * (20 tokens, class labels, LM-adapted), each with several seeds.
  *
- *     npx -y deno@2.9.6 run -A bench/ablate.ts [--seeds 3] [--steps 120] [--batch 16]
- *       [--max-input 128] [--out runs/ablation] [--doc docs/ablation]
+ *     npx -y deno@2.9.6 run -A bench/ablate.ts [--seeds 3] [--steps 300] [--batch 8]
+ *       [--max-input 64] [--loss rank|token] [--lr 1.0] [--schedule cosine|constant]
+ *       [--out runs/ablation] [--doc docs/ablation]
  *
  * Each finished run is appended to `OUT/results.jsonl`, so an interrupted ablation resumes where
  * it stopped; `--report` only writes the table and plot from the runs finished so far;
@@ -31,16 +32,19 @@ import { type FrozenModel, loadModel } from "../model/load.ts";
 import { key } from "../random/mod.ts";
 import { type HfTokenizer, loadTokenizer } from "../tokenizer/mod.ts";
 import { disposeTree } from "../tree/tree.ts";
-import { adafactor } from "../training/optim/mod.ts";
+import { adafactor, cosineDecaySchedule } from "../training/optim/mod.ts";
 import { type TokenExample, tunePrompt } from "../training/tune.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
   options: {
     seeds: { type: "string", default: "3" },
-    steps: { type: "string", default: "120" },
-    batch: { type: "string", default: "16" },
-    "max-input": { type: "string", default: "128" },
+    steps: { type: "string", default: "300" },
+    batch: { type: "string", default: "8" },
+    "max-input": { type: "string", default: "64" },
+    loss: { type: "string", default: "rank" },
+    lr: { type: "string", default: "1.0" },
+    schedule: { type: "string", default: "cosine" },
     out: { type: "string", default: "runs/ablation" },
     doc: { type: "string", default: "docs/ablation" },
     report: { type: "boolean", default: false },
@@ -48,7 +52,15 @@ const { values: args } = parseArgs({
   },
 });
 const SEEDS = Number(args.seeds), STEPS = Number(args.steps), BATCH = Number(args.batch);
-const MAX_INPUT = Number(args["max-input"]);
+const MAX_INPUT = Number(args["max-input"]), LR = Number(args.lr);
+const SCHEDULE = args.schedule === "constant"
+  ? "constant"
+  : args.schedule === "cosine"
+  ? "cosine"
+  : fail(`--schedule is "${args.schedule}"; expected cosine or constant`);
+const LOSS = args.loss === "token" ? "token" : args.loss === "rank" ? "rank" : fail(
+  `--loss is "${args.loss}"; expected rank or token`,
+);
 const OUT = args.out!, DOC = args.doc!;
 
 type Init = "random_uniform" | "sampled_vocab" | "class_labels";
@@ -64,7 +76,23 @@ interface Result extends Setting {
   readonly accuracy: number;
   readonly seconds: number;
   readonly steps: number;
+  /** The recipe: training loss, Adafactor learning rate, batch size, input tokens. */
+  readonly loss?: "rank" | "token";
+  readonly lr?: number;
+  readonly batch?: number;
+  readonly maxInput?: number;
+  readonly schedule?: "cosine" | "constant";
 }
+
+/**
+ * Whether a result was made with this invocation's recipe. The first results (token loss, Adafactor
+ * at a constant 0.3, batch 16, 128 tokens) predate the recipe fields; the first ones with a `loss`
+ * field and no `schedule` used cosine decay.
+ */
+const sameRecipe = (r: Result) =>
+  r.steps === STEPS && (r.loss ?? "token") === LOSS && (r.lr ?? 0.3) === LR &&
+  (r.batch ?? 16) === BATCH && (r.maxInput ?? 128) === MAX_INPUT &&
+  (r.schedule ?? (r.loss === undefined ? "constant" : "cosine")) === SCHEDULE;
 
 const BASE = { length: 20, init: "class_labels" as Init, model: "lm_adapted" as ModelName };
 const SETTINGS: Setting[] = [
@@ -127,6 +155,7 @@ async function run(
 ): Promise<Result> {
   const t0 = performance.now();
   const runDir = await Deno.makeTempDir({ prefix: "ablate-" });
+  const labels = (SPAM_ASSASSIN.labelWords ?? []).map((w) => [...tok.encodeWithSpecial(w)]);
   try {
     const tuned = orFail(
       await tunePrompt({
@@ -135,7 +164,10 @@ async function run(
         promptLength: s.length,
         key: key(seed),
         train,
-        optimizer: adafactor(),
+        optimizer: adafactor({
+          learningRate: SCHEDULE === "cosine" ? cosineDecaySchedule(LR, STEPS) : LR,
+        }),
+        ...(LOSS === "rank" ? { rank: { classes: labels } } : {}),
         batchSize: BATCH,
         steps: STEPS,
         checkpointEvery: STEPS,
@@ -146,7 +178,6 @@ async function run(
         peft: false,
       }),
     );
-    const labels = (SPAM_ASSASSIN.labelWords ?? []).map((w) => [...tok.encodeWithSpecial(w)]);
     const ranked = await rankClassify(model, tuned.prompt, test.map((e) => e.ids), labels, {
       batchSize: 32,
     });
@@ -158,6 +189,11 @@ async function run(
       accuracy: correct / test.length,
       seconds: (performance.now() - t0) / 1000,
       steps: tuned.steps,
+      loss: LOSS,
+      lr: LR,
+      schedule: SCHEDULE,
+      batch: BATCH,
+      maxInput: MAX_INPUT,
     };
   } finally {
     await Deno.remove(runDir, { recursive: true });
@@ -257,7 +293,9 @@ function svg(results: Result[]): string {
 }
 
 const started = orFail(await initBackend("wasm"));
-console.error(`backend ${started}; ${SETTINGS.length} settings × ${SEEDS} seeds, ${STEPS} steps`);
+console.error(
+  `backend ${started}; ${SETTINGS.length} settings × ${SEEDS} seeds, ${STEPS} steps, ${LOSS} loss`,
+);
 const tokDir = "assets/embedded/lm_adapted";
 const tok = orFail(await loadTokenizer(tokDir));
 const trainSplit = orFail(await loadSpamAssassin("train"));
@@ -282,7 +320,7 @@ for (const s of order) {
   if (SETTINGS.findIndex((t) => same(t, s)) !== SETTINGS.indexOf(s)) continue; // shared base
   for (let seed = 0; seed < SEEDS && !args.report; seed++) {
     const finished = [...done, ...await readResults(resultsPath)]; // another process may share
-    if (finished.some((r) => same(r, s) && r.seed === seed && r.steps === STEPS)) continue;
+    if (finished.some((r) => same(r, s) && r.seed === seed && sameRecipe(r))) continue;
     if (!models.has(s.model)) {
       models.set(s.model, orFail(await loadModel(`assets/embedded/${s.model}`)));
     }
@@ -298,14 +336,17 @@ for (const s of order) {
 }
 for (const m of models.values()) disposeTree(m.params);
 // One result per setting and seed (two processes may both have run one).
-const current = (await readResults(resultsPath)).filter((r, i, all) =>
-  r.steps === STEPS &&
-  all.findIndex((q) => same(q, r) && q.seed === r.seed && q.steps === r.steps) === i
+const current = (await readResults(resultsPath)).filter(sameRecipe).filter((r, i, all) =>
+  all.findIndex((q) => same(q, r) && q.seed === r.seed) === i
 );
 await Deno.mkdir(dirname(DOC), { recursive: true });
 const header =
   `Ablations on the embedded models, SpamAssassin test split (${test.length} messages): ` +
-  `${STEPS} Adafactor steps (lr 0.3), batch ${BATCH}, inputs cut to ${MAX_INPUT} tokens; ` +
+  `${STEPS} Adafactor steps (lr ${LR}${
+    SCHEDULE === "cosine" ? " with cosine decay" : ", constant"
+  }), ${
+    LOSS === "rank" ? "rank-classification loss" : "token loss"
+  }, batch ${BATCH}, inputs cut to ${MAX_INPUT} tokens; ` +
   `one factor varied at a time around 20 tokens, class-label init, LM-adapted model.`;
 await Deno.writeTextFile(`${DOC}.md`, `${header}\n\n${table(current)}\n`);
 await Deno.writeTextFile(`${DOC}.svg`, svg(current) + "\n");
