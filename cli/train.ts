@@ -10,14 +10,12 @@ import { formatConfig, type RunConfig, writeResolvedConfig } from "../config/mod
 import type { Example, Task } from "../data/mod.ts";
 import { key } from "../random/mod.ts";
 import {
-  collateExamples,
-  collateRank,
   type Evaluate,
   listCheckpoints,
   lossEvaluator,
   type ObjectiveOptions,
-  promptLoss,
-  promptRankLoss,
+  promptObjective,
+  type PromptObjectiveOptions,
   type TokenExample,
   tunePrompt,
 } from "../training/mod.ts";
@@ -117,8 +115,8 @@ best.npy (with an evaluation), prompt.npy and adapter/ (a PEFT prompt-tuning ada
 Evaluation runs every train.eval_every steps on the task's eval.split when it has one.`;
 
 /**
- * The training evaluator: validation loss (the training loss: rank loss over `classes` when
- * given), and the task's metrics by `eval.method`.
+ * The training evaluator: validation loss (the training loss, so the rank loss with `rank`),
+ * and the task's metrics by `eval.method`.
  */
 function evaluator(
   frozen: Frozen,
@@ -126,26 +124,12 @@ function evaluator(
   run: RunConfig,
   task: Task,
   objective: ObjectiveOptions,
-  classes: readonly (readonly number[])[] | undefined,
+  rank: PromptObjectiveOptions["rank"],
 ): Evaluate<TokenExample> {
   const { model } = frozen;
   const padId = specialIds(model).padTokenId;
-  const batchSize = run.eval.batch_size;
-  const loss = classes === undefined
-    ? lossEvaluator<TokenExample, ReturnType<typeof collateExamples>>({
-      loss: (prompt, batch) => promptLoss(model, batch, objective)(prompt),
-      collate: (xs) => collateExamples(model, xs, { padId }),
-      batchSize,
-    })
-    : lossEvaluator<TokenExample, ReturnType<typeof collateRank>>({
-      loss: (prompt, batch) =>
-        promptRankLoss(model, batch, {
-          ...objective,
-          lengthNormalize: run.eval.length_normalize,
-        })(prompt),
-      collate: (xs) => collateRank(model, xs, classes, { padId }),
-      batchSize,
-    });
+  const { collate, loss: lossOf } = promptObjective(model, { objective, rank, padId });
+  const loss = lossEvaluator({ loss: lossOf, collate, batchSize: run.eval.batch_size });
   return async (prompt, examples, context) => {
     const l = await loss(prompt, examples, context);
     const original = examples.map((x) => byIds.get(x) as Example);
@@ -285,12 +269,15 @@ export async function runTrain(args: readonly string[]): Promise<void> {
       combine: combineOf(config.prompt.combine),
       lossOptions: { labelSmoothing: config.train.label_smoothing, zLoss: config.train.z_loss },
     };
-    const classes = config.train.loss === "rank"
-      ? rankClasses(
-        task,
-        (w) => encodeTarget(tokenizer, w, config.train.max_target_length),
-        [...trainSet, ...evalSet],
-      )
+    const rank = config.train.loss === "rank"
+      ? {
+        classes: rankClasses(
+          task,
+          (w) => encodeTarget(tokenizer, w, config.train.max_target_length),
+          [...trainSet, ...evalSet],
+        ),
+        lengthNormalize: config.eval.length_normalize,
+      }
       : undefined;
     const runDir = config.run_dir;
     const existing = await listCheckpoints(runDir);
@@ -316,7 +303,7 @@ export async function runTrain(args: readonly string[]): Promise<void> {
     }
     orFail(await writeResolvedConfig(runDir, config));
     const evaluate = validation.length > 0
-      ? { validation, evaluate: evaluator(frozen, byIds, config, task, objective, classes) }
+      ? { validation, evaluate: evaluator(frozen, byIds, config, task, objective, rank) }
       : {};
     if (validation.length === 0) {
       console.log(`No labelled ${config.eval.split} examples: training without evaluation`);
@@ -343,9 +330,7 @@ export async function runTrain(args: readonly string[]): Promise<void> {
         ...(config.train.keep === null ? {} : { keep: config.train.keep }),
         resume: p.flags.has("resume"),
         objective,
-        ...(classes === undefined
-          ? {}
-          : { rank: { classes, lengthNormalize: config.eval.length_normalize } }),
+        rank,
         padId: specialIds(frozen.model).padTokenId,
       }),
     );

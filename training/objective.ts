@@ -19,8 +19,8 @@ import * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/load.ts";
 import type { Recompute } from "../model/kernels/recompute.ts";
 import { crossEntropy, type CrossEntropyOptions } from "./loss.ts";
-import { type Combine, dropPrompt, moveLabels, prefix } from "./prompt.ts";
-import { checkBatch, checkPrompt, forward } from "./_forward.ts";
+import { type Combine, dropPrompt, prefix } from "./prompt.ts";
+import { causalNextTokens, checkBatch, checkPrompt, forward } from "./_forward.ts";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
@@ -198,15 +198,12 @@ export function promptLoss(
   return (prompt) => {
     checkPrompt(model, prompt);
     return tf.tidy(() => {
-      const out = forward(model, batch, prompt, combine, ignore, recompute);
-      if (out.labels !== undefined) {
-        return crossEntropy(out.logits, out.labels, lossOptions).loss; // T5: [B, S, V] vs [B, S]
+      if (model.architecture === "t5") {
+        const out = forward(model, batch, prompt, combine, ignore, recompute);
+        return crossEntropy(out.logits, out.labels!, lossOptions).loss; // [B, S, V] vs [B, S]
       }
-      const p = prompt.shape[0];
-      const moved = moveLabels((batch as CausalBatch).labels!, out.index!, p, ignore); // [B, P + T]
-      const [b, width, v] = out.logits.shape;
-      const logits = tf.slice(out.logits, [0, 0, 0], [b, width - 1, v]); // [B, P + T − 1, V]
-      const next = tf.slice(moved, [0, 1], [b, width - 1]); // [B, P + T − 1]
+      const causal = batch as CausalBatch;
+      const { logits, next } = causalNextTokens(model, causal, prompt, combine, ignore, recompute);
       return crossEntropy(logits, next, lossOptions).loss;
     });
   };

@@ -16,17 +16,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/load.ts";
-import { t5Decode, t5Encode, type T5Params } from "../model/t5/mod.ts";
-import { shiftRight } from "../model/t5/apply.ts";
 import {
+  causalNextTokens,
   checkBatch,
-  checkIds,
   checkPrompt,
   checkSame,
-  embed,
-  forward,
-  maskedLabels,
   shapeText,
+  t5DecodeTargets,
+  t5EncodeWithPrompt,
 } from "./_forward.ts";
 import { classCrossEntropy, sequenceLogLikelihood } from "./loss.ts";
 import type {
@@ -36,7 +33,7 @@ import type {
   PromptBatch,
   Seq2SeqBatch,
 } from "./objective.ts";
-import { moveLabels, prefix } from "./prompt.ts";
+import { prefix } from "./prompt.ts";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
@@ -106,7 +103,6 @@ function checkRankBatch(model: FrozenModel, batch: RankBatch): void {
       }; expected int32 [${rows}] (a label index per example)`,
     );
   }
-  checkIds(first.inputIds, "choices[0].inputIds");
 }
 
 /** `[B, C]`: each label's log-likelihood, T5 (one encoder pass, a decoder pass per label). */
@@ -117,27 +113,16 @@ function t5Scores(
   options: RankObjectiveOptions,
   ignore: number,
 ): tf.Tensor {
-  const params = model.params as unknown as T5Params;
-  const first = choices[0];
   const combine = options.combine ?? prefix;
-  const combined = combine(prompt, embed(model, first.inputIds), first.inputMask); // [B, P + T, H]
-  const encoderStates = t5Encode(params, model.config, {
-    inputsEmbeds: combined.embeds,
-    attentionMask: combined.mask,
-    recompute: options.recompute ?? "none",
-  }); // [B, P + T, H]
+  const encoded = t5EncodeWithPrompt(
+    model,
+    choices[0],
+    prompt,
+    combine,
+    options.recompute ?? "none",
+  );
   const scores = choices.map((choice) => {
-    const labels = maskedLabels(choice.targetIds, choice.targetMask, ignore); // [B, S]
-    const decoderInputIds = shiftRight(
-      labels,
-      model.config.decoderStartTokenId,
-      model.config.padTokenId,
-    );
-    const { logits } = t5Decode(params, model.config, {
-      decoderInputIds,
-      encoderStates,
-      encoderMask: combined.mask,
-    }); // [B, S, V]
+    const { logits, labels } = t5DecodeTargets(model, encoded.states, encoded.mask, choice, ignore);
     return sequenceLogLikelihood(logits, labels, {
       ignoreIndex: ignore,
       lengthNormalize: options.lengthNormalize,
@@ -156,13 +141,8 @@ function causalScores(
 ): tf.Tensor {
   const combine = options.combine ?? prefix;
   const recompute = options.recompute ?? "none";
-  const p = prompt.shape[0];
   const scores = choices.map((choice) => {
-    const out = forward(model, choice, prompt, combine, ignore, recompute); // [B, P + T, V]
-    const moved = moveLabels(choice.labels!, out.index!, p, ignore); // [B, P + T]
-    const [b, width, v] = out.logits.shape;
-    const logits = tf.slice(out.logits, [0, 0, 0], [b, width - 1, v]); // [B, P + T − 1, V]
-    const next = tf.slice(moved, [0, 1], [b, width - 1]); // [B, P + T − 1]
+    const { logits, next } = causalNextTokens(model, choice, prompt, combine, ignore, recompute);
     return sequenceLogLikelihood(logits, next, {
       ignoreIndex: ignore,
       lengthNormalize: options.lengthNormalize,

@@ -201,7 +201,7 @@ export function collateRank(
  * ```
  */
 export interface TunePromptOptions
-  extends Omit<TrainOptions<TokenExample, PromptBatch>, "prompt" | "collate" | "loss"> {
+  extends Omit<TrainOptions<TokenExample, TuneBatch>, "prompt" | "collate" | "loss"> {
   /** The frozen model. */
   readonly model: FrozenModel;
   /** How the prompt starts; called once with a key split from `key`, on a fresh start. */
@@ -223,6 +223,91 @@ export interface TunePromptOptions
   readonly padId?: number;
   /** PEFT adapter: write `adapter/` at the end (default true), in PEFT's seq2seq layout or not. */
   readonly peft?: false | { readonly seq2seqLayout?: "encoder-only" | "peft" };
+}
+
+/**
+ * A batch {@link tunePrompt} trains on: token-loss batches, or rank batches when `rank` is given.
+ *
+ * @example
+ * ```ts
+ * import type { TuneBatch } from "./tune.ts";
+ * const isRank = (b: TuneBatch) => "choices" in b;
+ * console.assert(typeof isRank === "function");
+ * ```
+ */
+export type TuneBatch = PromptBatch | RankBatch;
+
+/**
+ * What a training objective needs from {@link tunePrompt}'s options: the loss options, the rank
+ * loss's labels (absent: the token loss) and the padding id.
+ *
+ * @example
+ * ```ts
+ * import type { PromptObjectiveOptions } from "./tune.ts";
+ * const options: PromptObjectiveOptions = { rank: { classes: [[30, 1], [31, 1]] }, padId: 0 };
+ * console.assert(options.rank?.classes.length === 2);
+ * ```
+ */
+export type PromptObjectiveOptions = Pick<TunePromptOptions, "objective" | "rank" | "padId">;
+
+/**
+ * The training objective as the loop takes it: how examples become a batch, the loss of a prompt
+ * on a batch, and a batch's token count. With `rank`, {@link collateRank} and `promptRankLoss`;
+ * else {@link collateExamples} and `promptLoss`. {@link tunePrompt} trains with it; a validation
+ * loss made with it (`lossEvaluator`) is the training loss.
+ *
+ * @param model the frozen model
+ * @param options loss options, the rank loss's labels, the padding id
+ * @returns `{ collate, loss, countTokens }`
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { orThrow } from "../problem.ts";
+ * import { loadModel } from "../model/load.ts";
+ * import { disposeTree } from "../tree/tree.ts";
+ * import { disposeTensors } from "./evaluate.ts";
+ * import { promptObjective } from "./tune.ts";
+ * const model = orThrow(await loadModel("tests/fixtures/models/t5_v1_1"));
+ * const { collate, loss, countTokens } = promptObjective(model, { rank: { classes: [[30, 1], [31, 1]] } });
+ * const batch = collate([{ inputIds: [5, 6, 1], targetIds: [31, 1] }]);
+ * const prompt = tf.zeros([2, 32]);
+ * const value = loss(prompt, batch);
+ * console.assert(value.dataSync()[0] > 0 && countTokens(batch) === 5);
+ * tf.dispose([prompt, value]);
+ * disposeTensors(batch);
+ * disposeTree(model.params);
+ * ```
+ */
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+export function promptObjective(
+  model: FrozenModel,
+  options: PromptObjectiveOptions = {},
+): {
+  collate: (examples: readonly TokenExample[]) => TuneBatch;
+  loss: (prompt: tf.Tensor, batch: TuneBatch) => tf.Scalar;
+  countTokens: (batch: TuneBatch) => number;
+} {
+  const { objective, rank, padId } = options;
+  const tokens = (batch: PromptBatch) =>
+    tf.tidy(() => {
+      const t = "targetMask" in batch
+        ? tf.add(batch.inputMask.sum(), batch.targetMask.sum())
+        : batch.inputMask.sum();
+      return t.dataSync()[0];
+    });
+  if (rank === undefined) {
+    return {
+      collate: (examples) => collateExamples(model, examples, { padId }),
+      loss: (prompt, batch) => promptLoss(model, batch as PromptBatch, objective)(prompt),
+      countTokens: (batch) => tokens(batch as PromptBatch),
+    };
+  }
+  const rankOptions = { ...objective, lengthNormalize: rank.lengthNormalize };
+  return {
+    collate: (examples) => collateRank(model, examples, rank.classes, { padId }),
+    loss: (prompt, batch) => promptRankLoss(model, batch as RankBatch, rankOptions)(prompt),
+    countTokens: (batch) => tokens((batch as RankBatch).choices[0]),
+  };
 }
 
 /**
@@ -299,40 +384,16 @@ export interface TunePromptResult extends TrainResult {
 export async function tunePrompt(
   options: TunePromptOptions,
 ): Promise<E.Either<Problem, TunePromptResult>> {
-  const { model, initializer, promptLength, objective, padId, peft, rank, disposeBatch, ...loop } =
-    options;
+  const { model, initializer, promptLength, objective, padId, peft, rank, ...loop } = options;
   const width = (model.params as { token_embedder: { embedding: tf.Tensor } }).token_embedder
     .embedding.shape[1] as number;
   const [initKey, trainKey] = split(options.key);
-  const countTokens = (batch: PromptBatch) =>
-    tf.tidy(() => {
-      const t = "targetMask" in batch
-        ? tf.add(batch.inputMask.sum(), batch.targetMask.sum())
-        : batch.inputMask.sum();
-      return t.dataSync()[0];
-    });
-  const common = {
+  const result = await train<TokenExample, TuneBatch>({
     ...loop,
     key: trainKey,
     prompt: () => initializer(initKey, [promptLength, width]),
-  };
-  const result = rank === undefined
-    ? await train<TokenExample, PromptBatch>({
-      ...common,
-      collate: (examples) => collateExamples(model, examples, { padId }),
-      ...(disposeBatch === undefined ? {} : { disposeBatch }),
-      countTokens,
-      loss: (prompt, batch) => promptLoss(model, batch, objective)(prompt),
-    })
-    : await train<TokenExample, RankBatch>({
-      ...common,
-      collate: (examples) => collateRank(model, examples, rank.classes, { padId }),
-      countTokens: (batch) => countTokens(batch.choices[0]),
-      loss: (prompt, batch) =>
-        promptRankLoss(model, batch, { ...objective, lengthNormalize: rank.lengthNormalize })(
-          prompt,
-        ),
-    });
+    ...promptObjective(model, { objective, rank, padId }),
+  });
   if (E.isLeft(result)) return result;
   const r = result.right;
   const promptFile = join(options.runDir, "prompt.npy");
