@@ -1,7 +1,8 @@
 /**
  * Test helpers shared by the tests that run the fixture models (`decode_test.ts`,
- * `objective_test.ts`, `eval_rank_test.ts`): loading a model for one test and checking that it
- * leaks no tensors, reading its embedding table, and building int32 batches.
+ * `objective_test.ts`, `rank_objective_test.ts`, `eval_rank_test.ts`): loading a model for one test
+ * and checking that it leaks no tensors, reading its embedding table, building int32 batches, and
+ * checking a prompt gradient by finite differences.
  *
  * Not a test file itself (no `_test` suffix); it imports nothing but the library.
  *
@@ -41,3 +42,30 @@ export const table = (model: FrozenModel) =>
 export const width = (model: FrozenModel) => table(model).shape[1] as number;
 /** An int32 matrix from rows. */
 export const int2d = (rows: number[][]) => tf.tensor2d(rows, undefined, "int32");
+
+/**
+ * Asserts that `grad` (the loss's gradient at `prompt`) gives the loss's derivative along random
+ * unit directions v, one per seed: (L(p + εv) − L(p − εv)) / 2ε against ⟨g, v⟩, ε = 1e-2, within
+ * 5e-4 + 1e-3·|⟨g, v⟩|.
+ */
+export function assertFiniteDifferences(
+  loss: (prompt: tf.Tensor) => tf.Tensor,
+  prompt: tf.Tensor,
+  grad: tf.Tensor,
+  seeds: readonly number[],
+): void {
+  const eps = 1e-2;
+  for (const seed of seeds) {
+    const [fd, analytic] = tf.tidy(() => {
+      const raw = tf.randomNormal(prompt.shape, 0, 1, "float32", seed);
+      const v = tf.div(raw, tf.norm(raw));
+      const up = loss(tf.add(prompt, tf.mul(v, eps))).dataSync()[0];
+      const down = loss(tf.sub(prompt, tf.mul(v, eps))).dataSync()[0];
+      return [(up - down) / (2 * eps), tf.sum(tf.mul(grad, v)).dataSync()[0]];
+    });
+    assert.ok(
+      Math.abs(fd - analytic) <= 5e-4 + 1e-3 * Math.abs(analytic),
+      `direction ${seed}: finite difference ${fd}, gradient ${analytic}`,
+    );
+  }
+}

@@ -11,7 +11,7 @@ import { classCrossEntropy, sequenceLogLikelihood } from "../training/loss.ts";
 import { adam, disposeState } from "../training/optim/mod.ts";
 import { promptRankLoss } from "../training/rank_objective.ts";
 import { collateRank, type TokenExample } from "../training/tune.ts";
-import { MODELS, width, withModel } from "./_model_helpers.ts";
+import { assertFiniteDifferences, MODELS, width, withModel } from "./_model_helpers.ts";
 
 await initBackend("wasm");
 
@@ -122,20 +122,7 @@ for (const name of ["t5_v1_1", "gpt2_tiny"]) {
       const init = normal(key(4), [3, width(model)], { stddev: 0.5 });
       const { value, grad } = valueAndGradOfPrompt(loss)(init);
       assert.equal(scalar(value), scalar(loss(init)));
-      const eps = 1e-2;
-      for (const seed of [1, 2]) {
-        const [fd, analytic] = tf.tidy(() => {
-          const raw = tf.randomNormal(init.shape, 0, 1, "float32", seed);
-          const v = tf.div(raw, tf.norm(raw));
-          const up = loss(tf.add(init, tf.mul(v, eps))).dataSync()[0];
-          const down = loss(tf.sub(init, tf.mul(v, eps))).dataSync()[0];
-          return [(up - down) / (2 * eps), tf.sum(tf.mul(grad, v)).dataSync()[0]];
-        });
-        assert.ok(
-          Math.abs(fd - analytic) <= 5e-4 + 1e-3 * Math.abs(analytic),
-          `direction ${seed}: finite difference ${fd}, gradient ${analytic}`,
-        );
-      }
+      assertFiniteDifferences(loss, init, grad, [1, 2]);
       grad.dispose();
       const step = valueAndGradOfPrompt(loss);
       const opt = adam({ learningRate: 3e-2 });
