@@ -17,9 +17,10 @@ import { type Problem, problem } from "./problem.ts";
  * @example
  * ```ts
  * import { type BackendName, initBackend } from "./backend.ts";
+ * import assert from "node:assert/strict";
  * const name: BackendName = "cpu";
  * const started = await initBackend(name);
- * console.assert(started._tag === "Right" && started.right === "cpu");
+ * assert(started._tag === "Right" && started.right === "cpu");
  * ```
  */
 export type BackendName = "wasm" | "cpu" | "webgpu";
@@ -30,9 +31,10 @@ export type BackendName = "wasm" | "cpu" | "webgpu";
  * @example
  * ```ts
  * import { initBackend } from "./backend.ts";
+ * import assert from "node:assert/strict";
  * const notes: string[] = [];
  * const r = await initBackend("webgpu", { onNotice: (m) => notes.push(m) });
- * console.assert(r._tag === "Right");
+ * assert(r._tag === "Right");
  * ```
  */
 export interface InitBackendOptions {
@@ -87,8 +89,9 @@ async function startWebGpu(): Promise<string | undefined> {
  * @example
  * ```ts
  * import { initBackend } from "./backend.ts";
+ * import assert from "node:assert/strict";
  * const started = await initBackend("cpu");
- * console.assert(started._tag === "Right");
+ * assert(started._tag === "Right");
  * ```
  */
 export async function initBackend(

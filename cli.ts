@@ -95,7 +95,8 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[]) => Promise<voi
  * @example
  * ```ts
  * import { main } from "./cli.ts";
- * console.assert((await main(["--version"])) === 0);
+ * import assert from "node:assert/strict";
+ * assert((await main(["--version"])) === 0);
  * ```
  */
 export async function main(args: readonly string[]): Promise<number> {

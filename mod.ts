@@ -5,10 +5,11 @@
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { initBackend, key, randomUniform, split } from "./mod.ts";
+ * import assert from "node:assert/strict";
  * await initBackend("cpu");
  * const [k] = split(key(42));
  * const prompt = randomUniform(0.5)(k, [100, 8]); // [P, H]
- * console.assert(prompt.shape[0] === 100);
+ * assert(prompt.shape[0] === 100);
  * prompt.dispose();
  * ```
  *

@@ -13,9 +13,10 @@ import * as E from "fp-ts/Either";
  * @example
  * ```ts
  * import { describeProblem, problem, type ProblemTag } from "./problem.ts";
+ * import assert from "node:assert/strict";
  * const tag: ProblemTag = "TooLarge";
  * const p = problem(tag, "big.npy", "Over the limit");
- * console.assert(p._tag === "TooLarge" && describeProblem(p) === "big.npy: Over the limit");
+ * assert(p._tag === "TooLarge" && describeProblem(p) === "big.npy: Over the limit");
  * ```
  */
 export type ProblemTag =
@@ -34,8 +35,9 @@ export type ProblemTag =
  * @example
  * ```ts
  * import { problem, describeProblem } from "./problem.ts";
+ * import assert from "node:assert/strict";
  * const p = problem("NotFound", "prompt.npy", "No such file");
- * console.assert(describeProblem(p) === "prompt.npy: No such file");
+ * assert(describeProblem(p) === "prompt.npy: No such file");
  * ```
  */
 export interface Problem {
@@ -57,7 +59,8 @@ export interface Problem {
  * @example
  * ```ts
  * import { problem } from "./problem.ts";
- * console.assert(problem("Corrupt", "a.npy", "Bad magic")._tag === "Corrupt");
+ * import assert from "node:assert/strict";
+ * assert(problem("Corrupt", "a.npy", "Bad magic")._tag === "Corrupt");
  * ```
  */
 export function problem(tag: ProblemTag, where: string, message: string): Problem {
@@ -72,7 +75,8 @@ export function problem(tag: ProblemTag, where: string, message: string): Proble
  * @example
  * ```ts
  * import { describeProblem, problem } from "./problem.ts";
- * console.assert(describeProblem(problem("Io", "x", "Oops")) === "x: Oops");
+ * import assert from "node:assert/strict";
+ * assert(describeProblem(problem("Io", "x", "Oops")) === "x: Oops");
  * ```
  */
 export function describeProblem(p: Problem): string {
@@ -86,8 +90,9 @@ export function describeProblem(p: Problem): string {
  * @example
  * ```ts
  * import { ProblemError, problem } from "./problem.ts";
+ * import assert from "node:assert/strict";
  * const e = new ProblemError(problem("Mismatch", "prompt", "Expected [2, 3], got [3, 2]"));
- * console.assert(e.message === "prompt: Expected [2, 3], got [3, 2]");
+ * assert(e.message === "prompt: Expected [2, 3], got [3, 2]");
  * ```
  */
 export class ProblemError extends Error {
@@ -115,7 +120,8 @@ export class ProblemError extends Error {
  * ```ts
  * import * as E from "fp-ts/Either";
  * import { orThrow } from "./problem.ts";
- * console.assert(orThrow(E.right(3)) === 3);
+ * import assert from "node:assert/strict";
+ * assert(orThrow(E.right(3)) === 3);
  * ```
  */
 export function orThrow<A>(e: E.Either<Problem, A>): A {

@@ -15,7 +15,8 @@ import { describeProblem, type Problem } from "../problem.ts";
  * @example
  * ```ts
  * import { UsageError } from "./_args.ts";
- * console.assert(new UsageError("eval needs --config").message === "eval needs --config");
+ * import assert from "node:assert/strict";
+ * assert(new UsageError("eval needs --config").message === "eval needs --config");
  * ```
  */
 export class UsageError extends Error {}
@@ -27,8 +28,9 @@ export class UsageError extends Error {}
  * ```ts
  * import { Failure } from "./_args.ts";
  * import { problem } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const f = new Failure([problem("NotFound", "a.json", "No such file")]);
- * console.assert(f.message === "a.json: No such file");
+ * assert(f.message === "a.json: No such file");
  * ```
  */
 export class Failure extends Error {
@@ -52,7 +54,8 @@ export class Failure extends Error {
  * ```ts
  * import * as E from "fp-ts/Either";
  * import { orFail } from "./_args.ts";
- * console.assert(orFail(E.right(3)) === 3);
+ * import assert from "node:assert/strict";
+ * assert(orFail(E.right(3)) === 3);
  * ```
  */
 export function orFail<T>(r: E.Either<Problem, T>): T {
@@ -66,8 +69,9 @@ export function orFail<T>(r: E.Either<Problem, T>): T {
  * @example
  * ```ts
  * import type { OptionKinds } from "./_args.ts";
+ * import assert from "node:assert/strict";
  * const o: OptionKinds = { config: "strings", out: "string", resume: "boolean" };
- * console.assert(o.out === "string");
+ * assert(o.out === "string");
  * ```
  */
 export type OptionKinds = Readonly<Record<string, "boolean" | "string" | "strings">>;
@@ -78,8 +82,9 @@ export type OptionKinds = Readonly<Record<string, "boolean" | "string" | "string
  * @example
  * ```ts
  * import type { Parsed } from "./_args.ts";
+ * import assert from "node:assert/strict";
  * const p: Parsed = { flags: new Set(["resume"]), values: new Map([["out", ["a.npy"]]]), positionals: [] };
- * console.assert(p.flags.has("resume"));
+ * assert(p.flags.has("resume"));
  * ```
  */
 export interface Parsed {
@@ -102,8 +107,9 @@ export interface Parsed {
  * @example
  * ```ts
  * import { parseCommand } from "./_args.ts";
+ * import assert from "node:assert/strict";
  * const p = parseCommand("train", ["--config", "a.json", "--config", "b.json"], { config: "strings" });
- * console.assert(p.values.get("config")?.join() === "a.json,b.json");
+ * assert(p.values.get("config")?.join() === "a.json,b.json");
  * ```
  */
 export function parseCommand(command: string, args: readonly string[], kinds: OptionKinds): Parsed {
@@ -144,8 +150,9 @@ export function parseCommand(command: string, args: readonly string[], kinds: Op
  * @example
  * ```ts
  * import { one, parseCommand } from "./_args.ts";
+ * import assert from "node:assert/strict";
  * const p = parseCommand("eval", ["--out", "dir"], { out: "string" });
- * console.assert(one(p, "out") === "dir" && one(p, "split") === undefined);
+ * assert(one(p, "out") === "dir" && one(p, "split") === undefined);
  * ```
  */
 export function one(p: Parsed, name: string): string | undefined {
@@ -163,8 +170,9 @@ export function one(p: Parsed, name: string): string | undefined {
  * @example
  * ```ts
  * import { parseCommand, required } from "./_args.ts";
+ * import assert from "node:assert/strict";
  * const p = parseCommand("extract", ["--out", "x.npy"], { out: "string" });
- * console.assert(required(p, "extract", "out", "FILE.npy") === "x.npy");
+ * assert(required(p, "extract", "out", "FILE.npy") === "x.npy");
  * ```
  */
 export function required(p: Parsed, command: string, name: string, what: string): string {
@@ -185,8 +193,9 @@ export function required(p: Parsed, command: string, name: string, what: string)
  * @example
  * ```ts
  * import { parseCommand, positionals } from "./_args.ts";
+ * import assert from "node:assert/strict";
  * const p = parseCommand("convert", ["a.npy", "b"], {});
- * console.assert(positionals(p, "convert", ["IN", "OUT"]).join() === "a.npy,b");
+ * assert(positionals(p, "convert", ["IN", "OUT"]).join() === "a.npy,b");
  * ```
  */
 export function positionals(p: Parsed, command: string, names: readonly string[]): string[] {

@@ -22,8 +22,9 @@ import { evaluatePrompt, type Frozen } from "./_run.ts";
  * @example
  * ```ts
  * import type { ComparisonRow } from "./_compare.ts";
+ * import assert from "node:assert/strict";
  * const r: ComparisonRow = { model: "frozen, no prompt", accuracy: 0.7, f1: 0, seconds: 20 };
- * console.assert(r.accuracy <= 1);
+ * assert(r.accuracy <= 1);
  * ```
  */
 export interface ComparisonRow {
@@ -43,8 +44,9 @@ export interface ComparisonRow {
  * @example
  * ```ts
  * import { type Comparison, comparisonMarkdown } from "./_compare.ts";
+ * import assert from "node:assert/strict";
  * const c: Comparison = { task: "t", split: "test", examples: 2, rows: [] };
- * console.assert(comparisonMarkdown(c).includes("| model |"));
+ * assert(comparisonMarkdown(c).includes("| model |"));
  * ```
  */
 export interface Comparison {
@@ -70,11 +72,12 @@ function pct(x: number | null): string {
  * @example
  * ```ts
  * import { comparisonMarkdown } from "./_compare.ts";
+ * import assert from "node:assert/strict";
  * const md = comparisonMarkdown({
  *   task: "spam_assassin", split: "test", examples: 593,
  *   rows: [{ model: "frozen, no prompt", accuracy: 0.7032, f1: 0.0638, seconds: 20 }],
  * });
- * console.assert(md.includes("| frozen, no prompt | 70.3% | 6.4% |"));
+ * assert(md.includes("| frozen, no prompt | 70.3% | 6.4% |"));
  * ```
  */
 export function comparisonMarkdown(c: Comparison): string {
@@ -96,8 +99,9 @@ export function comparisonMarkdown(c: Comparison): string {
  * @example
  * ```ts
  * import { comparisonJson } from "./_compare.ts";
+ * import assert from "node:assert/strict";
  * const j = comparisonJson({ task: "t", split: "test", examples: 0, rows: [] });
- * console.assert(j.split === "test" && typeof j.table === "string");
+ * assert(j.split === "test" && typeof j.table === "string");
  * ```
  */
 export function comparisonJson(c: Comparison): JsonObject {
@@ -123,7 +127,8 @@ export function comparisonJson(c: Comparison): JsonObject {
  * @example
  * ```ts
  * import { compareOnSplit } from "./_compare.ts";
- * console.assert(typeof compareOnSplit === "function");
+ * import assert from "node:assert/strict";
+ * assert(typeof compareOnSplit === "function");
  * ```
  */
 export async function compareOnSplit(
@@ -183,9 +188,10 @@ export async function compareOnSplit(
  * @example
  * ```ts
  * import { writeComparison } from "./_compare.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const [json] = await writeComparison(dir, { task: "t", split: "test", examples: 0, rows: [] });
- * console.assert(JSON.parse(await Deno.readTextFile(json)).task === "t");
+ * assert(JSON.parse(await Deno.readTextFile(json)).task === "t");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -14,7 +14,8 @@ import { EMBEDDED_PREFIX } from "../config/mod.ts";
  * @example
  * ```ts
  * import { EMBEDDED_MODELS } from "./_embedded.ts";
- * console.assert(EMBEDDED_MODELS.default === EMBEDDED_MODELS.lm_adapted);
+ * import assert from "node:assert/strict";
+ * assert(EMBEDDED_MODELS.default === EMBEDDED_MODELS.lm_adapted);
  * ```
  */
 export const EMBEDDED_MODELS: Readonly<Record<string, string>> = {
@@ -30,7 +31,8 @@ export const EMBEDDED_MODELS: Readonly<Record<string, string>> = {
  * @example
  * ```ts
  * import { embeddedModelNames } from "./_embedded.ts";
- * console.assert(embeddedModelNames().includes("default"));
+ * import assert from "node:assert/strict";
+ * assert(embeddedModelNames().includes("default"));
  * ```
  */
 export function embeddedModelNames(): string[] {
@@ -46,8 +48,9 @@ export function embeddedModelNames(): string[] {
  * @example
  * ```ts
  * import { modelDir } from "./_embedded.ts";
- * console.assert(modelDir("embedded:default")?.endsWith("lm_adapted") === true);
- * console.assert(modelDir("some/dir") === "some/dir" && modelDir("embedded:nope") === undefined);
+ * import assert from "node:assert/strict";
+ * assert(modelDir("embedded:default")?.endsWith("lm_adapted") === true);
+ * assert(modelDir("some/dir") === "some/dir" && modelDir("embedded:nope") === undefined);
  * ```
  */
 export function modelDir(model: string): string | undefined {

@@ -20,7 +20,8 @@ import { resolveRun } from "./_run.ts";
  * @example
  * ```ts
  * import { PROMPT_OPTIONS } from "./_frozen_prompt.ts";
- * console.assert(PROMPT_OPTIONS.prompt === "string");
+ * import assert from "node:assert/strict";
+ * assert(PROMPT_OPTIONS.prompt === "string");
  * ```
  */
 export const PROMPT_OPTIONS = {
@@ -37,8 +38,9 @@ export const PROMPT_OPTIONS = {
  * @example
  * ```ts
  * import type { PromptedConfig } from "./_frozen_prompt.ts";
+ * import assert from "node:assert/strict";
  * const f = (c: PromptedConfig) => c.promptPath ?? "none";
- * console.assert(typeof f === "function");
+ * assert(typeof f === "function");
  * ```
  */
 export interface PromptedConfig {
@@ -63,9 +65,10 @@ export interface PromptedConfig {
  * ```ts
  * import { parseCommand } from "./_args.ts";
  * import { PROMPT_OPTIONS, resolvePrompted } from "./_frozen_prompt.ts";
+ * import assert from "node:assert/strict";
  * const p = parseCommand("eval", ["--set", "model=m", "--set", "task=glue/sst2", "--no-prompt"], PROMPT_OPTIONS);
  * const r = await resolvePrompted("eval", p);
- * console.assert(r.prompt === undefined);
+ * assert(r.prompt === undefined);
  * ```
  */
 export async function resolvePrompted(command: string, p: Parsed): Promise<PromptedConfig> {
@@ -116,7 +119,8 @@ export async function resolvePrompted(command: string, p: Parsed): Promise<Promp
  * @example
  * ```ts
  * import { promptTensor } from "./_frozen_prompt.ts";
- * console.assert(typeof promptTensor === "function");
+ * import assert from "node:assert/strict";
+ * assert(typeof promptTensor === "function");
  * ```
  */
 export function promptTensor(prompted: PromptedConfig, frozen: Frozen): tf.Tensor | undefined {

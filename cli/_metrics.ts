@@ -81,10 +81,11 @@ function metric(
  * import { getTask } from "../data/mod.ts";
  * import { orThrow } from "../problem.ts";
  * import { taskMetrics } from "./_metrics.ts";
+ * import assert from "node:assert/strict";
  * const sst2 = orThrow(getTask("glue_sst2"));
  * const ex = (targets: string) => ({ inputs: "x", targets, meta: { location: "a:1", index: 0 } });
  * const m = taskMetrics(sst2, ["positive", "negative"], [ex("positive"), ex("positive")]);
- * console.assert(m.accuracy === 0.5);
+ * assert(m.accuracy === 0.5);
  * ```
  */
 export function taskMetrics(

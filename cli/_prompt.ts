@@ -36,7 +36,8 @@ async function kind(path: string): Promise<"file" | "dir" | "missing"> {
  * @example
  * ```ts
  * import { directoryKind } from "./_prompt.ts";
- * console.assert((await directoryKind("tests/fixtures/cli/model")) === "huggingface");
+ * import assert from "node:assert/strict";
+ * assert((await directoryKind("tests/fixtures/cli/model")) === "huggingface");
  * ```
  */
 export async function directoryKind(
@@ -58,7 +59,8 @@ export async function directoryKind(
  * @example
  * ```ts
  * import { latestCheckpointDir } from "./_prompt.ts";
- * console.assert((await latestCheckpointDir("no/such/run"))._tag === "Left");
+ * import assert from "node:assert/strict";
+ * assert((await latestCheckpointDir("no/such/run"))._tag === "Left");
  * ```
  */
 export async function latestCheckpointDir(runDir: string): Promise<E.Either<Problem, string>> {
@@ -108,8 +110,9 @@ async function fromTensorFile(path: string, name?: string): Promise<E.Either<Pro
  * @example
  * ```ts
  * import { readPrompt } from "./_prompt.ts";
+ * import assert from "node:assert/strict";
  * const r = await readPrompt("../shared/data/prompt-tuning/pretrained_prompts/t5_1_1_lm100k_base/sst2.npy");
- * console.assert(r._tag === "Right" && r.right.shape.join() === "100,768");
+ * assert(r._tag === "Right" && r.right.shape.join() === "100,768");
  * ```
  */
 export async function readPrompt(
@@ -167,8 +170,9 @@ export async function readPrompt(
  * ```ts
  * import { hostTensor } from "../io/host_tensor.ts";
  * import { checkPromptWidth } from "./_prompt.ts";
+ * import assert from "node:assert/strict";
  * const p = hostTensor("float32", [2, 4], new Float32Array(8));
- * console.assert(checkPromptWidth(p, 8, "p.npy")._tag === "Left");
+ * assert(checkPromptWidth(p, 8, "p.npy")._tag === "Left");
  * ```
  */
 export function checkPromptWidth(

@@ -80,8 +80,9 @@ import { embeddedModelNames, modelDir } from "./_embedded.ts";
  * @example
  * ```ts
  * import { resolveRun } from "./_run.ts";
+ * import assert from "node:assert/strict";
  * const c = await resolveRun([], ["model=m", "task=glue/sst2", "prompt.length=4", "prompt.initializer.kind=sampled_vocab"]);
- * console.assert(c.prompt.length === 4);
+ * assert(c.prompt.length === 4);
  * ```
  */
 export async function resolveRun(
@@ -109,8 +110,9 @@ export async function resolveRun(
  * @example
  * ```ts
  * import type { Frozen } from "./_run.ts";
+ * import assert from "node:assert/strict";
  * const f = (m: Frozen) => m.width;
- * console.assert(typeof f === "function");
+ * assert(typeof f === "function");
  * ```
  */
 export interface Frozen {
@@ -134,8 +136,9 @@ export interface Frozen {
  * @example
  * ```ts
  * import { disposeFrozen, loadFrozen } from "./_run.ts";
+ * import assert from "node:assert/strict";
  * const f = await loadFrozen("tests/fixtures/cli/model");
- * console.assert(f.width === 8 && f.tokenizer.eosId === 1);
+ * assert(f.width === 8 && f.tokenizer.eosId === 1);
  * disposeFrozen(f);
  * ```
  */
@@ -212,9 +215,10 @@ export function disposeFrozen(frozen: Frozen): void {
  * import { loadTokenizer } from "../tokenizer/mod.ts";
  * import { orThrow } from "../problem.ts";
  * import { encodeInput } from "./_run.ts";
+ * import assert from "node:assert/strict";
  * const t5 = orThrow(await loadTokenizer("tests/fixtures/cli/model"));
  * const ids = encodeInput(t5, "a b c d e f", 3);
- * console.assert(ids.length === 3 && ids[2] === t5.eosId);
+ * assert(ids.length === 3 && ids[2] === t5.eosId);
  * ```
  */
 export function encodeInput(tokenizer: HfTokenizer, text: string, max: number): number[] {
@@ -235,8 +239,9 @@ export function encodeInput(tokenizer: HfTokenizer, text: string, max: number): 
  * import { loadTokenizer } from "../tokenizer/mod.ts";
  * import { orThrow } from "../problem.ts";
  * import { encodeTarget } from "./_run.ts";
+ * import assert from "node:assert/strict";
  * const t5 = orThrow(await loadTokenizer("tests/fixtures/cli/model"));
- * console.assert(encodeTarget(t5, "positive", 8).join() === "1465,1");
+ * assert(encodeTarget(t5, "positive", 8).join() === "1465,1");
  * ```
  */
 export function encodeTarget(tokenizer: HfTokenizer, text: string, max: number): number[] {
@@ -258,9 +263,10 @@ export function encodeTarget(tokenizer: HfTokenizer, text: string, max: number):
  * import { loadSplit } from "./_run.ts";
  * import { taskFromConfig } from "./_task.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const data = orThrow(taskFromConfig({ kind: "builtin", name: "glue/sst2", data_dir: "tests/fixtures/cli/sst2", taskless: false }));
  * const dev = await loadSplit(data, "validation", "fail");
- * console.assert(dev.length === 4);
+ * assert(dev.length === 4);
  * ```
  */
 export async function loadSplit(
@@ -293,7 +299,8 @@ export async function loadSplit(
  * ```ts
  * import { suffix } from "../training/mod.ts";
  * import { combineOf } from "./_run.ts";
- * console.assert(combineOf("suffix") === suffix);
+ * import assert from "node:assert/strict";
+ * assert(combineOf("suffix") === suffix);
  * ```
  */
 export function combineOf(kind: CombineKind): Combine {
@@ -319,7 +326,8 @@ function fallbackOf(f: FallbackInit, embeddings: tf.Tensor): Initializer {
  * ```ts
  * import type { RunConfig } from "../config/mod.ts";
  * import { buildInitializer } from "./_run.ts";
- * console.assert(typeof buildInitializer === "function" && ({} as Partial<RunConfig>).prompt === undefined);
+ * import assert from "node:assert/strict";
+ * assert(typeof buildInitializer === "function" && ({} as Partial<RunConfig>).prompt === undefined);
  * ```
  */
 export async function buildInitializer(
@@ -399,11 +407,12 @@ function scheduleOf(peak: number, s: ScheduleConfig): LearningRate {
  * @example
  * ```ts
  * import { buildOptimizer } from "./_run.ts";
+ * import assert from "node:assert/strict";
  * const opt = buildOptimizer({
  *   kind: "adamw", learning_rate: 1e-3, schedule: { kind: "linear_warmup", warmup_steps: 10 },
  *   clip_norm: null, weight_decay: 0.01, betas: [0.9, 0.999], eps: 1e-8,
  * });
- * console.assert(opt.name === "adamw" && opt.learningRate(5) === 5e-4);
+ * assert(opt.name === "adamw" && opt.learningRate(5) === 5e-4);
  * ```
  */
 export function buildOptimizer(o: OptimizerConfig): Optimizer {
@@ -445,11 +454,12 @@ export function buildOptimizer(o: OptimizerConfig): Optimizer {
  * @example
  * ```ts
  * import { decodingOf } from "./_run.ts";
+ * import assert from "node:assert/strict";
  * const d = decodingOf({
  *   mode: "beam", num_beams: 4, length_penalty: 0.6, top_k: 0, top_p: 1, temperature: 1,
  *   max_length: 64, seed: 42,
  * });
- * console.assert(d.mode === "beam" && d.numBeams === 4);
+ * assert(d.mode === "beam" && d.numBeams === 4);
  * ```
  */
 export function decodingOf(d: DecodingConfig): Decoding {
@@ -474,8 +484,9 @@ export function decodingOf(d: DecodingConfig): Decoding {
  * @example
  * ```ts
  * import type { Evaluation } from "./_run.ts";
+ * import assert from "node:assert/strict";
  * const e: Evaluation = { metrics: { accuracy: 1 }, rows: [] };
- * console.assert(e.metrics.accuracy === 1);
+ * assert(e.metrics.accuracy === 1);
  * ```
  */
 export interface Evaluation {
@@ -499,7 +510,8 @@ export interface Evaluation {
  * @example
  * ```ts
  * import { evaluatePrompt } from "./_run.ts";
- * console.assert(typeof evaluatePrompt === "function");
+ * import assert from "node:assert/strict";
+ * assert(typeof evaluatePrompt === "function");
  * ```
  */
 export async function evaluatePrompt(

@@ -45,8 +45,9 @@ function slashName(name: string): string | undefined {
  * @example
  * ```ts
  * import { knownTaskNames } from "./_task.ts";
+ * import assert from "node:assert/strict";
  * const names = knownTaskNames();
- * console.assert(names.includes("glue/sst2") && names.includes("glue_sst2"));
+ * assert(names.includes("glue/sst2") && names.includes("glue_sst2"));
  * ```
  */
 export function knownTaskNames(): string[] {
@@ -60,8 +61,9 @@ export function knownTaskNames(): string[] {
  * @example
  * ```ts
  * import type { TaskData } from "./_task.ts";
+ * import assert from "node:assert/strict";
  * const f = (t: TaskData) => t.task.name;
- * console.assert(typeof f === "function");
+ * assert(typeof f === "function");
  * ```
  */
 export interface TaskData {
@@ -108,8 +110,9 @@ function customTask(c: CustomTaskConfig): Task {
  * @example
  * ```ts
  * import { taskFromConfig } from "./_task.ts";
+ * import assert from "node:assert/strict";
  * const r = taskFromConfig({ kind: "builtin", name: "glue/sst2", data_dir: "data/glue", taskless: false });
- * console.assert(r._tag === "Right" && r.right.task.name === "glue_sst2");
+ * assert(r._tag === "Right" && r.right.task.name === "glue_sst2");
  * ```
  */
 export function taskFromConfig(config: TaskConfig): E.Either<Problem, TaskData> {

@@ -31,7 +31,8 @@ import { checkPromptWidth, directoryKind, readPrompt } from "./_prompt.ts";
  * @example
  * ```ts
  * import { CONVERT_HELP } from "./convert.ts";
- * console.assert(CONVERT_HELP.includes("--task-type"));
+ * import assert from "node:assert/strict";
+ * assert(CONVERT_HELP.includes("--task-type"));
  * ```
  */
 export const CONVERT_HELP =
@@ -188,13 +189,14 @@ function withValue<K extends string>(k: K, v: number | undefined): Partial<Recor
  * @example
  * ```ts
  * import { runConvert } from "./convert.ts";
+ * import assert from "node:assert/strict";
  * let failed = false;
  * try {
  *   await runConvert(["no/such/prompt.npy", "out.safetensors"]);
  * } catch {
  *   failed = true;
  * }
- * console.assert(failed);
+ * assert(failed);
  * ```
  */
 export async function runConvert(args: readonly string[]): Promise<void> {

@@ -25,7 +25,8 @@ import { taskFromConfig } from "./_task.ts";
  * @example
  * ```ts
  * import { EVAL_HELP } from "./eval.ts";
- * console.assert(EVAL_HELP.includes("--no-prompt"));
+ * import assert from "node:assert/strict";
+ * assert(EVAL_HELP.includes("--no-prompt"));
  * ```
  */
 export const EVAL_HELP =
@@ -58,13 +59,14 @@ The method is eval.method: "rank" (score each label word; the task's label words
  * @example
  * ```ts
  * import { runEval } from "./eval.ts";
+ * import assert from "node:assert/strict";
  * let failed = false;
  * try {
  *   await runEval(["--config", "no/such/config.json", "--no-prompt"]);
  * } catch {
  *   failed = true;
  * }
- * console.assert(failed);
+ * assert(failed);
  * ```
  */
 export async function runEval(args: readonly string[]): Promise<void> {

@@ -30,7 +30,8 @@ import { directoryKind, latestCheckpointDir } from "./_prompt.ts";
  * @example
  * ```ts
  * import { EXTRACT_HELP } from "./extract.ts";
- * console.assert(EXTRACT_HELP.includes("--variable"));
+ * import assert from "node:assert/strict";
+ * assert(EXTRACT_HELP.includes("--variable"));
  * ```
  */
 export const EXTRACT_HELP =
@@ -178,13 +179,14 @@ async function readVariable(path: string, name: string): Promise<HostTensor> {
  * @example
  * ```ts
  * import { runExtract } from "./extract.ts";
+ * import assert from "node:assert/strict";
  * let failed = false;
  * try {
  *   await runExtract(["no/such/checkpoint", "--variable", "prompt", "--out", "x.npy"]);
  * } catch {
  *   failed = true;
  * }
- * console.assert(failed);
+ * assert(failed);
  * ```
  */
 export async function runExtract(args: readonly string[]): Promise<void> {

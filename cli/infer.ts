@@ -30,7 +30,8 @@ import { taskFromConfig } from "./_task.ts";
  * @example
  * ```ts
  * import { INFER_HELP } from "./infer.ts";
- * console.assert(INFER_HELP.includes("--input"));
+ * import assert from "node:assert/strict";
+ * assert(INFER_HELP.includes("--input"));
  * ```
  */
 export const INFER_HELP =
@@ -62,13 +63,14 @@ Options:
  * @example
  * ```ts
  * import { runInfer } from "./infer.ts";
+ * import assert from "node:assert/strict";
  * let failed = false;
  * try {
  *   await runInfer(["--config", "c.json"]); // no --input
  * } catch {
  *   failed = true;
  * }
- * console.assert(failed);
+ * assert(failed);
  * ```
  */
 export async function runInfer(args: readonly string[]): Promise<void> {

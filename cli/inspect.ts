@@ -41,8 +41,9 @@ function table(rows: readonly string[][], write: (line: string) => void): void {
  * @example
  * ```ts
  * import { inspectFile } from "./inspect.ts";
+ * import assert from "node:assert/strict";
  * const r = await inspectFile("missing.npy", () => {});
- * console.assert(r._tag === "Left");
+ * assert(r._tag === "Left");
  * ```
  */
 export async function inspectFile(
@@ -77,8 +78,9 @@ export async function inspectFile(
  * @example
  * ```ts
  * import { inspectModelDir } from "./inspect.ts";
+ * import assert from "node:assert/strict";
  * const r = await inspectModelDir("no/such/dir", () => {});
- * console.assert(r._tag === "Left");
+ * assert(r._tag === "Left");
  * ```
  */
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)

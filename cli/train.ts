@@ -45,7 +45,8 @@ import { compareOnSplit, comparisonMarkdown, writeComparison } from "./_compare.
  * @example
  * ```ts
  * import { DEFAULT_RUN_CONFIG } from "./train.ts";
- * console.assert(DEFAULT_RUN_CONFIG.endsWith("default.json"));
+ * import assert from "node:assert/strict";
+ * assert(DEFAULT_RUN_CONFIG.endsWith("default.json"));
  * ```
  */
 export const DEFAULT_RUN_CONFIG: string = fileURLToPath(
@@ -61,7 +62,8 @@ export const DEFAULT_RUN_CONFIG: string = fileURLToPath(
  * @example
  * ```ts
  * import { defaultRunDir } from "./train.ts";
- * console.assert(defaultRunDir(new Date(Date.UTC(2026, 10, 26, 9, 5, 7))) === "runs/default-20261126-090507");
+ * import assert from "node:assert/strict";
+ * assert(defaultRunDir(new Date(Date.UTC(2026, 10, 26, 9, 5, 7))) === "runs/default-20261126-090507");
  * ```
  */
 export function defaultRunDir(date: Date): string {
@@ -86,7 +88,8 @@ async function isNonEmptyDir(dir: string): Promise<boolean> {
  * @example
  * ```ts
  * import { TRAIN_HELP } from "./train.ts";
- * console.assert(TRAIN_HELP.includes("--resume"));
+ * import assert from "node:assert/strict";
+ * assert(TRAIN_HELP.includes("--resume"));
  * ```
  */
 export const TRAIN_HELP =
@@ -180,13 +183,14 @@ function rankClasses(
  * @example
  * ```ts
  * import { runTrain } from "./train.ts";
+ * import assert from "node:assert/strict";
  * let failed = false;
  * try {
  *   await runTrain(["--config", "no/such/config.json"]);
  * } catch {
  *   failed = true;
  * }
- * console.assert(failed);
+ * assert(failed);
  * ```
  */
 export async function runTrain(args: readonly string[]): Promise<void> {

@@ -17,8 +17,9 @@ import { type Problem, problem } from "../problem.ts";
  * @example
  * ```ts
  * import type { JsonValue } from "./json.ts";
+ * import assert from "node:assert/strict";
  * const v: JsonValue = { a: [1, "x", null, true] };
- * console.assert(typeof v === "object");
+ * assert(typeof v === "object");
  * ```
  */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | JsonObject;
@@ -29,8 +30,9 @@ export type JsonValue = null | boolean | number | string | readonly JsonValue[] 
  * @example
  * ```ts
  * import type { JsonObject } from "./json.ts";
+ * import assert from "node:assert/strict";
  * const o: JsonObject = { learning_rate: 0.3 };
- * console.assert(o.learning_rate === 0.3);
+ * assert(o.learning_rate === 0.3);
  * ```
  */
 export interface JsonObject {
@@ -45,7 +47,8 @@ export interface JsonObject {
  * @example
  * ```ts
  * import { FORBIDDEN_KEYS } from "./json.ts";
- * console.assert(FORBIDDEN_KEYS.includes("__proto__"));
+ * import assert from "node:assert/strict";
+ * assert(FORBIDDEN_KEYS.includes("__proto__"));
  * ```
  */
 export const FORBIDDEN_KEYS: readonly string[] = ["__proto__", "constructor", "prototype"];
@@ -58,7 +61,8 @@ export const FORBIDDEN_KEYS: readonly string[] = ["__proto__", "constructor", "p
  * @example
  * ```ts
  * import { isForbiddenKey } from "./json.ts";
- * console.assert(isForbiddenKey("constructor") && !isForbiddenKey("model"));
+ * import assert from "node:assert/strict";
+ * assert(isForbiddenKey("constructor") && !isForbiddenKey("model"));
  * ```
  */
 export function isForbiddenKey(key: string): boolean {
@@ -73,7 +77,8 @@ export function isForbiddenKey(key: string): boolean {
  * @example
  * ```ts
  * import { isJsonObject } from "./json.ts";
- * console.assert(isJsonObject({}) && !isJsonObject([]) && !isJsonObject(null));
+ * import assert from "node:assert/strict";
+ * assert(isJsonObject({}) && !isJsonObject([]) && !isJsonObject(null));
  * ```
  */
 export function isJsonObject(v: JsonValue | undefined): v is JsonObject {
@@ -88,9 +93,10 @@ export function isJsonObject(v: JsonValue | undefined): v is JsonObject {
  * @example
  * ```ts
  * import { emptyObject } from "./json.ts";
+ * import assert from "node:assert/strict";
  * const o = emptyObject();
  * o["__proto__"] = 1; // an ordinary own key here, not the prototype
- * console.assert(Object.getPrototypeOf(o) === null && Object.keys(o).length === 1);
+ * assert(Object.getPrototypeOf(o) === null && Object.keys(o).length === 1);
  * ```
  */
 export function emptyObject(): Record<string, JsonValue> {
@@ -103,9 +109,10 @@ export function emptyObject(): Record<string, JsonValue> {
  * @example
  * ```ts
  * import { MAX_JSON_DEPTH, tryParseJson } from "./json.ts";
+ * import assert from "node:assert/strict";
  * const nested = (n: number) => '{"a":'.repeat(n) + "1" + "}".repeat(n);
- * console.assert(tryParseJson(nested(MAX_JSON_DEPTH), "ok.json")._tag === "Right");
- * console.assert(tryParseJson(nested(MAX_JSON_DEPTH + 1), "deep.json")._tag === "Left");
+ * assert(tryParseJson(nested(MAX_JSON_DEPTH), "ok.json")._tag === "Right");
+ * assert(tryParseJson(nested(MAX_JSON_DEPTH + 1), "deep.json")._tag === "Left");
  * ```
  */
 export const MAX_JSON_DEPTH = 64;
@@ -290,8 +297,9 @@ function lineColumn(text: string, at: number): { line: number; column: number } 
  * ```ts
  * import * as E from "fp-ts/Either";
  * import { tryParseJson } from "./json.ts";
+ * import assert from "node:assert/strict";
  * const r = tryParseJson('{"__proto__": 1}', "--set");
- * console.assert(E.isLeft(r) && r.left.refused);
+ * assert(E.isLeft(r) && r.left.refused);
  * ```
  */
 export function tryParseJson(
@@ -322,10 +330,11 @@ export function tryParseJson(
  * import * as E from "fp-ts/Either";
  * import { describeProblem } from "../problem.ts";
  * import { parseJson } from "./json.ts";
+ * import assert from "node:assert/strict";
  * const ok = parseJson('{"a": [1, 2.5e1]}', "a.json");
- * console.assert(E.isRight(ok));
+ * assert(E.isRight(ok));
  * const bad = parseJson('{\n  "a": 1,\n}', "a.json");
- * console.assert(E.isLeft(bad) && describeProblem(bad.left).startsWith("a.json:3:1: Unexpected"));
+ * assert(E.isLeft(bad) && describeProblem(bad.left).startsWith("a.json:3:1: Unexpected"));
  * ```
  */
 export function parseJson(text: string, source: string): E.Either<Problem, JsonValue> {

@@ -26,7 +26,8 @@ import { validateConfig, type ValidateOptions } from "./validate.ts";
  * @example
  * ```ts
  * import { MAX_CONFIG_FILE_BYTES } from "./load.ts";
- * console.assert(MAX_CONFIG_FILE_BYTES === 1 << 20);
+ * import assert from "node:assert/strict";
+ * assert(MAX_CONFIG_FILE_BYTES === 1 << 20);
  * ```
  */
 export const MAX_CONFIG_FILE_BYTES = 1 << 20;
@@ -37,8 +38,9 @@ export const MAX_CONFIG_FILE_BYTES = 1 << 20;
  * @example
  * ```ts
  * import type { ResolveOptions } from "./load.ts";
+ * import assert from "node:assert/strict";
  * const o: ResolveOptions = { knownTasks: ["glue/sst2"], maxBytes: 4096 };
- * console.assert(o.maxBytes === 4096);
+ * assert(o.maxBytes === 4096);
  * ```
  */
 export interface ResolveOptions extends ValidateOptions {
@@ -58,11 +60,12 @@ export interface ResolveOptions extends ValidateOptions {
  * ```ts
  * import * as E from "fp-ts/Either";
  * import { readConfigFile } from "./load.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/a.json`, '{"train": {"steps": 5}}');
  * const r = await readConfigFile(`${dir}/a.json`);
- * console.assert(E.isRight(r));
- * console.assert(E.isLeft(await readConfigFile(`${dir}/missing.json`)));
+ * assert(E.isRight(r));
+ * assert(E.isLeft(await readConfigFile(`${dir}/missing.json`)));
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -143,11 +146,12 @@ function withSource(p: Problem, sources: ReadonlyMap<string, string>): Problem {
  * ```ts
  * import * as E from "fp-ts/Either";
  * import { resolveLayers } from "./load.ts";
+ * import assert from "node:assert/strict";
  * const r = resolveLayers(
  *   [{ source: "base", value: { model: "embedded:default", task: "glue/sst2", prompt: { length: 5 } } }],
  *   ['prompt.initializer={"kind": "random_uniform"}', "train.steps=10"],
  * );
- * console.assert(E.isRight(r) && r.right.train.steps === 10);
+ * assert(E.isRight(r) && r.right.train.steps === 10);
  * ```
  */
 export function resolveLayers(
@@ -196,6 +200,7 @@ export function resolveLayers(
  * ```ts
  * import * as E from "fp-ts/Either";
  * import { resolveConfig } from "./load.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/base.json`, JSON.stringify({
  *   model: "embedded:default",
@@ -203,7 +208,7 @@ export function resolveLayers(
  *   prompt: { length: 100, initializer: { kind: "class_labels" } },
  * }));
  * const r = await resolveConfig([`${dir}/base.json`], ["train.batch_size=8"]);
- * console.assert(E.isRight(r) && r.right.train.batch_size === 8 && r.right.train.steps === 30000);
+ * assert(E.isRight(r) && r.right.train.batch_size === 8 && r.right.train.steps === 30000);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -229,10 +234,11 @@ export async function resolveConfig(
  * ```ts
  * import * as E from "fp-ts/Either";
  * import { formatConfig, resolveLayers } from "./load.ts";
+ * import assert from "node:assert/strict";
  * const r = resolveLayers([{ source: "x", value: {
  *   model: "embedded:default", task: "glue/sst2", prompt: { length: 5, initializer: { kind: "sampled_vocab" } },
  * } }], []);
- * console.assert(E.isRight(r) && formatConfig(r.right).startsWith('{\n  "model": "embedded:default"'));
+ * assert(E.isRight(r) && formatConfig(r.right).startsWith('{\n  "model": "embedded:default"'));
  * ```
  */
 export function formatConfig(config: RunConfig): string {
@@ -245,7 +251,8 @@ export function formatConfig(config: RunConfig): string {
  * @example
  * ```ts
  * import { RESOLVED_CONFIG_NAME } from "./load.ts";
- * console.assert(RESOLVED_CONFIG_NAME === "config.json");
+ * import assert from "node:assert/strict";
+ * assert(RESOLVED_CONFIG_NAME === "config.json");
  * ```
  */
 export const RESOLVED_CONFIG_NAME = "config.json";
@@ -264,6 +271,7 @@ export const RESOLVED_CONFIG_NAME = "config.json";
  * import * as E from "fp-ts/Either";
  * import { resolveConfig, resolveLayers, writeResolvedConfig } from "./load.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const c = resolveLayers([{ source: "x", value: {
  *   model: "embedded:default", task: "glue/sst2", prompt: { length: 5, initializer: { kind: "sampled_vocab" } },
@@ -271,7 +279,7 @@ export const RESOLVED_CONFIG_NAME = "config.json";
  * if (E.isLeft(c)) throw new Error("invalid");
  * const path = orThrow(await writeResolvedConfig(`${dir}/run`, c.right));
  * const back = await resolveConfig([path], []);
- * console.assert(E.isRight(back) && JSON.stringify(back.right) === JSON.stringify(c.right));
+ * assert(E.isRight(back) && JSON.stringify(back.right) === JSON.stringify(c.right));
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

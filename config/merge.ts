@@ -17,8 +17,9 @@ import { emptyObject, isForbiddenKey, isJsonObject, type JsonValue } from "./jso
  * @example
  * ```ts
  * import type { Layer } from "./merge.ts";
+ * import assert from "node:assert/strict";
  * const l: Layer = { source: "configs/runs/prompt_finetune.json", value: { train: { steps: 5 } } };
- * console.assert(l.source.endsWith(".json"));
+ * assert(l.source.endsWith(".json"));
  * ```
  */
 export interface Layer {
@@ -35,8 +36,9 @@ export interface Layer {
  * @example
  * ```ts
  * import { mergeLayers, type Merged } from "./merge.ts";
+ * import assert from "node:assert/strict";
  * const m: Merged = mergeLayers([{ source: "a", value: { x: 1 } }]);
- * console.assert(m.sources.get("x") === "a");
+ * assert(m.sources.get("x") === "a");
  * ```
  */
 export interface Merged {
@@ -63,8 +65,9 @@ const kindOf = (v: JsonValue): string | undefined => {
  * @example
  * ```ts
  * import { mergeJson } from "./merge.ts";
+ * import assert from "node:assert/strict";
  * const m = mergeJson({ a: { x: 1, y: [1, 2] }, k: 1 }, { a: { y: [3] }, k: 2 });
- * console.assert(JSON.stringify(m) === '{"a":{"x":1,"y":[3]},"k":2}');
+ * assert(JSON.stringify(m) === '{"a":{"x":1,"y":[3]},"k":2}');
  * ```
  */
 export function mergeJson(base: JsonValue, over: JsonValue): JsonValue {
@@ -131,13 +134,14 @@ function recordMerge(
  * @example
  * ```ts
  * import { mergeLayers } from "./merge.ts";
+ * import assert from "node:assert/strict";
  * const m = mergeLayers([
  *   { source: "a.json", value: { train: { steps: 10, batch_size: 4 } } },
  *   { source: "b.json", value: { train: { steps: 20 } } },
  * ]);
- * console.assert(JSON.stringify(m.value) === '{"train":{"steps":20,"batch_size":4}}');
- * console.assert(m.sources.get("train.steps") === "b.json");
- * console.assert(m.sources.get("train.batch_size") === "a.json");
+ * assert(JSON.stringify(m.value) === '{"train":{"steps":20,"batch_size":4}}');
+ * assert(m.sources.get("train.steps") === "b.json");
+ * assert(m.sources.get("train.batch_size") === "a.json");
  * ```
  */
 export function mergeLayers(layers: readonly Layer[]): Merged {

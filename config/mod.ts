@@ -15,13 +15,14 @@
  * import { fileURLToPath } from "node:url";
  * import { describeProblem } from "../problem.ts";
  * import { resolveConfig } from "./mod.ts";
+ * import assert from "node:assert/strict";
  * const preset = (p: string) => fileURLToPath(new URL(`../configs/${p}.json`, import.meta.url));
  * const r = await resolveConfig(
  *   [preset("models/embedded_default"), preset("prompts/from_class_labels"), preset("runs/prompt_finetune")],
  *   ["task=glue/sst2", "train.steps=100"],
  * );
  * if (E.isLeft(r)) console.log(r.left.map(describeProblem).join("\n"));
- * else console.assert(r.right.train.steps === 100 && r.right.prompt.length === 100);
+ * else assert(r.right.train.steps === 100 && r.right.prompt.length === 100);
  * ```
  *
  * @module

@@ -27,8 +27,9 @@ import {
  * @example
  * ```ts
  * import type { Override } from "./overrides.ts";
+ * import assert from "node:assert/strict";
  * const o: Override = { text: "train.steps=5", path: ["train", "steps"], value: 5 };
- * console.assert(o.path.length === 2);
+ * assert(o.path.length === 2);
  * ```
  */
 export interface Override {
@@ -55,11 +56,12 @@ const describeType = (v: JsonValue): string =>
  * ```ts
  * import * as E from "fp-ts/Either";
  * import { parseOverride } from "./overrides.ts";
+ * import assert from "node:assert/strict";
  * const a = parseOverride("optimizer.learning_rate=0.1");
- * console.assert(E.isRight(a) && a.right.value === 0.1 && a.right.path.join() === "optimizer,learning_rate");
+ * assert(E.isRight(a) && a.right.value === 0.1 && a.right.path.join() === "optimizer,learning_rate");
  * const b = parseOverride("task=glue/sst2");
- * console.assert(E.isRight(b) && b.right.value === "glue/sst2");
- * console.assert(E.isLeft(parseOverride("__proto__.x=1")));
+ * assert(E.isRight(b) && b.right.value === "glue/sst2");
+ * assert(E.isLeft(parseOverride("__proto__.x=1")));
  * ```
  */
 export function parseOverride(text: string): E.Either<Problem, Override> {
@@ -123,10 +125,11 @@ function setAt(
  * import * as E from "fp-ts/Either";
  * import { applyOverride, parseOverride } from "./overrides.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const r = applyOverride({ train: { steps: 1 } }, orThrow(parseOverride("eval.batch_size=8")));
- * console.assert(E.isRight(r) && JSON.stringify(r.right) === '{"train":{"steps":1},"eval":{"batch_size":8}}');
+ * assert(E.isRight(r) && JSON.stringify(r.right) === '{"train":{"steps":1},"eval":{"batch_size":8}}');
  * const bad = applyOverride({ train: 3 }, orThrow(parseOverride("train.steps=1")));
- * console.assert(E.isLeft(bad));
+ * assert(E.isLeft(bad));
  * ```
  */
 export function applyOverride(root: JsonValue, override: Override): E.Either<Problem, JsonValue> {

@@ -17,8 +17,9 @@ import type { DataFormat, MetricName } from "../data/mod.ts";
  * @example
  * ```ts
  * import type { RunConfig } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const pick = (c: RunConfig) => [c.model, c.prompt.length, c.optimizer.learning_rate];
- * console.assert(typeof pick === "function");
+ * assert(typeof pick === "function");
  * ```
  */
 export interface RunConfig {
@@ -53,7 +54,8 @@ export interface RunConfig {
  * @example
  * ```ts
  * import { DATA_FORMATS } from "./schema.ts";
- * console.assert(DATA_FORMATS.join() === "jsonl,csv,tsv,parquet");
+ * import assert from "node:assert/strict";
+ * assert(DATA_FORMATS.join() === "jsonl,csv,tsv,parquet");
  * ```
  */
 export const DATA_FORMATS: readonly DataFormat[] = ["jsonl", "csv", "tsv", "parquet"];
@@ -67,8 +69,9 @@ export const DATA_FORMATS: readonly DataFormat[] = ["jsonl", "csv", "tsv", "parq
  * @example
  * ```ts
  * import type { TaskConfig } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const t: TaskConfig = { kind: "builtin", name: "glue/sst2", data_dir: null, taskless: false };
- * console.assert(t.kind === "builtin");
+ * assert(t.kind === "builtin");
  * ```
  */
 export type TaskConfig = BuiltinTaskConfig | CustomTaskConfig;
@@ -79,8 +82,9 @@ export type TaskConfig = BuiltinTaskConfig | CustomTaskConfig;
  * @example
  * ```ts
  * import type { BuiltinTaskConfig } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const t: BuiltinTaskConfig = { kind: "builtin", name: "glue/rte", data_dir: "../shared/data/glue/RTE", taskless: true };
- * console.assert(t.taskless);
+ * assert(t.taskless);
  * ```
  */
 export interface BuiltinTaskConfig {
@@ -107,13 +111,14 @@ export interface BuiltinTaskConfig {
  * @example
  * ```ts
  * import type { CustomTaskConfig } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const t: CustomTaskConfig = {
  *   kind: "custom", name: "sst2", files: { train: "train.tsv" }, format: "tsv", header: true,
  *   columns: null, inputs: "sentence: {sentence}", targets: null, label_field: "label",
  *   label_map: { "0": "negative", "1": "positive" }, label_words: ["negative", "positive"],
  *   metric: ["accuracy"],
  * };
- * console.assert(t.label_words?.length === 2);
+ * assert(t.label_words?.length === 2);
  * ```
  */
 export interface CustomTaskConfig {
@@ -157,7 +162,8 @@ export interface CustomTaskConfig {
  * @example
  * ```ts
  * import { COMBINE_KINDS } from "./schema.ts";
- * console.assert(COMBINE_KINDS[0] === "prefix");
+ * import assert from "node:assert/strict";
+ * assert(COMBINE_KINDS[0] === "prefix");
  * ```
  */
 export const COMBINE_KINDS = ["prefix", "prefix_after_bos", "suffix"] as const;
@@ -168,8 +174,9 @@ export const COMBINE_KINDS = ["prefix", "prefix_after_bos", "suffix"] as const;
  * @example
  * ```ts
  * import type { CombineKind } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const c: CombineKind = "suffix";
- * console.assert(c === "suffix");
+ * assert(c === "suffix");
  * ```
  */
 export type CombineKind = typeof COMBINE_KINDS[number];
@@ -180,8 +187,9 @@ export type CombineKind = typeof COMBINE_KINDS[number];
  * @example
  * ```ts
  * import type { PromptConfig } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const p: PromptConfig = { length: 100, initializer: { kind: "sampled_vocab", population: 5000 }, combine: "prefix" };
- * console.assert(p.length === 100);
+ * assert(p.length === 100);
  * ```
  */
 export interface PromptConfig {
@@ -199,8 +207,9 @@ export interface PromptConfig {
  * @example
  * ```ts
  * import type { InitializerConfig } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const i: InitializerConfig = { kind: "from_file", path: "prompt.npy", name: null };
- * console.assert(i.kind === "from_file");
+ * assert(i.kind === "from_file");
  * ```
  */
 export type InitializerConfig =
@@ -216,8 +225,9 @@ export type InitializerConfig =
  * @example
  * ```ts
  * import type { FallbackInit } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const f: FallbackInit = { kind: "random_uniform", scale: 0.5, range: "symmetric" };
- * console.assert(f.scale === 0.5);
+ * assert(f.scale === 0.5);
  * ```
  */
 export type FallbackInit = RandomUniformInit | SampledVocabInit;
@@ -228,8 +238,9 @@ export type FallbackInit = RandomUniformInit | SampledVocabInit;
  * @example
  * ```ts
  * import type { RandomUniformInit } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const i: RandomUniformInit = { kind: "random_uniform", scale: 0.5, range: "flax" };
- * console.assert(i.range === "flax");
+ * assert(i.range === "flax");
  * ```
  */
 export interface RandomUniformInit {
@@ -250,8 +261,9 @@ export interface RandomUniformInit {
  * @example
  * ```ts
  * import type { SampledVocabInit } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const i: SampledVocabInit = { kind: "sampled_vocab", population: 5000 };
- * console.assert(i.population === 5000);
+ * assert(i.population === 5000);
  * ```
  */
 export interface SampledVocabInit {
@@ -267,7 +279,8 @@ export interface SampledVocabInit {
  * @example
  * ```ts
  * import { AGGREGATES } from "./schema.ts";
- * console.assert(AGGREGATES[0] === "mean");
+ * import assert from "node:assert/strict";
+ * assert(AGGREGATES[0] === "mean");
  * ```
  */
 export const AGGREGATES = ["mean", "first", "last", "sum"] as const;
@@ -279,11 +292,12 @@ export const AGGREGATES = ["mean", "first", "last", "sum"] as const;
  * @example
  * ```ts
  * import type { ClassLabelsInit } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const i: ClassLabelsInit = {
  *   kind: "class_labels", texts: null, aggregate: "mean",
  *   fallback: { kind: "sampled_vocab", population: 5000 },
  * };
- * console.assert(i.texts === null);
+ * assert(i.texts === null);
  * ```
  */
 export interface ClassLabelsInit {
@@ -303,11 +317,12 @@ export interface ClassLabelsInit {
  * @example
  * ```ts
  * import type { FromStringInit } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const i: FromStringInit = {
  *   kind: "from_string", text: "Classify the sentiment:",
  *   fallback: { kind: "sampled_vocab", population: 5000 },
  * };
- * console.assert(i.text.length > 0);
+ * assert(i.text.length > 0);
  * ```
  */
 export interface FromStringInit {
@@ -325,8 +340,9 @@ export interface FromStringInit {
  * @example
  * ```ts
  * import type { FromFileInit } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const i: FromFileInit = { kind: "from_file", path: "runs/a/best.npy", name: null };
- * console.assert(i.name === null);
+ * assert(i.name === null);
  * ```
  */
 export interface FromFileInit {
@@ -349,11 +365,12 @@ export interface FromFileInit {
  * @example
  * ```ts
  * import type { OptimizerConfig } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const o: OptimizerConfig = {
  *   kind: "adamw", learning_rate: 1e-3, schedule: { kind: "constant" }, clip_norm: 1,
  *   weight_decay: 0.01, betas: [0.9, 0.999], eps: 1e-8,
  * };
- * console.assert(o.kind === "adamw" && o.betas[0] === 0.9);
+ * assert(o.kind === "adamw" && o.betas[0] === 0.9);
  * ```
  */
 export type OptimizerConfig = AdafactorConfig | AdamConfig;
@@ -364,8 +381,9 @@ export type OptimizerConfig = AdafactorConfig | AdamConfig;
  * @example
  * ```ts
  * import type { OptimizerCommon } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const c: OptimizerCommon = { learning_rate: 0.3, schedule: { kind: "constant" }, clip_norm: null, weight_decay: 0 };
- * console.assert(c.clip_norm === null);
+ * assert(c.clip_norm === null);
  * ```
  */
 export interface OptimizerCommon {
@@ -388,8 +406,9 @@ export interface OptimizerCommon {
  * @example
  * ```ts
  * import type { AdafactorConfig } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const f = (o: AdafactorConfig) => o.decay_rate;
- * console.assert(typeof f === "function");
+ * assert(typeof f === "function");
  * ```
  */
 export interface AdafactorConfig extends OptimizerCommon {
@@ -424,8 +443,9 @@ export interface AdafactorConfig extends OptimizerCommon {
  * @example
  * ```ts
  * import type { AdamConfig } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const f = (o: AdamConfig) => o.eps;
- * console.assert(typeof f === "function");
+ * assert(typeof f === "function");
  * ```
  */
 export interface AdamConfig extends OptimizerCommon {
@@ -452,8 +472,9 @@ export interface AdamConfig extends OptimizerCommon {
  * @example
  * ```ts
  * import type { ScheduleConfig } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const s: ScheduleConfig = { kind: "cosine", warmup_steps: 100, decay_steps: 900, alpha: 0 };
- * console.assert(s.kind === "cosine");
+ * assert(s.kind === "cosine");
  * ```
  */
 export type ScheduleConfig =
@@ -482,8 +503,9 @@ export type ScheduleConfig =
  * @example
  * ```ts
  * import type { EarlyStoppingConfig } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const e: EarlyStoppingConfig = { metric: "accuracy", mode: "max", patience: 5 };
- * console.assert(e.mode === "max");
+ * assert(e.mode === "max");
  * ```
  */
 export interface EarlyStoppingConfig {
@@ -501,8 +523,9 @@ export interface EarlyStoppingConfig {
  * @example
  * ```ts
  * import type { TrainConfig } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const f = (t: TrainConfig) => t.steps * t.batch_size;
- * console.assert(typeof f === "function");
+ * assert(typeof f === "function");
  * ```
  */
 export interface TrainConfig {
@@ -557,10 +580,11 @@ export interface TrainConfig {
  * @example
  * ```ts
  * import type { EvalConfig } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const e: EvalConfig = {
  *   split: "validation", batch_size: 32, method: "rank", length_normalize: false, max_examples: null,
  * };
- * console.assert(e.method === "rank");
+ * assert(e.method === "rank");
  * ```
  */
 export interface EvalConfig {
@@ -589,8 +613,9 @@ export interface EvalConfig {
  * @example
  * ```ts
  * import type { DecodingConfig } from "./schema.ts";
+ * import assert from "node:assert/strict";
  * const f = (d: DecodingConfig) => d.mode === "beam" ? d.num_beams : 1;
- * console.assert(typeof f === "function");
+ * assert(typeof f === "function");
  * ```
  */
 export interface DecodingConfig {
@@ -621,7 +646,8 @@ export interface DecodingConfig {
  * @example
  * ```ts
  * import { EMBEDDED_PREFIX } from "./schema.ts";
- * console.assert("embedded:default".startsWith(EMBEDDED_PREFIX));
+ * import assert from "node:assert/strict";
+ * assert("embedded:default".startsWith(EMBEDDED_PREFIX));
  * ```
  */
 export const EMBEDDED_PREFIX = "embedded:";

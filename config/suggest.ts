@@ -15,9 +15,10 @@
  * @example
  * ```ts
  * import { editDistance } from "./suggest.ts";
- * console.assert(editDistance("learning_rat", "learning_rate") === 1);
- * console.assert(editDistance("lenght", "length") === 1);
- * console.assert(editDistance("", "abc") === 3);
+ * import assert from "node:assert/strict";
+ * assert(editDistance("learning_rat", "learning_rate") === 1);
+ * assert(editDistance("lenght", "length") === 1);
+ * assert(editDistance("", "abc") === 3);
  * ```
  */
 export function editDistance(a: string, b: string): number {
@@ -53,9 +54,10 @@ export function editDistance(a: string, b: string): number {
  * @example
  * ```ts
  * import { closest } from "./suggest.ts";
- * console.assert(closest("learning_rat", ["learning_rate", "schedule"]) === "learning_rate");
- * console.assert(closest("Batch-Size", ["batch_size"]) === "batch_size");
- * console.assert(closest("zzz", ["learning_rate"]) === undefined);
+ * import assert from "node:assert/strict";
+ * assert(closest("learning_rat", ["learning_rate", "schedule"]) === "learning_rate");
+ * assert(closest("Batch-Size", ["batch_size"]) === "batch_size");
+ * assert(closest("zzz", ["learning_rate"]) === undefined);
  * ```
  */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
@@ -83,8 +85,9 @@ export function closest(word: string, candidates: readonly string[]): string | u
  * @example
  * ```ts
  * import { didYouMean } from "./suggest.ts";
- * console.assert(didYouMean("adafacter", ["adafactor", "adam"]) === "; did you mean adafactor?");
- * console.assert(didYouMean("sgd", ["adafactor"]) === "");
+ * import assert from "node:assert/strict";
+ * assert(didYouMean("adafacter", ["adafactor", "adam"]) === "; did you mean adafactor?");
+ * assert(didYouMean("sgd", ["adafactor"]) === "");
  * ```
  */
 export function didYouMean(word: string, candidates: readonly string[]): string {

@@ -41,8 +41,9 @@ import { didYouMean } from "./suggest.ts";
  * @example
  * ```ts
  * import type { ValidateOptions } from "./validate.ts";
+ * import assert from "node:assert/strict";
  * const o: ValidateOptions = { knownTasks: ["glue/sst2"], knownModels: ["default"] };
- * console.assert(o.knownTasks?.length === 1);
+ * assert(o.knownTasks?.length === 1);
  * ```
  */
 export interface ValidateOptions {
@@ -58,7 +59,8 @@ export interface ValidateOptions {
  * @example
  * ```ts
  * import { TOP_LEVEL_KEYS } from "./validate.ts";
- * console.assert(TOP_LEVEL_KEYS.includes("optimizer"));
+ * import assert from "node:assert/strict";
+ * assert(TOP_LEVEL_KEYS.includes("optimizer"));
  * ```
  */
 export const TOP_LEVEL_KEYS: readonly string[] = [
@@ -267,14 +269,15 @@ function validateDecoding(ctx: Ctx, root: JsonObject): DecodingConfig {
  * ```ts
  * import * as E from "fp-ts/Either";
  * import { validateConfig } from "./validate.ts";
+ * import assert from "node:assert/strict";
  * const ok = validateConfig({
  *   model: "embedded:default",
  *   task: "glue/sst2",
  *   prompt: { length: 20, initializer: { kind: "sampled_vocab" } },
  * });
- * console.assert(E.isRight(ok) && ok.right.optimizer.learning_rate === 0.3);
+ * assert(E.isRight(ok) && ok.right.optimizer.learning_rate === 0.3);
  * const bad = validateConfig({ task: "glue/sst2", optimizer: { learning_rat: 1 }, prompt: {} });
- * console.assert(E.isLeft(bad) && bad.left.length === 4); // model, length, initializer, learning_rat
+ * assert(E.isLeft(bad) && bad.left.length === 4); // model, length, initializer, learning_rat
  * ```
  */
 export function validateConfig(

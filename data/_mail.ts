@@ -32,8 +32,9 @@
  * @example
  * ```ts
  * import type { CleanMail } from "./_mail.ts";
+ * import assert from "node:assert/strict";
  * const m: CleanMail = { subject: "Hello", body: "See you at 5" };
- * console.assert(m.subject === "Hello");
+ * assert(m.subject === "Hello");
  * ```
  */
 export interface CleanMail {
@@ -49,8 +50,9 @@ export interface CleanMail {
  * @example
  * ```ts
  * import type { CleanMailOptions } from "./_mail.ts";
+ * import assert from "node:assert/strict";
  * const o: CleanMailOptions = { maxBodyChars: 500 };
- * console.assert(o.maxSubjectChars === undefined);
+ * assert(o.maxSubjectChars === undefined);
  * ```
  */
 export interface CleanMailOptions {
@@ -401,9 +403,10 @@ function truncate(text: string, max: number): string {
  * @example
  * ```ts
  * import { cleanMail } from "./_mail.ts";
+ * import assert from "node:assert/strict";
  * const raw = "Subject: =?utf-8?Q?Caf=C3=A9?=\nContent-Type: text/html\n\n<p>Hello&nbsp;<b>W</b>orld</p>";
  * const m = cleanMail(new TextEncoder().encode(raw));
- * console.assert(m.subject === "Café" && m.body === "Hello World");
+ * assert(m.subject === "Café" && m.body === "Hello World");
  * ```
  */
 export function cleanMail(raw: Uint8Array, options: CleanMailOptions = {}): CleanMail {

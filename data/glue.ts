@@ -34,7 +34,8 @@ const ENTAILMENT2 = {
  * @example
  * ```ts
  * import { GLUE_COLA } from "./glue.ts";
- * console.assert(GLUE_COLA.labelWords?.[1] === "acceptable");
+ * import assert from "node:assert/strict";
+ * assert(GLUE_COLA.labelWords?.[1] === "acceptable");
  * ```
  */
 export const GLUE_COLA: Task = {
@@ -58,7 +59,8 @@ export const GLUE_COLA: Task = {
  * @example
  * ```ts
  * import { GLUE_SST2 } from "./glue.ts";
- * console.assert(GLUE_SST2.inputs === "sst2 sentence: {sentence}");
+ * import assert from "node:assert/strict";
+ * assert(GLUE_SST2.inputs === "sst2 sentence: {sentence}");
  * ```
  */
 export const GLUE_SST2: Task = {
@@ -79,7 +81,8 @@ export const GLUE_SST2: Task = {
  * @example
  * ```ts
  * import { GLUE_MRPC } from "./glue.ts";
- * console.assert(GLUE_MRPC.positive === "equivalent");
+ * import assert from "node:assert/strict";
+ * assert(GLUE_MRPC.positive === "equivalent");
  * ```
  */
 export const GLUE_MRPC: Task = {
@@ -105,7 +108,8 @@ export const GLUE_MRPC: Task = {
  * @example
  * ```ts
  * import { GLUE_QQP } from "./glue.ts";
- * console.assert(GLUE_QQP.targets.kind === "label" && GLUE_QQP.targets.field === "is_duplicate");
+ * import assert from "node:assert/strict";
+ * assert(GLUE_QQP.targets.kind === "label" && GLUE_QQP.targets.field === "is_duplicate");
  * ```
  */
 export const GLUE_QQP: Task = {
@@ -131,7 +135,8 @@ export const GLUE_QQP: Task = {
  * @example
  * ```ts
  * import { GLUE_STSB } from "./glue.ts";
- * console.assert(GLUE_STSB.targets.kind === "score" && GLUE_STSB.targets.step === 0.2);
+ * import assert from "node:assert/strict";
+ * assert(GLUE_STSB.targets.kind === "score" && GLUE_STSB.targets.step === 0.2);
  * ```
  */
 export const GLUE_STSB: Task = {
@@ -152,7 +157,8 @@ export const GLUE_STSB: Task = {
  * @example
  * ```ts
  * import { GLUE_MNLI } from "./glue.ts";
- * console.assert(GLUE_MNLI.files.validation_mismatched.file === "dev_mismatched.tsv");
+ * import assert from "node:assert/strict";
+ * assert(GLUE_MNLI.files.validation_mismatched.file === "dev_mismatched.tsv");
  * ```
  */
 export const GLUE_MNLI: Task = {
@@ -190,7 +196,8 @@ export const GLUE_MNLI: Task = {
  * @example
  * ```ts
  * import { GLUE_QNLI } from "./glue.ts";
- * console.assert(GLUE_QNLI.labelWords?.length === 2);
+ * import assert from "node:assert/strict";
+ * assert(GLUE_QNLI.labelWords?.length === 2);
  * ```
  */
 export const GLUE_QNLI: Task = {
@@ -210,7 +217,8 @@ export const GLUE_QNLI: Task = {
  * @example
  * ```ts
  * import { GLUE_RTE } from "./glue.ts";
- * console.assert(GLUE_RTE.dir === "RTE");
+ * import assert from "node:assert/strict";
+ * assert(GLUE_RTE.dir === "RTE");
  * ```
  */
 export const GLUE_RTE: Task = {
@@ -230,7 +238,8 @@ export const GLUE_RTE: Task = {
  * @example
  * ```ts
  * import { GLUE_TASKS } from "./glue.ts";
- * console.assert(GLUE_TASKS.length === 8);
+ * import assert from "node:assert/strict";
+ * assert(GLUE_TASKS.length === 8);
  * ```
  */
 export const GLUE_TASKS: readonly Task[] = [

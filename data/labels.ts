@@ -14,8 +14,9 @@ import { fieldText } from "./template.ts";
  * @example
  * ```ts
  * import type { LabelMap } from "./labels.ts";
+ * import assert from "node:assert/strict";
  * const sst2: LabelMap = { "0": "negative", "1": "positive" };
- * console.assert(sst2["1"] === "positive");
+ * assert(sst2["1"] === "positive");
  * ```
  */
 export type LabelMap = Readonly<Record<string, string>>;
@@ -29,7 +30,8 @@ export type LabelMap = Readonly<Record<string, string>>;
  * @example
  * ```ts
  * import { labelKey } from "./labels.ts";
- * console.assert(labelKey(1) === "1" && labelKey("1") === "1" && labelKey(true) === "true");
+ * import assert from "node:assert/strict";
+ * assert(labelKey(1) === "1" && labelKey("1") === "1" && labelKey(true) === "true");
  * ```
  */
 export function labelKey(value: unknown): string | undefined {
@@ -46,8 +48,9 @@ export function labelKey(value: unknown): string | undefined {
  * @example
  * ```ts
  * import { mapLabel } from "./labels.ts";
- * console.assert(mapLabel({ "0": "negative", "1": "positive" }, 0) === "negative");
- * console.assert(mapLabel({ "0": "negative" }, 2) === undefined);
+ * import assert from "node:assert/strict";
+ * assert(mapLabel({ "0": "negative", "1": "positive" }, 0) === "negative");
+ * assert(mapLabel({ "0": "negative" }, 2) === undefined);
  * ```
  */
 export function mapLabel(map: LabelMap, value: unknown): string | undefined {
@@ -66,8 +69,9 @@ export function mapLabel(map: LabelMap, value: unknown): string | undefined {
  * @example
  * ```ts
  * import { labelMapFrom } from "./labels.ts";
- * console.assert(labelMapFrom({ "0": "no", "1": "yes" }, "task.targets.map")._tag === "Right");
- * console.assert(labelMapFrom({ "0": 1 }, "task.targets.map")._tag === "Left");
+ * import assert from "node:assert/strict";
+ * assert(labelMapFrom({ "0": "no", "1": "yes" }, "task.targets.map")._tag === "Right");
+ * assert(labelMapFrom({ "0": 1 }, "task.targets.map")._tag === "Left");
  * ```
  */
 export function labelMapFrom(value: unknown, where: string): E.Either<Problem, LabelMap> {
@@ -104,10 +108,11 @@ export function labelMapFrom(value: unknown, where: string): E.Either<Problem, L
  * @example
  * ```ts
  * import { parseLabelMap } from "./labels.ts";
+ * import assert from "node:assert/strict";
  * const r = parseLabelMap('{0: "negative", 1: "positive"}', "--set task.labels");
- * console.assert(r._tag === "Right" && r.right["1"] === "positive");
+ * assert(r._tag === "Right" && r.right["1"] === "positive");
  * const b = parseLabelMap("{False: 'no', True: 'yes'}", "x");
- * console.assert(b._tag === "Right" && b.right["true"] === "yes");
+ * assert(b._tag === "Right" && b.right["true"] === "yes");
  * ```
  */
 export function parseLabelMap(text: string, where: string): E.Either<Problem, LabelMap> {

@@ -28,8 +28,9 @@ import {
  * @example
  * ```ts
  * import type { LoadOptions } from "./load.ts";
+ * import assert from "node:assert/strict";
  * const lenient: LoadOptions = { onBadRecord: "skip", limit: 100 };
- * console.assert(lenient.onBadRecord === "skip");
+ * assert(lenient.onBadRecord === "skip");
  * ```
  */
 export interface LoadOptions {
@@ -51,8 +52,9 @@ export interface LoadOptions {
  * @example
  * ```ts
  * import type { LoadedSplit } from "./load.ts";
+ * import assert from "node:assert/strict";
  * const s: LoadedSplit = { file: "dev.tsv", examples: [], records: 0, skipped: 0, problems: [], filtered: 0, unlabelled: 0 };
- * console.assert(s.skipped === 0);
+ * assert(s.skipped === 0);
  * ```
  */
 export interface LoadedSplit {
@@ -94,9 +96,10 @@ async function exists(path: string): Promise<boolean> {
  * import { splitPath } from "./load.ts";
  * import { getTask } from "./tasks.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const sst2 = orThrow(getTask("glue_sst2"));
  * const p = await splitPath(sst2, "/nowhere/glue", sst2.files.train);
- * console.assert(p === "/nowhere/glue/SST-2/train.tsv");
+ * assert(p === "/nowhere/glue/SST-2/train.tsv");
  * ```
  */
 export async function splitPath(task: Task, dir: string, spec: SplitFile): Promise<string> {
@@ -126,9 +129,10 @@ function roundHalfEven(x: number): number {
  * @example
  * ```ts
  * import { scoreText } from "./load.ts";
- * console.assert(scoreText(3.8, 0.2, 1) === "3.8");
- * console.assert(scoreText(2.5, 0.2, 1) === "2.4"); // 12.5 rounds to even 12
- * console.assert(scoreText(0.3, 0.2, 1) === "0.4"); // 1.5 rounds to even 2
+ * import assert from "node:assert/strict";
+ * assert(scoreText(3.8, 0.2, 1) === "3.8");
+ * assert(scoreText(2.5, 0.2, 1) === "2.4"); // 12.5 rounds to even 12
+ * assert(scoreText(0.3, 0.2, 1) === "0.4"); // 1.5 rounds to even 2
  * ```
  */
 export function scoreText(score: number, step: number, digits: number): string {
@@ -190,6 +194,7 @@ function classify(
  * ```ts
  * import { loadTaskSplit } from "./load.ts";
  * import type { Task } from "./task.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/train.jsonl`, '{"text": "great", "y": 1}\n{"text": "meh", "y": 7}\n');
  * const task: Task = {
@@ -201,10 +206,10 @@ function classify(
  *   files: { train: { file: "train.jsonl", format: "jsonl" } },
  * };
  * const strict = await loadTaskSplit(task, dir, "train");
- * console.assert(strict._tag === "Left" && strict.left.where.endsWith("train.jsonl:2"));
+ * assert(strict._tag === "Left" && strict.left.where.endsWith("train.jsonl:2"));
  * const lenient = await loadTaskSplit(task, dir, "train", { onBadRecord: "skip" });
- * console.assert(lenient._tag === "Right" && lenient.right.examples.length === 1 && lenient.right.skipped === 1);
- * console.assert(lenient._tag === "Right" && lenient.right.examples[0].targets === "good");
+ * assert(lenient._tag === "Right" && lenient.right.examples.length === 1 && lenient.right.skipped === 1);
+ * assert(lenient._tag === "Right" && lenient.right.examples[0].targets === "good");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -6,9 +6,10 @@
  * ```ts
  * import { getTask, loadTaskSplit } from "./mod.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const sst2 = orThrow(getTask("glue_sst2"));
  * const r = await loadTaskSplit(sst2, "/no/such/dir", "validation");
- * console.assert(r._tag === "Left" && r.left._tag === "NotFound");
+ * assert(r._tag === "Left" && r.left._tag === "NotFound");
  * ```
  *
  * @module

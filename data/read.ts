@@ -24,8 +24,9 @@ import { parquetRows } from "./_parquet.ts";
  * @example
  * ```ts
  * import { type DataFormat, formatFromPath } from "./read.ts";
+ * import assert from "node:assert/strict";
  * const f: DataFormat | undefined = formatFromPath("train.tsv");
- * console.assert(f === "tsv");
+ * assert(f === "tsv");
  * ```
  */
 export type DataFormat = "jsonl" | "csv" | "tsv" | "parquet";
@@ -38,8 +39,9 @@ export type DataFormat = "jsonl" | "csv" | "tsv" | "parquet";
  * @example
  * ```ts
  * import type { CsvQuoting } from "./read.ts";
+ * import assert from "node:assert/strict";
  * const glue: CsvQuoting = "none";
- * console.assert(glue === "none");
+ * assert(glue === "none");
  * ```
  */
 export type CsvQuoting = Quoting;
@@ -51,7 +53,8 @@ export type CsvQuoting = Quoting;
  * @example
  * ```ts
  * import { DATA_DEFAULT_MAX_BYTES } from "./read.ts";
- * console.assert(DATA_DEFAULT_MAX_BYTES === 2 ** 31);
+ * import assert from "node:assert/strict";
+ * assert(DATA_DEFAULT_MAX_BYTES === 2 ** 31);
  * ```
  */
 export const DATA_DEFAULT_MAX_BYTES = 2 ** 31;
@@ -62,7 +65,8 @@ export const DATA_DEFAULT_MAX_BYTES = 2 ** 31;
  * @example
  * ```ts
  * import { DATA_DEFAULT_MAX_LINE_CHARS } from "./read.ts";
- * console.assert(DATA_DEFAULT_MAX_LINE_CHARS === 16 * 1024 * 1024);
+ * import assert from "node:assert/strict";
+ * assert(DATA_DEFAULT_MAX_LINE_CHARS === 16 * 1024 * 1024);
  * ```
  */
 export const DATA_DEFAULT_MAX_LINE_CHARS = 16 * 1024 * 1024;
@@ -73,6 +77,7 @@ export const DATA_DEFAULT_MAX_LINE_CHARS = 16 * 1024 * 1024;
  * @example
  * ```ts
  * import type { ReadOptions } from "./read.ts";
+ * import assert from "node:assert/strict";
  * // CoLA's files: tab-separated, no header, no quoting.
  * const cola: ReadOptions = {
  *   format: "tsv",
@@ -80,7 +85,7 @@ export const DATA_DEFAULT_MAX_LINE_CHARS = 16 * 1024 * 1024;
  *   columns: ["source", "label", "original_label", "sentence"],
  *   quoting: "none",
  * };
- * console.assert(cola.columns?.length === 4);
+ * assert(cola.columns?.length === 4);
  * ```
  */
 export interface ReadOptions {
@@ -111,8 +116,9 @@ export interface ReadOptions {
  * @example
  * ```ts
  * import type { DataRecord } from "./read.ts";
+ * import assert from "node:assert/strict";
  * const r: DataRecord = { location: "train.tsv:2", fields: { sentence: "hi", label: "1" } };
- * console.assert(r.fields.label === "1");
+ * assert(r.fields.label === "1");
  * ```
  */
 export interface DataRecord {
@@ -128,10 +134,11 @@ export interface DataRecord {
  * @example
  * ```ts
  * import type { RecordVisitor } from "./read.ts";
+ * import assert from "node:assert/strict";
  * let n = 0;
  * const count: RecordVisitor = { record: () => void n++ };
  * count.record({ location: "a.jsonl:1", fields: {} });
- * console.assert(n === 1);
+ * assert(n === 1);
  * ```
  */
 export interface RecordVisitor {
@@ -152,8 +159,9 @@ export interface RecordVisitor {
  * @example
  * ```ts
  * import { formatFromPath } from "./read.ts";
- * console.assert(formatFromPath("val.jsonl") === "jsonl");
- * console.assert(formatFromPath("x.txt") === undefined);
+ * import assert from "node:assert/strict";
+ * assert(formatFromPath("val.jsonl") === "jsonl");
+ * assert(formatFromPath("x.txt") === undefined);
  * ```
  */
 export function formatFromPath(path: string | URL): DataFormat | undefined {
@@ -216,11 +224,12 @@ function checkOptions(o: ReadOptions, format: DataFormat, where: string): Proble
  * @example
  * ```ts
  * import { scanRecords } from "./read.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/a.jsonl`, '{"x": 1}\n\n{"x": 2}\n');
  * let sum = 0;
  * const r = await scanRecords(`${dir}/a.jsonl`, {}, { record: (rec) => void (sum += rec.fields.x as number) });
- * console.assert(r._tag === "Right" && r.right === 2 && sum === 3);
+ * assert(r._tag === "Right" && r.right === 2 && sum === 3);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -396,11 +405,12 @@ export async function scanRecords(
  * @example
  * ```ts
  * import { readRecords } from "./read.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/a.csv`, 'text,label\n"a, b",1\n"say ""hi""",0\n');
  * const r = await readRecords(`${dir}/a.csv`);
- * console.assert(r._tag === "Right" && r.right.length === 2);
- * console.assert(r._tag === "Right" && r.right[1].fields.text === 'say "hi"');
+ * assert(r._tag === "Right" && r.right.length === 2);
+ * assert(r._tag === "Right" && r.right[1].fields.text === 'say "hi"');
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

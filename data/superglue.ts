@@ -28,7 +28,8 @@ const ENTAILMENT2 = {
  * @example
  * ```ts
  * import { SUPER_GLUE_BOOLQ } from "./superglue.ts";
- * console.assert(SUPER_GLUE_BOOLQ.inputs === "boolq passage: {passage} question: {question}");
+ * import assert from "node:assert/strict";
+ * assert(SUPER_GLUE_BOOLQ.inputs === "boolq passage: {passage} question: {question}");
  * ```
  */
 export const SUPER_GLUE_BOOLQ: Task = {
@@ -49,7 +50,8 @@ export const SUPER_GLUE_BOOLQ: Task = {
  * @example
  * ```ts
  * import { SUPER_GLUE_CB } from "./superglue.ts";
- * console.assert(SUPER_GLUE_CB.metrics.join() === "macro_f1,accuracy");
+ * import assert from "node:assert/strict";
+ * assert(SUPER_GLUE_CB.metrics.join() === "macro_f1,accuracy");
  * ```
  */
 export const SUPER_GLUE_CB: Task = {
@@ -81,7 +83,8 @@ export const SUPER_GLUE_CB: Task = {
  * @example
  * ```ts
  * import { SUPER_GLUE_COPA } from "./superglue.ts";
- * console.assert(SUPER_GLUE_COPA.labelWords?.join() === "choice1,choice2");
+ * import assert from "node:assert/strict";
+ * assert(SUPER_GLUE_COPA.labelWords?.join() === "choice1,choice2");
  * ```
  */
 export const SUPER_GLUE_COPA: Task = {
@@ -102,7 +105,8 @@ export const SUPER_GLUE_COPA: Task = {
  * @example
  * ```ts
  * import { SUPER_GLUE_MULTIRC } from "./superglue.ts";
- * console.assert(SUPER_GLUE_MULTIRC.prepare === "multirc");
+ * import assert from "node:assert/strict";
+ * assert(SUPER_GLUE_MULTIRC.prepare === "multirc");
  * ```
  */
 export const SUPER_GLUE_MULTIRC: Task = {
@@ -125,7 +129,8 @@ export const SUPER_GLUE_MULTIRC: Task = {
  * @example
  * ```ts
  * import { SUPER_GLUE_RECORD } from "./superglue.ts";
- * console.assert(SUPER_GLUE_RECORD.targets.kind === "answers");
+ * import assert from "node:assert/strict";
+ * assert(SUPER_GLUE_RECORD.targets.kind === "answers");
  * ```
  */
 export const SUPER_GLUE_RECORD: Task = {
@@ -145,7 +150,8 @@ export const SUPER_GLUE_RECORD: Task = {
  * @example
  * ```ts
  * import { SUPER_GLUE_RTE } from "./superglue.ts";
- * console.assert(SUPER_GLUE_RTE.inputs.startsWith("rte hypothesis:"));
+ * import assert from "node:assert/strict";
+ * assert(SUPER_GLUE_RTE.inputs.startsWith("rte hypothesis:"));
  * ```
  */
 export const SUPER_GLUE_RTE: Task = {
@@ -165,7 +171,8 @@ export const SUPER_GLUE_RTE: Task = {
  * @example
  * ```ts
  * import { SUPER_GLUE_WIC } from "./superglue.ts";
- * console.assert(SUPER_GLUE_WIC.inputs.endsWith("word: {word}"));
+ * import assert from "node:assert/strict";
+ * assert(SUPER_GLUE_WIC.inputs.endsWith("word: {word}"));
  * ```
  */
 export const SUPER_GLUE_WIC: Task = {
@@ -187,7 +194,8 @@ export const SUPER_GLUE_WIC: Task = {
  * @example
  * ```ts
  * import { SUPER_GLUE_WSC } from "./superglue.ts";
- * console.assert(SUPER_GLUE_WSC.targets.kind === "template");
+ * import assert from "node:assert/strict";
+ * assert(SUPER_GLUE_WSC.targets.kind === "template");
  * ```
  */
 export const SUPER_GLUE_WSC: Task = {
@@ -211,7 +219,8 @@ export const SUPER_GLUE_WSC: Task = {
  * @example
  * ```ts
  * import { SUPER_GLUE_TASKS } from "./superglue.ts";
- * console.assert(SUPER_GLUE_TASKS.length === 8);
+ * import assert from "node:assert/strict";
+ * assert(SUPER_GLUE_TASKS.length === 8);
  * ```
  */
 export const SUPER_GLUE_TASKS: readonly Task[] = [

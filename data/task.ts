@@ -22,8 +22,9 @@ import { compileTemplate } from "./template.ts";
  * @example
  * ```ts
  * import { METRIC_NAMES, type MetricName } from "./task.ts";
+ * import assert from "node:assert/strict";
  * const m: MetricName = "matthews";
- * console.assert(METRIC_NAMES.includes(m));
+ * assert(METRIC_NAMES.includes(m));
  * ```
  */
 export type MetricName =
@@ -43,7 +44,8 @@ export type MetricName =
  * @example
  * ```ts
  * import { METRIC_NAMES } from "./task.ts";
- * console.assert(METRIC_NAMES.length === 9);
+ * import assert from "node:assert/strict";
+ * assert(METRIC_NAMES.length === 9);
  * ```
  */
 export const METRIC_NAMES: readonly MetricName[] = [
@@ -71,8 +73,9 @@ export const METRIC_NAMES: readonly MetricName[] = [
  * @example
  * ```ts
  * import { PREPARE_NAMES, type PrepareName } from "./task.ts";
+ * import assert from "node:assert/strict";
  * const p: PrepareName = "multirc";
- * console.assert(PREPARE_NAMES.includes(p));
+ * assert(PREPARE_NAMES.includes(p));
  * ```
  */
 export type PrepareName = "wsc_simple" | "multirc" | "record";
@@ -83,7 +86,8 @@ export type PrepareName = "wsc_simple" | "multirc" | "record";
  * @example
  * ```ts
  * import { PREPARE_NAMES } from "./task.ts";
- * console.assert(PREPARE_NAMES.join() === "wsc_simple,multirc,record");
+ * import assert from "node:assert/strict";
+ * assert(PREPARE_NAMES.join() === "wsc_simple,multirc,record");
  * ```
  */
 export const PREPARE_NAMES: readonly PrepareName[] = ["wsc_simple", "multirc", "record"];
@@ -94,13 +98,14 @@ export const PREPARE_NAMES: readonly PrepareName[] = ["wsc_simple", "multirc", "
  * @example
  * ```ts
  * import type { SplitFile } from "./task.ts";
+ * import assert from "node:assert/strict";
  * const colaTrain: SplitFile = {
  *   file: "train.tsv",
  *   format: "tsv",
  *   header: false,
  *   columns: ["source", "label", "original_label", "sentence"],
  * };
- * console.assert(colaTrain.format === "tsv");
+ * assert(colaTrain.format === "tsv");
  * ```
  */
 export interface SplitFile {
@@ -136,8 +141,9 @@ export interface SplitFile {
  * @example
  * ```ts
  * import type { TargetSpec } from "./task.ts";
+ * import assert from "node:assert/strict";
  * const t: TargetSpec = { kind: "label", field: "label", map: { "0": "negative", "1": "positive" } };
- * console.assert(t.kind === "label");
+ * assert(t.kind === "label");
  * ```
  */
 export type TargetSpec =
@@ -165,6 +171,7 @@ export type TargetSpec =
  * @example
  * ```ts
  * import { checkTask, type Task } from "./task.ts";
+ * import assert from "node:assert/strict";
  * const task: Task = {
  *   name: "my_sentiment",
  *   inputs: "review: {text}",
@@ -173,7 +180,7 @@ export type TargetSpec =
  *   metrics: ["accuracy"],
  *   files: { train: { file: "train.jsonl", format: "jsonl" } },
  * };
- * console.assert(checkTask(task).length === 0);
+ * assert(checkTask(task).length === 0);
  * ```
  */
 export interface Task {
@@ -207,13 +214,14 @@ export interface Task {
  * @example
  * ```ts
  * import type { Example } from "./task.ts";
+ * import assert from "node:assert/strict";
  * const ex: Example = {
  *   inputs: "sst2 sentence: a fine film",
  *   targets: "positive",
  *   label: 1,
  *   meta: { location: "train.tsv:2", index: 0 },
  * };
- * console.assert(ex.label === 1);
+ * assert(ex.label === 1);
  * ```
  */
 export interface Example {
@@ -236,8 +244,9 @@ export interface Example {
  * @example
  * ```ts
  * import type { ExampleMeta } from "./task.ts";
+ * import assert from "node:assert/strict";
  * const m: ExampleMeta = { location: "val.jsonl:3", index: 2, group: "0/1", answers: ["Paris"] };
- * console.assert(m.answers?.[0] === "Paris");
+ * assert(m.answers?.[0] === "Paris");
  * ```
  */
 export interface ExampleMeta {
@@ -263,6 +272,7 @@ export interface ExampleMeta {
  * @example
  * ```ts
  * import { checkTask } from "./task.ts";
+ * import assert from "node:assert/strict";
  * const problems = checkTask({
  *   name: "t",
  *   inputs: "{x",
@@ -271,7 +281,7 @@ export interface ExampleMeta {
  *   metrics: ["accuracy"],
  *   files: {},
  * });
- * console.assert(problems.length === 3);
+ * assert(problems.length === 3);
  * ```
  */
 export function checkTask(task: Task): Problem[] {

@@ -16,7 +16,8 @@ import type { Task } from "./task.ts";
  * @example
  * ```ts
  * import { BUILTIN_TASKS } from "./tasks.ts";
- * console.assert(BUILTIN_TASKS.some((t) => t.name === "super_glue_boolq"));
+ * import assert from "node:assert/strict";
+ * assert(BUILTIN_TASKS.some((t) => t.name === "super_glue_boolq"));
  * ```
  */
 export const BUILTIN_TASKS: readonly Task[] = [...GLUE_TASKS, ...SUPER_GLUE_TASKS];
@@ -31,8 +32,9 @@ export const BUILTIN_TASKS: readonly Task[] = [...GLUE_TASKS, ...SUPER_GLUE_TASK
  * ```ts
  * import { taskless } from "./tasks.ts";
  * import { GLUE_SST2 } from "./glue.ts";
+ * import assert from "node:assert/strict";
  * const t = taskless(GLUE_SST2);
- * console.assert(t.name === "taskless_glue_sst2" && t.taskless === true);
+ * assert(t.name === "taskless_glue_sst2" && t.taskless === true);
  * ```
  */
 export function taskless(task: Task): Task {
@@ -46,7 +48,8 @@ export function taskless(task: Task): Task {
  * @example
  * ```ts
  * import { taskNames } from "./tasks.ts";
- * console.assert(taskNames().includes("taskless_super_glue_rte"));
+ * import assert from "node:assert/strict";
+ * assert(taskNames().includes("taskless_super_glue_rte"));
  * ```
  */
 export function taskNames(): string[] {
@@ -75,10 +78,11 @@ function editDistance(a: string, b: string): number {
  * @example
  * ```ts
  * import { getTask } from "./tasks.ts";
+ * import assert from "node:assert/strict";
  * const r = getTask("glue_sst2");
- * console.assert(r._tag === "Right" && r.right.labelWords?.[1] === "positive");
+ * assert(r._tag === "Right" && r.right.labelWords?.[1] === "positive");
  * const bad = getTask("glue_sst");
- * console.assert(bad._tag === "Left" && bad.left.message.includes("did you mean glue_sst2"));
+ * assert(bad._tag === "Left" && bad.left.message.includes("did you mean glue_sst2"));
  * ```
  */
 export function getTask(name: string): E.Either<Problem, Task> {

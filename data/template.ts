@@ -17,9 +17,10 @@ import { type Problem, problem } from "../problem.ts";
  * @example
  * ```ts
  * import { compileTemplate, type Template } from "./template.ts";
+ * import assert from "node:assert/strict";
  * const r = compileTemplate("rte sentence1: {sentence1} sentence2: {sentence2}");
  * const t: Template | undefined = r._tag === "Right" ? r.right : undefined;
- * console.assert(t !== undefined && t.fields.join() === "sentence1,sentence2");
+ * assert(t !== undefined && t.fields.join() === "sentence1,sentence2");
  * ```
  */
 export interface Template {
@@ -42,9 +43,10 @@ export interface Template {
  * @example
  * ```ts
  * import { compileTemplate } from "./template.ts";
- * console.assert(compileTemplate("{{literal}} {x}")._tag === "Right");
+ * import assert from "node:assert/strict";
+ * assert(compileTemplate("{{literal}} {x}")._tag === "Right");
  * const bad = compileTemplate("sentence: {sentence");
- * console.assert(bad._tag === "Left" && bad.left.message.includes("never closed"));
+ * assert(bad._tag === "Left" && bad.left.message.includes("never closed"));
  * ```
  */
 export function compileTemplate(source: string, where = "template"): E.Either<Problem, Template> {
@@ -92,7 +94,8 @@ export function compileTemplate(source: string, where = "template"): E.Either<Pr
  * @example
  * ```ts
  * import { fieldText } from "./template.ts";
- * console.assert(fieldText(3) === "3" && fieldText("a") === "a" && fieldText([1]) === undefined);
+ * import assert from "node:assert/strict";
+ * assert(fieldText(3) === "3" && fieldText("a") === "a" && fieldText([1]) === undefined);
  * ```
  */
 export function fieldText(value: unknown): string | undefined {
@@ -128,11 +131,12 @@ function describeValue(v: unknown): string {
  * ```ts
  * import { compileTemplate, fillTemplate } from "./template.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const t = orThrow(compileTemplate("sst2 sentence: {sentence}"));
  * const r = fillTemplate(t, { sentence: "a fine film", label: "1" }, "train.tsv:2");
- * console.assert(r._tag === "Right" && r.right === "sst2 sentence: a fine film");
+ * assert(r._tag === "Right" && r.right === "sst2 sentence: a fine film");
  * const bad = fillTemplate(t, { text: "x" }, "train.tsv:3");
- * console.assert(bad._tag === "Left" && bad.left.message.includes("available fields: text"));
+ * assert(bad._tag === "Left" && bad.left.message.includes("available fields: text"));
  * ```
  */
 export function fillTemplate(
@@ -182,9 +186,10 @@ export function fillTemplate(
  * ```ts
  * import { checkTemplateFields, compileTemplate } from "./template.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const t = orThrow(compileTemplate("{sentense}"));
  * const r = checkTemplateFields(t, ["sentence", "label"], "task sst2");
- * console.assert(r._tag === "Left" && r.left.message.includes("sentence, label"));
+ * assert(r._tag === "Left" && r.left.message.includes("sentence, label"));
  * ```
  */
 export function checkTemplateFields(
@@ -215,8 +220,9 @@ export function checkTemplateFields(
  * @example
  * ```ts
  * import { removeFirstTextToken } from "./template.ts";
- * console.assert(removeFirstTextToken("sst2 sentence: great") === "sentence: great");
- * console.assert(removeFirstTextToken("oneword") === "oneword");
+ * import assert from "node:assert/strict";
+ * assert(removeFirstTextToken("sst2 sentence: great") === "sentence: great");
+ * assert(removeFirstTextToken("oneword") === "oneword");
  * ```
  */
 export function removeFirstTextToken(text: string): string {

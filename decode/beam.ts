@@ -42,8 +42,9 @@ const f32 = Math.fround;
  * @example
  * ```ts
  * import { BEAM_PRESET, type BeamOptions } from "./beam.ts";
+ * import assert from "node:assert/strict";
  * const options: BeamOptions = { ...BEAM_PRESET, maxNewTokens: 32 };
- * console.assert(options.numBeams === 4 && options.lengthPenalty === 0.6);
+ * assert(options.numBeams === 4 && options.lengthPenalty === 0.6);
  * ```
  */
 export interface BeamOptions extends DecodingOptions {
@@ -61,7 +62,8 @@ export interface BeamOptions extends DecodingOptions {
  * @example
  * ```ts
  * import { BEAM_PRESET } from "./beam.ts";
- * console.assert(BEAM_PRESET.numBeams === 4);
+ * import assert from "node:assert/strict";
+ * assert(BEAM_PRESET.numBeams === 4);
  * ```
  */
 export const BEAM_PRESET: { readonly numBeams: number; readonly lengthPenalty: number } = Object
@@ -143,11 +145,12 @@ async function topCandidates(
  * import { loadModel } from "../model/load.ts";
  * import { disposeTree } from "../tree/tree.ts";
  * import { BEAM_PRESET, beamSearch } from "./beam.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/t5_v1_1"));
  * const inputIds = tf.tensor2d([[5, 6, 7, 1]], [1, 4], "int32");
  * const inputMask = tf.ones([1, 4], "int32");
  * const out = await beamSearch(model, undefined, { inputIds, inputMask }, { ...BEAM_PRESET, maxNewTokens: 5 });
- * console.assert(out.tokens[0].length <= 5 && out.scores[0] < 0);
+ * assert(out.tokens[0].length <= 5 && out.scores[0] < 0);
  * tf.dispose([inputIds, inputMask]);
  * disposeTree(model.params);
  * ```

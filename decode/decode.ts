@@ -19,12 +19,13 @@ import { sample } from "./sample.ts";
  * @example
  * ```ts
  * import type { Decoding } from "./decode.ts";
+ * import assert from "node:assert/strict";
  * const modes: Decoding[] = [
  *   { mode: "greedy" },
  *   { mode: "beam", numBeams: 4, lengthPenalty: 0.6 },
  *   { mode: "sample", topP: 0.9, temperature: 0.8 },
  * ];
- * console.assert(modes.length === 3);
+ * assert(modes.length === 3);
  * ```
  */
 export type Decoding =
@@ -49,8 +50,9 @@ export type Decoding =
  * @example
  * ```ts
  * import { DECODING_PRESETS } from "./decode.ts";
+ * import assert from "node:assert/strict";
  * const beam = DECODING_PRESETS.beam;
- * console.assert(beam.mode === "beam" && beam.numBeams === 4 && beam.lengthPenalty === 0.6);
+ * assert(beam.mode === "beam" && beam.numBeams === 4 && beam.lengthPenalty === 0.6);
  * ```
  */
 export const DECODING_PRESETS: {
@@ -74,8 +76,9 @@ export const DECODING_PRESETS: {
  * ```ts
  * import { key } from "../random/mod.ts";
  * import type { RunDecodingOptions } from "./decode.ts";
+ * import assert from "node:assert/strict";
  * const options: RunDecodingOptions = { maxNewTokens: 10, key: key(3) };
- * console.assert(options.key !== undefined);
+ * assert(options.key !== undefined);
  * ```
  */
 export interface RunDecodingOptions extends DecodingOptions {
@@ -101,11 +104,12 @@ export interface RunDecodingOptions extends DecodingOptions {
  * import { loadModel } from "../model/load.ts";
  * import { disposeTree } from "../tree/tree.ts";
  * import { decode, DECODING_PRESETS } from "./decode.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/gpt2_tiny"));
  * const inputIds = tf.tensor2d([[1, 5, 6]], [1, 3], "int32");
  * const inputMask = tf.ones([1, 3], "int32");
  * const out = await decode(model, undefined, { inputIds, inputMask }, DECODING_PRESETS.greedy, { maxNewTokens: 3 });
- * console.assert(out.tokens.length === 1);
+ * assert(out.tokens.length === 1);
  * tf.dispose([inputIds, inputMask]);
  * disposeTree(model.params);
  * ```

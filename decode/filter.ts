@@ -11,8 +11,9 @@
  * @example
  * ```ts
  * import type { FilterOptions } from "./filter.ts";
+ * import assert from "node:assert/strict";
  * const nucleus: FilterOptions = { temperature: 0.7, topP: 0.9 };
- * console.assert(nucleus.topK === undefined);
+ * assert(nucleus.topK === undefined);
  * ```
  */
 export interface FilterOptions {
@@ -36,13 +37,14 @@ export interface FilterOptions {
  * @example
  * ```ts
  * import { checkFilterOptions } from "./filter.ts";
+ * import assert from "node:assert/strict";
  * let threw = false;
  * try {
  *   checkFilterOptions({ topP: 0 });
  * } catch {
  *   threw = true;
  * }
- * console.assert(threw);
+ * assert(threw);
  * ```
  */
 export function checkFilterOptions(options: FilterOptions): void {
@@ -72,11 +74,12 @@ export function checkFilterOptions(options: FilterOptions): void {
  * @example
  * ```ts
  * import { filterLogits } from "./filter.ts";
+ * import assert from "node:assert/strict";
  * const out = filterLogits([0, 3, 1, 2], { topK: 2 });
- * console.assert(out.join() === "-Infinity,3,-Infinity,2");
+ * assert(out.join() === "-Infinity,3,-Infinity,2");
  * // Probabilities about .64, .24, .09, .03: the top two reach 0.8.
  * const nucleus = filterLogits([3, 2, 1, 0], { topP: 0.8 });
- * console.assert(nucleus.join() === "3,2,-Infinity,-Infinity");
+ * assert(nucleus.join() === "3,2,-Infinity,-Infinity");
  * ```
  */
 export function filterLogits(logits: ArrayLike<number>, options: FilterOptions): Float64Array {

@@ -29,11 +29,12 @@ import type { DecodeBatch } from "./prefill.ts";
  * import { loadModel } from "../model/load.ts";
  * import { disposeTree } from "../tree/tree.ts";
  * import { greedy } from "./greedy.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/gpt2_tiny"));
  * const inputIds = tf.tensor2d([[1, 5, 6]], [1, 3], "int32");
  * const inputMask = tf.ones([1, 3], "int32");
  * const out = await greedy(model, undefined, { inputIds, inputMask }, { maxNewTokens: 4 });
- * console.assert(out.tokens[0].length <= 4 && out.scores[0] <= 0);
+ * assert(out.tokens[0].length <= 4 && out.scores[0] <= 0);
  * tf.dispose([inputIds, inputMask]);
  * disposeTree(model.params);
  * ```

@@ -14,6 +14,7 @@
  * import { loadModel } from "../model/load.ts";
  * import { disposeTree } from "../tree/tree.ts";
  * import { BEAM_PRESET, beamSearch, greedy } from "./mod.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/t5_v1_1"));
  * const inputIds = tf.tensor2d([[5, 6, 1]], [1, 3], "int32");
  * const inputMask = tf.ones([1, 3], "int32");
@@ -21,7 +22,7 @@
  * const batch = { inputIds, inputMask };
  * const g = await greedy(model, prompt, batch, { maxNewTokens: 4 });
  * const b = await beamSearch(model, prompt, batch, { ...BEAM_PRESET, maxNewTokens: 4 });
- * console.assert(g.tokens[0].length > 0 && b.tokens[0].length > 0);
+ * assert(g.tokens[0].length > 0 && b.tokens[0].length > 0);
  * tf.dispose([inputIds, inputMask, prompt]);
  * disposeTree(model.params);
  * ```

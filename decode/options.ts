@@ -13,8 +13,9 @@ import type { Combine } from "../training/prompt.ts";
  * @example
  * ```ts
  * import type { DecodingOptions } from "./options.ts";
+ * import assert from "node:assert/strict";
  * const options: DecodingOptions = { maxNewTokens: 16, eosTokenIds: [1] };
- * console.assert(options.maxNewTokens === 16);
+ * assert(options.maxNewTokens === 16);
  * ```
  */
 export interface DecodingOptions {
@@ -42,8 +43,9 @@ export interface DecodingOptions {
  * @example
  * ```ts
  * import type { DecodeResult } from "./options.ts";
+ * import assert from "node:assert/strict";
  * const result: DecodeResult = { tokens: [[8, 9, 1], [4, 4]], scores: [-2.5, -7.1], finished: [true, false] };
- * console.assert(result.tokens[0].at(-1) === 1 && !result.finished[1]);
+ * assert(result.tokens[0].at(-1) === 1 && !result.finished[1]);
  * ```
  */
 export interface DecodeResult {
@@ -68,8 +70,9 @@ export interface DecodeResult {
  * @example
  * ```ts
  * import type { SpecialIds } from "./options.ts";
+ * import assert from "node:assert/strict";
  * const ids: SpecialIds = { eosTokenIds: [1], padTokenId: 0 };
- * console.assert(ids.padTokenId === 0);
+ * assert(ids.padTokenId === 0);
  * ```
  */
 export interface SpecialIds {
@@ -92,9 +95,10 @@ export interface SpecialIds {
  * import { loadModel } from "../model/load.ts";
  * import { disposeTree } from "../tree/tree.ts";
  * import { specialIds } from "./options.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/t5_v1_1"));
  * const ids = specialIds(model);
- * console.assert(ids.eosTokenIds.join() === "1" && ids.padTokenId === 0);
+ * assert(ids.eosTokenIds.join() === "1" && ids.padTokenId === 0);
  * disposeTree(model.params);
  * ```
  */

@@ -30,11 +30,12 @@ import type { DecodeState } from "./state.ts";
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import type { DecodeBatch } from "./prefill.ts";
+ * import assert from "node:assert/strict";
  * const batch: DecodeBatch = {
  *   inputIds: tf.tensor2d([[5, 6, 1], [7, 1, 0]], [2, 3], "int32"),
  *   inputMask: tf.tensor2d([[1, 1, 1], [1, 1, 0]], [2, 3], "int32"),
  * };
- * console.assert(batch.inputIds.shape[0] === 2);
+ * assert(batch.inputIds.shape[0] === 2);
  * tf.dispose([batch.inputIds, batch.inputMask]);
  * ```
  */
@@ -54,8 +55,9 @@ export interface DecodeBatch {
  * ```ts
  * import type { PrefillOptions } from "./prefill.ts";
  * import { prefixAfterBos } from "../training/prompt.ts";
+ * import assert from "node:assert/strict";
  * const options: PrefillOptions = { combine: prefixAfterBos, useCache: false };
- * console.assert(options.useCache === false);
+ * assert(options.useCache === false);
  * ```
  */
 export interface PrefillOptions {
@@ -78,11 +80,12 @@ export interface PrefillOptions {
  * import * as tf from "@tensorflow/tfjs";
  * import type { StepOutput } from "./prefill.ts";
  * import { disposeDecodeState } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const out: StepOutput = {
  *   logits: tf.zeros([1, 8]),
  *   state: { _tag: "Full", architecture: "t5", mask: tf.ones([1, 2], "int32"), sequence: tf.zeros([1, 1], "int32") },
  * };
- * console.assert(out.logits.shape[1] === 8);
+ * assert(out.logits.shape[1] === 8);
  * out.logits.dispose();
  * disposeDecodeState(out.state);
  * ```
@@ -104,11 +107,12 @@ export interface StepOutput {
  * import * as tf from "@tensorflow/tfjs";
  * import type { ExtendOutput } from "./prefill.ts";
  * import { disposeDecodeState } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const out: ExtendOutput = {
  *   logits: tf.zeros([1, 2, 8]),
  *   state: { _tag: "Full", architecture: "t5", mask: tf.ones([1, 2], "int32"), sequence: tf.zeros([1, 3], "int32") },
  * };
- * console.assert(out.logits.shape[1] === 2);
+ * assert(out.logits.shape[1] === 2);
  * out.logits.dispose();
  * disposeDecodeState(out.state);
  * ```
@@ -140,8 +144,9 @@ function embeddingTable(model: FrozenModel): tf.Tensor {
  * import { loadModel } from "../model/load.ts";
  * import { disposeTree } from "../tree/tree.ts";
  * import { vocabSize } from "./prefill.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/gpt2_tiny"));
- * console.assert(vocabSize(model) === 96);
+ * assert(vocabSize(model) === 96);
  * disposeTree(model.params);
  * ```
  */
@@ -238,13 +243,14 @@ function lastRealPositions(
  * import { disposeTree } from "../tree/tree.ts";
  * import { prefill, step } from "./prefill.ts";
  * import { disposeDecodeState } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/t5_v1_1"));
  * const inputIds = tf.tensor2d([[5, 6, 1]], [1, 3], "int32");
  * const inputMask = tf.ones([1, 3], "int32");
  * const prompt = tf.zeros([2, 32]);
  * const first = prefill(model, prompt, { inputIds, inputMask });
  * const next = step(model, first.state, [7]);
- * console.assert(first.logits.shape.join() === "1,96" && next.logits.shape.join() === "1,96");
+ * assert(first.logits.shape.join() === "1,96" && next.logits.shape.join() === "1,96");
  * tf.dispose([inputIds, inputMask, prompt, first.logits, next.logits]);
  * disposeDecodeState(first.state);
  * disposeDecodeState(next.state);
@@ -354,13 +360,14 @@ function checkTokens(model: FrozenModel, state: DecodeState, tokens: tf.Tensor):
  * import { disposeTree } from "../tree/tree.ts";
  * import { extend, prefill } from "./prefill.ts";
  * import { disposeDecodeState } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/gpt2_tiny"));
  * const inputIds = tf.tensor2d([[1, 5, 6]], [1, 3], "int32");
  * const inputMask = tf.ones([1, 3], "int32");
  * const first = prefill(model, undefined, { inputIds, inputMask });
  * const label = tf.tensor2d([[8, 9]], [1, 2], "int32");
  * const more = extend(model, first.state, label);
- * console.assert(more.logits.shape.join() === "1,2,96");
+ * assert(more.logits.shape.join() === "1,2,96");
  * tf.dispose([inputIds, inputMask, label, first.logits, more.logits]);
  * disposeDecodeState(first.state);
  * disposeDecodeState(more.state);
@@ -443,12 +450,13 @@ function feed(model: FrozenModel, state: DecodeState, tokens: tf.Tensor): Extend
  * import { disposeTree } from "../tree/tree.ts";
  * import { prefill, step } from "./prefill.ts";
  * import { disposeDecodeState } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/llama_gqa"));
  * const inputIds = tf.tensor2d([[0, 1, 5], [1, 7, 8]], [2, 3], "int32");
  * const inputMask = tf.tensor2d([[0, 1, 1], [1, 1, 1]], [2, 3], "int32"); // left padding
  * const first = prefill(model, undefined, { inputIds, inputMask });
  * const next = step(model, first.state, [9, 10]);
- * console.assert(next.logits.shape.join() === "2,96");
+ * assert(next.logits.shape.join() === "2,96");
  * tf.dispose([inputIds, inputMask, first.logits, next.logits]);
  * disposeDecodeState(first.state);
  * disposeDecodeState(next.state);

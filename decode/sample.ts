@@ -27,8 +27,9 @@ const FLOAT32_TINY = 2 ** -126;
  * ```ts
  * import { key } from "../random/mod.ts";
  * import type { SamplingOptions } from "./sample.ts";
+ * import assert from "node:assert/strict";
  * const options: SamplingOptions = { maxNewTokens: 8, key: key(1), topP: 0.9, temperature: 0.7 };
- * console.assert(options.topK === undefined);
+ * assert(options.topK === undefined);
  * ```
  */
 export interface SamplingOptions extends DecodingOptions, FilterOptions {
@@ -100,13 +101,14 @@ function draw(
  * import { key } from "../random/mod.ts";
  * import { disposeTree } from "../tree/tree.ts";
  * import { sample } from "./sample.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/llama_gqa"));
  * const inputIds = tf.tensor2d([[1, 5, 6]], [1, 3], "int32");
  * const inputMask = tf.ones([1, 3], "int32");
  * const options = { maxNewTokens: 5, key: key(7), topP: 0.9 };
  * const a = await sample(model, undefined, { inputIds, inputMask }, options);
  * const b = await sample(model, undefined, { inputIds, inputMask }, options);
- * console.assert(a.tokens[0].join() === b.tokens[0].join()); // the same key, the same tokens
+ * assert(a.tokens[0].join() === b.tokens[0].join()); // the same key, the same tokens
  * tf.dispose([inputIds, inputMask]);
  * disposeTree(model.params);
  * ```

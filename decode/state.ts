@@ -29,13 +29,14 @@ import type { Architecture, KVCache } from "../model/types.ts";
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { type DecodeState, disposeDecodeState } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const state: DecodeState = {
  *   _tag: "Full",
  *   architecture: "gpt2",
  *   mask: tf.ones([1, 3], "int32"),
  *   sequence: tf.zeros([1, 3, 4]),
  * };
- * console.assert(state.mask.shape[0] === 1);
+ * assert(state.mask.shape[0] === 1);
  * disposeDecodeState(state);
  * ```
  */
@@ -75,11 +76,12 @@ function tensorsOf(state: DecodeState): tf.Tensor[] {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { disposeDecodeState } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const before = tf.memory().numTensors;
  * const key = tf.zeros([1, 1, 2, 4]);
  * const value = tf.zeros([1, 1, 2, 4]);
  * disposeDecodeState({ _tag: "Cached", architecture: "llama", mask: tf.ones([1, 2], "int32"), cache: [{ key, value }] });
- * console.assert(tf.memory().numTensors === before);
+ * assert(tf.memory().numTensors === before);
  * ```
  */
 export function disposeDecodeState(state: DecodeState): void {
@@ -95,8 +97,9 @@ export function disposeDecodeState(state: DecodeState): void {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { disposeDecodeState, stateRows } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const state = { _tag: "Full", architecture: "t5", mask: tf.ones([3, 2], "int32"), sequence: tf.zeros([3, 1], "int32") } as const;
- * console.assert(stateRows(state) === 3);
+ * assert(stateRows(state) === 3);
  * disposeDecodeState(state);
  * ```
  */
@@ -110,8 +113,9 @@ export function stateRows(state: DecodeState): number {
  * @example
  * ```ts
  * import type { SelectOptions } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const beams: SelectOptions = { withinGroups: true };
- * console.assert(beams.withinGroups);
+ * assert(beams.withinGroups);
  * ```
  */
 export interface SelectOptions {
@@ -139,9 +143,10 @@ export interface SelectOptions {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { disposeDecodeState, selectRows } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const state = { _tag: "Full", architecture: "t5", mask: tf.ones([2, 2], "int32"), sequence: tf.tensor2d([[0, 5], [0, 6]], [2, 2], "int32") } as const;
  * const beams = selectRows(state, [1, 1, 0]);
- * console.assert(beams._tag === "Full" && beams.sequence.arraySync().toString() === "0,6,0,6,0,5");
+ * assert(beams._tag === "Full" && beams.sequence.arraySync().toString() === "0,6,0,6,0,5");
  * disposeDecodeState(state);
  * disposeDecodeState(beams);
  * ```

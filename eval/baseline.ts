@@ -23,8 +23,9 @@ import type { Example } from "../data/task.ts";
  * @example
  * ```ts
  * import type { BagOfWordsOptions } from "./baseline.ts";
+ * import assert from "node:assert/strict";
  * const o: BagOfWordsOptions = { bigrams: false, l2: 1e-3 };
- * console.assert(o.maxFeatures === undefined);
+ * assert(o.maxFeatures === undefined);
  * ```
  */
 export interface BagOfWordsOptions {
@@ -46,11 +47,12 @@ export interface BagOfWordsOptions {
  * @example
  * ```ts
  * import type { BagOfWordsModel } from "./baseline.ts";
+ * import assert from "node:assert/strict";
  * const m: BagOfWordsModel = {
  *   vocabulary: new Map([["free", 0]]), classes: 2, bigrams: false,
  *   weights: new Float64Array([-1, 1]), bias: new Float64Array([0, 0]), finalLoss: 0.5,
  * };
- * console.assert(m.weights.length === m.vocabulary.size * m.classes);
+ * assert(m.weights.length === m.vocabulary.size * m.classes);
  * ```
  */
 export interface BagOfWordsModel {
@@ -77,7 +79,8 @@ export interface BagOfWordsModel {
  * @example
  * ```ts
  * import { bagOfWordsFeatures } from "./baseline.ts";
- * console.assert(bagOfWordsFeatures("Free money, FREE!", true).join("|") === "free|money|free money|money free");
+ * import assert from "node:assert/strict";
+ * assert(bagOfWordsFeatures("Free money, FREE!", true).join("|") === "free|money|free money|money free");
  * ```
  */
 export function bagOfWordsFeatures(text: string, bigrams = true): string[] {
@@ -167,10 +170,11 @@ function softmaxInPlace(s: Float64Array): number {
  * @example
  * ```ts
  * import { predictBagOfWords, trainBagOfWords } from "./baseline.ts";
+ * import assert from "node:assert/strict";
  * const ex = (inputs: string, label: number) => ({ inputs, targets: "", label, meta: { location: "", index: 0 } });
  * const train = [ex("win free cash now", 1), ex("free cash prize", 1), ex("meeting notes attached", 0), ex("notes from the meeting", 0)];
  * const model = trainBagOfWords(train, { minCount: 1 });
- * console.assert(predictBagOfWords(model, ["free cash", "meeting notes"]).join() === "1,0");
+ * assert(predictBagOfWords(model, ["free cash", "meeting notes"]).join() === "1,0");
  * ```
  */
 export function trainBagOfWords(
@@ -264,9 +268,10 @@ export function trainBagOfWords(
  * @example
  * ```ts
  * import { bagOfWordsLogProbs } from "./baseline.ts";
+ * import assert from "node:assert/strict";
  * const model = { vocabulary: new Map([["free", 0]]), classes: 2, bigrams: false, weights: new Float64Array([-1, 1]), bias: new Float64Array([0, 0]), finalLoss: 0 };
  * const [lp] = bagOfWordsLogProbs(model, ["free"]);
- * console.assert(Math.abs(Math.exp(lp[0]) + Math.exp(lp[1]) - 1) < 1e-12 && lp[1] > lp[0]);
+ * assert(Math.abs(Math.exp(lp[0]) + Math.exp(lp[1]) - 1) < 1e-12 && lp[1] > lp[0]);
  * ```
  */
 export function bagOfWordsLogProbs(model: BagOfWordsModel, texts: readonly string[]): number[][] {
@@ -289,8 +294,9 @@ export function bagOfWordsLogProbs(model: BagOfWordsModel, texts: readonly strin
  * @example
  * ```ts
  * import { predictBagOfWords } from "./baseline.ts";
+ * import assert from "node:assert/strict";
  * const model = { vocabulary: new Map([["free", 0]]), classes: 2, bigrams: false, weights: new Float64Array([-1, 1]), bias: new Float64Array([0, 0]), finalLoss: 0 };
- * console.assert(predictBagOfWords(model, ["free offer", "hello"]).join() === "1,0");
+ * assert(predictBagOfWords(model, ["free offer", "hello"]).join() === "1,0");
  * ```
  */
 export function predictBagOfWords(model: BagOfWordsModel, texts: readonly string[]): number[] {

@@ -19,8 +19,9 @@ import { checkBatchSize, padRows } from "./_collate.ts";
  * @example
  * ```ts
  * import type { GenerationExample } from "./generate.ts";
+ * import assert from "node:assert/strict";
  * const ex: GenerationExample = { inputIds: [5, 6, 1], target: "positive" };
- * console.assert(ex.inputIds.length === 3);
+ * assert(ex.inputIds.length === 3);
  * ```
  */
 export interface GenerationExample {
@@ -36,11 +37,12 @@ export interface GenerationExample {
  * @example
  * ```ts
  * import type { GenerateOptions } from "./generate.ts";
+ * import assert from "node:assert/strict";
  * const options: Omit<GenerateOptions, "tokenizer"> = {
  *   decoding: { mode: "beam", numBeams: 4, lengthPenalty: 0.6 },
  *   maxNewTokens: 16,
  * };
- * console.assert(options.maxNewTokens === 16);
+ * assert(options.maxNewTokens === 16);
  * ```
  */
 export interface GenerateOptions {
@@ -70,8 +72,9 @@ export interface GenerateOptions {
  * @example
  * ```ts
  * import type { GeneratedExample } from "./generate.ts";
+ * import assert from "node:assert/strict";
  * const g: GeneratedExample = { ids: [9, 1], prediction: "yes", target: "yes", match: true, score: -0.3 };
- * console.assert(g.match);
+ * assert(g.match);
  * ```
  */
 export interface GeneratedExample {
@@ -103,13 +106,14 @@ export interface GeneratedExample {
  * import { loadModel } from "../model/load.ts";
  * import { disposeTree } from "../tree/tree.ts";
  * import { generateAndMatch } from "./generate.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/t5_v1_1"));
  * const tokenizer = { decode: (ids: readonly number[]) => ids.map((i) => `<${i}>`).join("") };
  * const out = await generateAndMatch(model, undefined, [{ inputIds: [5, 6, 1], target: "<51>" }], {
  *   tokenizer,
  *   maxNewTokens: 1,
  * });
- * console.assert(out[0].prediction === `<${out[0].ids[0]}>`);
+ * assert(out[0].prediction === `<${out[0].ids[0]}>`);
  * disposeTree(model.params);
  * ```
  */

@@ -17,8 +17,9 @@
  * @example
  * ```ts
  * import type { MetricLabel } from "./metrics.ts";
+ * import assert from "node:assert/strict";
  * const words: MetricLabel[] = ["negative", "positive"];
- * console.assert(words.length === 2);
+ * assert(words.length === 2);
  * ```
  */
 export type MetricLabel = string | number | boolean;
@@ -40,7 +41,8 @@ function sameLength(a: readonly unknown[], b: readonly unknown[], what: string):
  * @example
  * ```ts
  * import { accuracy } from "./metrics.ts";
- * console.assert(accuracy(["a", "b", "a", "a"], ["a", "b", "b", "a"]) === 0.75);
+ * import assert from "node:assert/strict";
+ * assert(accuracy(["a", "b", "a", "a"], ["a", "b", "b", "a"]) === 0.75);
  * ```
  */
 export function accuracy<T extends MetricLabel>(
@@ -59,8 +61,9 @@ export function accuracy<T extends MetricLabel>(
  * @example
  * ```ts
  * import type { BinaryF1Options } from "./metrics.ts";
+ * import assert from "node:assert/strict";
  * const mrpc: BinaryF1Options<string> = { positive: "equivalent", negative: "not_equivalent" };
- * console.assert(mrpc.positive === "equivalent");
+ * assert(mrpc.positive === "equivalent");
  * ```
  */
 export interface BinaryF1Options<T extends MetricLabel> {
@@ -90,8 +93,9 @@ function f1From(tp: number, fp: number, fn: number): number {
  * @example
  * ```ts
  * import { f1Binary } from "./metrics.ts";
+ * import assert from "node:assert/strict";
  * // TP = 1, FP = 1, FN = 1: F1 = 2 / 4.
- * console.assert(f1Binary([1, 1, 0, 0], [1, 0, 1, 0], { positive: 1 }) === 0.5);
+ * assert(f1Binary([1, 1, 0, 0], [1, 0, 1, 0], { positive: 1 }) === 0.5);
  * ```
  */
 export function f1Binary<T extends MetricLabel>(
@@ -127,8 +131,9 @@ export function f1Binary<T extends MetricLabel>(
  * @example
  * ```ts
  * import { f1Macro } from "./metrics.ts";
+ * import assert from "node:assert/strict";
  * // Class a: TP 1, FP 0, FN 1 → 2/3; class b: TP 1, FP 1, FN 0 → 2/3.
- * console.assert(Math.abs(f1Macro(["a", "b", "b"], ["a", "a", "b"]) - 2 / 3) < 1e-12);
+ * assert(Math.abs(f1Macro(["a", "b", "b"], ["a", "a", "b"]) - 2 / 3) < 1e-12);
  * ```
  */
 export function f1Macro<T extends MetricLabel>(
@@ -166,8 +171,9 @@ export function f1Macro<T extends MetricLabel>(
  * @example
  * ```ts
  * import { matthews } from "./metrics.ts";
+ * import assert from "node:assert/strict";
  * // TP 2, TN 1, FP 1, FN 0: (2·1 − 1·0) / √(3·2·2·1) = 2 / √12.
- * console.assert(Math.abs(matthews([1, 1, 1, 0], [1, 1, 0, 0]) - 2 / Math.sqrt(12)) < 1e-12);
+ * assert(Math.abs(matthews([1, 1, 1, 0], [1, 1, 0, 0]) - 2 / Math.sqrt(12)) < 1e-12);
  * ```
  */
 export function matthews<T extends MetricLabel>(
@@ -204,8 +210,9 @@ export function matthews<T extends MetricLabel>(
  * @example
  * ```ts
  * import { pearson } from "./metrics.ts";
+ * import assert from "node:assert/strict";
  * // Means 2 and 3; deviations (-1, 0, 1) and (-1, -1, 2): 3 / √(2·6) = 0.866….
- * console.assert(Math.abs(pearson([1, 2, 3], [2, 2, 5]) - 3 / Math.sqrt(12)) < 1e-12);
+ * assert(Math.abs(pearson([1, 2, 3], [2, 2, 5]) - 3 / Math.sqrt(12)) < 1e-12);
  * ```
  */
 export function pearson(x: readonly number[], y: readonly number[]): number {
@@ -244,8 +251,9 @@ export function pearson(x: readonly number[], y: readonly number[]): number {
  * @example
  * ```ts
  * import { averageRanks } from "./metrics.ts";
+ * import assert from "node:assert/strict";
  * // 10 is smallest (1); the two 20s share ranks 2 and 3 (2.5); 30 is 4.
- * console.assert(averageRanks([20, 10, 30, 20]).join() === "2.5,1,4,2.5");
+ * assert(averageRanks([20, 10, 30, 20]).join() === "2.5,1,4,2.5");
  * ```
  */
 export function averageRanks(x: readonly number[]): number[] {
@@ -270,7 +278,8 @@ export function averageRanks(x: readonly number[]): number[] {
  * @example
  * ```ts
  * import { spearman } from "./metrics.ts";
- * console.assert(spearman([1, 2, 3, 4], [10, 20, 30, 400]) === 1);
+ * import assert from "node:assert/strict";
+ * assert(spearman([1, 2, 3, 4], [10, 20, 30, 400]) === 1);
  * ```
  */
 export function spearman(x: readonly number[], y: readonly number[]): number {
@@ -289,8 +298,9 @@ export function spearman(x: readonly number[], y: readonly number[]): number {
  * @example
  * ```ts
  * import { groupExactMatch } from "./metrics.ts";
+ * import assert from "node:assert/strict";
  * // Group q1 is all right, q2 has one miss: 1 of 2 groups.
- * console.assert(groupExactMatch([1, 0, 1, 1], [1, 0, 1, 0], ["q1", "q1", "q2", "q2"]) === 0.5);
+ * assert(groupExactMatch([1, 0, 1, 1], [1, 0, 1, 0], ["q1", "q1", "q2", "q2"]) === 0.5);
  * ```
  */
 export function groupExactMatch<T extends MetricLabel>(
@@ -326,7 +336,8 @@ const WHITESPACE = /[\s\x1c-\x1f]+/u;
  * @example
  * ```ts
  * import { normalizeAnswer } from "./metrics.ts";
- * console.assert(normalizeAnswer("  The Eiffel-Tower!") === "eiffeltower");
+ * import assert from "node:assert/strict";
+ * assert(normalizeAnswer("  The Eiffel-Tower!") === "eiffeltower");
  * ```
  */
 export function normalizeAnswer(s: string): string {
@@ -344,7 +355,8 @@ export function normalizeAnswer(s: string): string {
  * @example
  * ```ts
  * import { exactMatch } from "./metrics.ts";
- * console.assert(exactMatch("the Beatles", "Beatles.") === 1);
+ * import assert from "node:assert/strict";
+ * assert(exactMatch("the Beatles", "Beatles.") === 1);
  * ```
  */
 export function exactMatch(prediction: string, answer: string): number {
@@ -363,8 +375,9 @@ export function exactMatch(prediction: string, answer: string): number {
  * @example
  * ```ts
  * import { tokenF1 } from "./metrics.ts";
+ * import assert from "node:assert/strict";
  * // Tokens [paris, france] vs [paris]: P = 1/2, R = 1, F1 = 2/3.
- * console.assert(Math.abs(tokenF1("Paris, France", "Paris") - 2 / 3) < 1e-12);
+ * assert(Math.abs(tokenF1("Paris, France", "Paris") - 2 / 3) < 1e-12);
  * ```
  */
 export function tokenF1(prediction: string, answer: string): number {
@@ -411,7 +424,8 @@ function bestMean(
  * @example
  * ```ts
  * import { squadExactMatch } from "./metrics.ts";
- * console.assert(squadExactMatch(["Paris", "Rome"], [["paris", "Paris, France"], ["Milan"]]) === 0.5);
+ * import assert from "node:assert/strict";
+ * assert(squadExactMatch(["Paris", "Rome"], [["paris", "Paris, France"], ["Milan"]]) === 0.5);
  * ```
  */
 export function squadExactMatch(
@@ -430,8 +444,9 @@ export function squadExactMatch(
  * @example
  * ```ts
  * import { squadTokenF1 } from "./metrics.ts";
+ * import assert from "node:assert/strict";
  * // Best of 2/3 ("Paris") and 1 ("Paris, France"), then 0: mean 0.5.
- * console.assert(squadTokenF1(["Paris France", "Rome"], [["Paris", "Paris, France"], ["Milan"]]) === 0.5);
+ * assert(squadTokenF1(["Paris France", "Rome"], [["Paris", "Paris, France"], ["Milan"]]) === 0.5);
  * ```
  */
 export function squadTokenF1(

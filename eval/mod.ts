@@ -3,8 +3,9 @@
  *
  * ```ts
  * import { accuracy, matthews } from "./mod.ts";
- * console.assert(accuracy([1, 0, 1], [1, 1, 1]) === 2 / 3);
- * console.assert(matthews([1, 0], [1, 0]) === 1);
+ * import assert from "node:assert/strict";
+ * assert(accuracy([1, 0, 1], [1, 1, 1]) === 2 / 3);
+ * assert(matthews([1, 0], [1, 0]) === 1);
  * ```
  *
  * @module

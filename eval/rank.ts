@@ -29,8 +29,9 @@ import { checkBatchSize, padRows } from "./_collate.ts";
  * @example
  * ```ts
  * import type { RankOptions } from "./rank.ts";
+ * import assert from "node:assert/strict";
  * const options: RankOptions = { lengthNormalize: true, batchSize: 8 };
- * console.assert(options.lengthNormalize);
+ * assert(options.lengthNormalize);
  * ```
  */
 export interface RankOptions {
@@ -53,8 +54,9 @@ export interface RankOptions {
  * @example
  * ```ts
  * import type { RankedExample } from "./rank.ts";
+ * import assert from "node:assert/strict";
  * const r: RankedExample = { scores: [-3.2, -0.4], predicted: 1 };
- * console.assert(r.scores[r.predicted] === Math.max(...r.scores));
+ * assert(r.scores[r.predicted] === Math.max(...r.scores));
  * ```
  */
 export interface RankedExample {
@@ -161,9 +163,10 @@ async function labelLogprobs(
  * import { loadModel } from "../model/load.ts";
  * import { disposeTree } from "../tree/tree.ts";
  * import { rankClassify } from "./rank.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/t5_v1_1"));
  * const ranked = await rankClassify(model, undefined, [[5, 6, 1], [7, 1]], [[30, 1], [31, 1]]);
- * console.assert(ranked.length === 2 && ranked[0].scores.length === 2);
+ * assert(ranked.length === 2 && ranked[0].scores.length === 2);
  * disposeTree(model.params);
  * ```
  */

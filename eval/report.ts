@@ -17,8 +17,9 @@ import type { RankedExample } from "./rank.ts";
  * @example
  * ```ts
  * import type { EvalReport } from "./report.ts";
+ * import assert from "node:assert/strict";
  * const r: EvalReport = { task: "glue_sst2", split: "validation", examples: 872, metrics: { accuracy: 0.91 } };
- * console.assert(r.metrics.accuracy === 0.91);
+ * assert(r.metrics.accuracy === 0.91);
  * ```
  */
 export interface EvalReport {
@@ -45,8 +46,9 @@ const finiteOrNull = (x: number): number | null => Number.isFinite(x) ? x : null
  * @example
  * ```ts
  * import { reportJson } from "./report.ts";
+ * import assert from "node:assert/strict";
  * const json = reportJson({ task: "glue_stsb", examples: 3, metrics: { pearson: NaN, spearman: 0.5 } });
- * console.assert(JSON.stringify(json) === '{"task":"glue_stsb","examples":3,"metrics":{"pearson":null,"spearman":0.5}}');
+ * assert(JSON.stringify(json) === '{"task":"glue_stsb","examples":3,"metrics":{"pearson":null,"spearman":0.5}}');
  * ```
  */
 export function reportJson(report: EvalReport): JsonObject {
@@ -67,8 +69,9 @@ export function reportJson(report: EvalReport): JsonObject {
  * @example
  * ```ts
  * import type { TableOptions } from "./report.ts";
+ * import assert from "node:assert/strict";
  * const percent: TableOptions = { scale: 100, digits: 2 };
- * console.assert(percent.scale === 100);
+ * assert(percent.scale === 100);
  * ```
  */
 export interface TableOptions {
@@ -89,12 +92,13 @@ export interface TableOptions {
  * @example
  * ```ts
  * import { reportTable } from "./report.ts";
+ * import assert from "node:assert/strict";
  * const table = reportTable([
  *   { task: "glue_sst2", split: "validation", examples: 872, metrics: { accuracy: 0.9106 } },
  *   { task: "glue_mrpc", split: "validation", examples: 408, metrics: { accuracy: 0.8, f1: 0.85 } },
  * ]);
- * console.assert(table.split("\n")[0] === "task       split       examples  accuracy      f1");
- * console.assert(table.split("\n")[1].endsWith("0.9106       -"));
+ * assert(table.split("\n")[0] === "task       split       examples  accuracy      f1");
+ * assert(table.split("\n")[1].endsWith("0.9106       -"));
  * ```
  */
 export function reportTable(reports: readonly EvalReport[], options: TableOptions = {}): string {
@@ -130,7 +134,8 @@ export function reportTable(reports: readonly EvalReport[], options: TableOption
  * @example
  * ```ts
  * import { predictionsJsonl } from "./report.ts";
- * console.assert(predictionsJsonl([{ i: 0 }, { i: 1 }]) === '{"i":0}\n{"i":1}\n');
+ * import assert from "node:assert/strict";
+ * assert(predictionsJsonl([{ i: 0 }, { i: 1 }]) === '{"i":0}\n{"i":1}\n');
  * ```
  */
 export function predictionsJsonl(rows: readonly JsonValue[]): string {
@@ -149,8 +154,9 @@ export function predictionsJsonl(rows: readonly JsonValue[]): string {
  * @example
  * ```ts
  * import { rankPredictions } from "./report.ts";
+ * import assert from "node:assert/strict";
  * const rows = rankPredictions([{ scores: [-2, -1], predicted: 1 }], ["negative", "positive"], [0]);
- * console.assert(JSON.stringify(rows[0]) === '{"index":0,"prediction":"positive","scores":{"negative":-2,"positive":-1},"target":"negative"}');
+ * assert(JSON.stringify(rows[0]) === '{"index":0,"prediction":"positive","scores":{"negative":-2,"positive":-1},"target":"negative"}');
  * ```
  */
 export function rankPredictions(
@@ -185,8 +191,9 @@ export function rankPredictions(
  * @example
  * ```ts
  * import { generationPredictions } from "./report.ts";
+ * import assert from "node:assert/strict";
  * const rows = generationPredictions([{ ids: [5, 1], prediction: "yes", target: "no", match: false, score: -1.5 }]);
- * console.assert(JSON.stringify(rows[0]) === '{"index":0,"prediction":"yes","target":"no","match":false,"score":-1.5,"ids":[5,1]}');
+ * assert(JSON.stringify(rows[0]) === '{"index":0,"prediction":"yes","target":"no","match":false,"score":-1.5,"ids":[5,1]}');
  * ```
  */
 export function generationPredictions(generated: readonly GeneratedExample[]): JsonValue[] {
@@ -211,9 +218,10 @@ export function generationPredictions(generated: readonly GeneratedExample[]): J
  * @example
  * ```ts
  * import { writeTextAtomically } from "./report.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const r = await writeTextAtomically(`${dir}/a.txt`, "hi");
- * console.assert(r._tag === "Right" && await Deno.readTextFile(`${dir}/a.txt`) === "hi");
+ * assert(r._tag === "Right" && await Deno.readTextFile(`${dir}/a.txt`) === "hi");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -235,10 +243,11 @@ export function writeTextAtomically(
  * @example
  * ```ts
  * import { writeReport } from "./report.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * await writeReport(`${dir}/metrics.json`, { task: "t", examples: 1, metrics: { accuracy: 1 } });
  * const back = JSON.parse(await Deno.readTextFile(`${dir}/metrics.json`));
- * console.assert(back.metrics.accuracy === 1);
+ * assert(back.metrics.accuracy === 1);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -262,10 +271,11 @@ export function writeReport(
  * @example
  * ```ts
  * import { writePredictions } from "./report.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const r = await writePredictions(`${dir}/p.jsonl`, [{ index: 0, prediction: "yes" }]);
- * console.assert(r._tag === "Right");
- * console.assert((await Deno.readTextFile(`${dir}/p.jsonl`)).split("\n").length === 2);
+ * assert(r._tag === "Right");
+ * assert((await Deno.readTextFile(`${dir}/p.jsonl`)).split("\n").length === 2);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -42,9 +42,10 @@ function fromValues(values: Float32Array, arrayShape: readonly number[], who: st
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "../random/mod.ts";
  * import { fromArray } from "./array.ts";
+ * import assert from "node:assert/strict";
  * const src = tf.tensor2d([[1, 2], [3, 4]]);
  * const p = fromArray(src)(key(0), [2, 2]);
- * console.assert((p.arraySync() as number[][])[1][0] === 3);
+ * assert((p.arraySync() as number[][])[1][0] === 3);
  * tf.dispose([src, p]);
  * ```
  */
@@ -73,13 +74,14 @@ export function fromArray(array: tf.Tensor | HostTensor): Initializer {
  * import { writeNpz } from "../io/npz.ts";
  * import { orThrow } from "../problem.ts";
  * import { fromFile, type FromFileOptions } from "./array.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const row = (v: number) => hostTensor("float32", [1, 2], new Float32Array([v, v]));
  * await writeNpz(`${dir}/ckpt.npz`, { a: row(1), b: row(2) });
- * console.assert((await fromFile(`${dir}/ckpt.npz`))._tag === "Left"); // which of a and b?
+ * assert((await fromFile(`${dir}/ckpt.npz`))._tag === "Left"); // which of a and b?
  * const options: FromFileOptions = { name: "b" };
  * const p = orThrow(await fromFile(`${dir}/ckpt.npz`, options))(key(0), [1, 2]);
- * console.assert(p.dataSync()[0] === 2);
+ * assert(p.dataSync()[0] === 2);
  * tf.dispose(p);
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -138,8 +140,9 @@ async function readOne(
  * @example
  * ```ts
  * import { fromFile } from "./array.ts";
+ * import assert from "node:assert/strict";
  * const init = await fromFile("missing.npy");
- * console.assert(init._tag === "Left");
+ * assert(init._tag === "Left");
  * ```
  */
 export async function fromFile(

@@ -22,6 +22,7 @@ import {
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "../random/mod.ts";
  * import { type Aggregate, fromEmbeddedList } from "./embedded.ts";
+ * import assert from "node:assert/strict";
  * const table = tf.tidy(() => tf.range(0, 40).reshape([10, 4])); // row i holds 4i … 4i+3
  * const tok = {
  *   encode: (t: string) => [...t].map((c) => c.charCodeAt(0) - 97), // "a" → 0, "b" → 1, …
@@ -35,8 +36,8 @@ import {
  *   return v;
  * };
  * // "bd" is tokens 1 and 3, whose rows start with 4 and 12.
- * console.assert(firstValue("mean") === 8 && firstValue("sum") === 16);
- * console.assert(firstValue("first") === 4 && firstValue("last") === 12);
+ * assert(firstValue("mean") === 8 && firstValue("sum") === 16);
+ * assert(firstValue("first") === 4 && firstValue("last") === 12);
  * table.dispose();
  * ```
  */
@@ -50,6 +51,7 @@ export type Aggregate = "mean" | "first" | "last" | "sum";
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "../random/mod.ts";
  * import { type EmbeddedListOptions, fromEmbeddedList } from "./embedded.ts";
+ * import assert from "node:assert/strict";
  * const table = tf.tidy(() => tf.range(0, 40).reshape([10, 4])); // row i holds 4i … 4i+3
  * const tok = {
  *   encode: (t: string) => [...t].map((c) => c.charCodeAt(0) - 97), // "a" → 0, "b" → 1, …
@@ -64,8 +66,8 @@ export type Aggregate = "mean" | "first" | "last" | "sum";
  *   },
  * };
  * const p = fromEmbeddedList(table, tok, ["ab", "cd", "e"], options)(key(0), [2, 4]);
- * console.assert((p.arraySync() as number[][]).map((r) => r[0]).join() === "4,12"); // "b", "d"
- * console.assert(warnings.length === 1); // "e" did not fit in 2 rows
+ * assert((p.arraySync() as number[][]).map((r) => r[0]).join() === "4,12"); // "b", "d"
+ * assert(warnings.length === 1); // "e" did not fit in 2 rows
  * tf.dispose([table, p]);
  * ```
  */
@@ -116,10 +118,11 @@ function encodeChecked(tokenizer: Tokenizer, text: string, vocab: number, who: s
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "../random/mod.ts";
  * import { fromEmbeddedList } from "./embedded.ts";
+ * import assert from "node:assert/strict";
  * const table = tf.range(0, 40).reshape([10, 4]).toFloat();
  * const tok = { encode: (t: string) => [...t].map((c) => c.charCodeAt(0) - 97), decode: () => "", vocabSize: 10 };
  * const p = fromEmbeddedList(table, tok, ["ab"])(key(0), [2, 4]); // row 0: mean of rows 0, 1
- * console.assert((p.arraySync() as number[][])[0][0] === 2);
+ * assert((p.arraySync() as number[][])[0][0] === 2);
  * tf.dispose([table, p]);
  * ```
  */
@@ -182,6 +185,7 @@ export function fromEmbeddedList(
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "../random/mod.ts";
  * import { type EmbeddedStringOptions, fromEmbeddedString } from "./embedded.ts";
+ * import assert from "node:assert/strict";
  * const table = tf.tidy(() => tf.range(0, 40).reshape([10, 4])); // row i holds 4i … 4i+3
  * const tok = {
  *   encode: (t: string) => [...t].map((c) => c.charCodeAt(0) - 97), // "a" → 0, "b" → 1, …
@@ -190,7 +194,7 @@ export function fromEmbeddedList(
  * };
  * const options: EmbeddedStringOptions = { fallback: (_key, shape) => tf.fill([...shape], -1) };
  * const p = fromEmbeddedString(table, tok, "cab", options)(key(0), [4, 4]);
- * console.assert((p.arraySync() as number[][]).map((r) => r[0]).join() === "8,0,4,-1");
+ * assert((p.arraySync() as number[][]).map((r) => r[0]).join() === "8,0,4,-1");
  * tf.dispose([table, p]);
  * ```
  */
@@ -216,10 +220,11 @@ export interface EmbeddedStringOptions {
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "../random/mod.ts";
  * import { fromEmbeddedString } from "./embedded.ts";
+ * import assert from "node:assert/strict";
  * const table = tf.range(0, 40).reshape([10, 4]).toFloat();
  * const tok = { encode: (t: string) => [...t].map((c) => c.charCodeAt(0) - 97), decode: () => "", vocabSize: 10 };
  * const p = fromEmbeddedString(table, tok, "cab")(key(0), [3, 4]); // rows 2, 0, 1
- * console.assert((p.arraySync() as number[][])[0][0] === 8);
+ * assert((p.arraySync() as number[][])[0][0] === 8);
  * tf.dispose([table, p]);
  * ```
  */

@@ -15,9 +15,10 @@ import { checkShape, type Initializer } from "./types.ts";
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "../random/mod.ts";
  * import { randomUniform, type RandomUniformOptions } from "./random.ts";
+ * import assert from "node:assert/strict";
  * const flax: RandomUniformOptions = { range: "flax" }; // [0, scale), the original's default
  * const p = randomUniform(0.5, flax)(key(0), [4, 8]);
- * console.assert(p.dataSync().every((v) => v >= 0 && v < 0.5));
+ * assert(p.dataSync().every((v) => v >= 0 && v < 0.5));
  * tf.dispose(p);
  * ```
  */
@@ -52,9 +53,10 @@ function checkScale(scale: number, name: string, who: string): void {
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "../random/mod.ts";
  * import { randomUniform } from "./random.ts";
+ * import assert from "node:assert/strict";
  * const init = randomUniform(0.5);
  * const p = init(key(0), [4, 8]);
- * console.assert(p.max().arraySync() as number <= 0.5);
+ * assert(p.max().arraySync() as number <= 0.5);
  * tf.dispose(p);
  * ```
  */
@@ -82,8 +84,9 @@ export function randomUniform(scale = 0.5, options: RandomUniformOptions = {}): 
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "../random/mod.ts";
  * import { randomNormal } from "./random.ts";
+ * import assert from "node:assert/strict";
  * const p = randomNormal(0.02)(key(1), [3, 5]);
- * console.assert(p.shape[0] === 3 && p.shape[1] === 5);
+ * assert(p.shape[0] === 3 && p.shape[1] === 5);
  * tf.dispose(p);
  * ```
  */

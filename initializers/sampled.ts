@@ -21,11 +21,12 @@ import {
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "../random/mod.ts";
  * import { fromSampleOfEmbeddings, type SampleOptions } from "./sampled.ts";
+ * import assert from "node:assert/strict";
  * const table = tf.tidy(() => tf.range(0, 40).reshape([10, 4])); // row i holds 4i … 4i+3
  * const options: SampleOptions = { populationSize: 3, onWarning: () => {} }; // rows 0, 1, 2 only
  * const p = fromSampleOfEmbeddings(table, options)(key(0), [3, 4]);
  * const starts = (p.arraySync() as number[][]).map((row) => row[0]).sort((a, b) => a - b);
- * console.assert(starts.join() === "0,4,8"); // each of the 3 rows once
+ * assert(starts.join() === "0,4,8"); // each of the 3 rows once
  * tf.dispose([table, p]);
  * ```
  */
@@ -56,9 +57,10 @@ export interface SampleOptions {
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "../random/mod.ts";
  * import { fromSampleOfEmbeddings } from "./sampled.ts";
+ * import assert from "node:assert/strict";
  * const table = tf.range(0, 40).reshape([10, 4]).toFloat(); // row i holds 4i … 4i+3
  * const p = fromSampleOfEmbeddings(table, { populationSize: 10 })(key(0), [3, 4]);
- * console.assert(p.shape[0] === 3);
+ * assert(p.shape[0] === 3);
  * tf.dispose([table, p]);
  * ```
  */

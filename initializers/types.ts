@@ -15,8 +15,9 @@ import type { Key } from "../random/mod.ts";
  * ```ts
  * import type { Initializer } from "./types.ts";
  * import * as tf from "@tensorflow/tfjs";
+ * import assert from "node:assert/strict";
  * const zeros: Initializer = (_key, shape) => tf.zeros([...shape]); // ignores the key
- * console.assert(typeof zeros === "function");
+ * assert(typeof zeros === "function");
  * ```
  */
 export type Initializer = (key: Key, shape: readonly number[]) => tf.Tensor;
@@ -65,13 +66,14 @@ export function checkEmbeddings(embeddings: tf.Tensor, who: string): void {
  * import * as tf from "@tensorflow/tfjs";
  * import { fromSampleOfEmbeddings } from "./sampled.ts";
  * import type { WarningSink } from "./types.ts";
+ * import assert from "node:assert/strict";
  * const warnings: string[] = [];
  * const collect: WarningSink = (message) => {
  *   warnings.push(message);
  * };
  * const table = tf.zeros([4, 2]); // a vocabulary of 4
  * fromSampleOfEmbeddings(table, { populationSize: 10, onWarning: collect }); // clamped to 4
- * console.assert(warnings.length === 1 && warnings[0].includes("larger than the vocabulary"));
+ * assert(warnings.length === 1 && warnings[0].includes("larger than the vocabulary"));
  * table.dispose();
  * ```
  */

@@ -18,11 +18,12 @@ export const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
  * @example
  * ```ts
  * import { NPY_MAX_HEADER_BYTES, parseNpy } from "./npy.ts";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array(12);
  * bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0]); // \x93NUMPY, format version 2.0
  * new DataView(bytes.buffer).setUint32(8, NPY_MAX_HEADER_BYTES + 1, true); // header length
  * const r = parseNpy(bytes, "huge-header.npy"); // refused before the header is read
- * console.assert(r._tag === "Left" && r.left._tag === "TooLarge");
+ * assert(r._tag === "Left" && r.left._tag === "TooLarge");
  * ```
  */
 export const NPY_MAX_HEADER_BYTES = 1 << 20;

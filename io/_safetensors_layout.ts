@@ -22,10 +22,11 @@ import type { TensorEntry } from "./safetensors.ts";
  * @example
  * ```ts
  * import { parseSafetensors, SAFETENSORS_MAX_HEADER_BYTES } from "./safetensors.ts";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array(8); // only the header length, little-endian
  * new DataView(bytes.buffer).setBigUint64(0, BigInt(SAFETENSORS_MAX_HEADER_BYTES + 1), true);
  * const r = parseSafetensors(bytes, "huge-header.safetensors");
- * console.assert(r._tag === "Left" && r.left._tag === "TooLarge");
+ * assert(r._tag === "Left" && r.left._tag === "TooLarge");
  * ```
  */
 export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;

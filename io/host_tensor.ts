@@ -17,8 +17,9 @@ import { decodeHalf, toHalfBits } from "./_half.ts";
  * @example
  * ```ts
  * import { type DType, isDType, itemSize } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const dtype: DType = "bfloat16";
- * console.assert(itemSize(dtype) === 2 && isDType(dtype) && !isDType("uint32"));
+ * assert(itemSize(dtype) === 2 && isDType(dtype) && !isDType("uint32"));
  * ```
  */
 export type DType =
@@ -40,9 +41,10 @@ export type DType =
  * @example
  * ```ts
  * import { type HostData, hostTensor, toFloat64 } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const bits: HostData = new Uint16Array([0x3f80, 0xc000]); // bfloat16 1 and -2, as raw bits
  * const h = hostTensor("bfloat16", [2], bits);
- * console.assert(h.data === bits && toFloat64(h).join() === "1,-2");
+ * assert(h.data === bits && toFloat64(h).join() === "1,-2");
  * ```
  */
 export type HostData =
@@ -61,8 +63,9 @@ export type HostData =
  * @example
  * ```ts
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const h = hostTensor("float32", [2, 2], new Float32Array([1, 2, 3, 4]));
- * console.assert(h.shape[1] === 2 && h.data.length === 4);
+ * assert(h.shape[1] === 2 && h.data.length === 4);
  * ```
  */
 export interface HostTensor {
@@ -80,11 +83,12 @@ export interface HostTensor {
  * @example
  * ```ts
  * import { hostTensor, namedEntries, type NamedTensors } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const t = hostTensor("float32", [1], new Float32Array([1]));
  * const asMap: NamedTensors = new Map([["b", t], ["a", t]]);
  * const asRecord: NamedTensors = { a: t };
- * console.assert(namedEntries(asMap).map(([k]) => k).join() === "b,a");
- * console.assert(namedEntries(asRecord)[0][1] === t);
+ * assert(namedEntries(asMap).map(([k]) => k).join() === "b,a");
+ * assert(namedEntries(asRecord)[0][1] === t);
  * ```
  */
 export type NamedTensors = ReadonlyMap<string, HostTensor> | Readonly<Record<string, HostTensor>>;
@@ -97,8 +101,9 @@ export type NamedTensors = ReadonlyMap<string, HostTensor> | Readonly<Record<str
  * @example
  * ```ts
  * import { hostTensor, namedEntries } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const t = hostTensor("int8", [0], new Int8Array(0));
- * console.assert(namedEntries({ a: t, b: t }).length === 2);
+ * assert(namedEntries({ a: t, b: t }).length === 2);
  * ```
  */
 export function namedEntries(tensors: NamedTensors): [string, HostTensor][] {
@@ -113,8 +118,9 @@ export function namedEntries(tensors: NamedTensors): [string, HostTensor][] {
  * @example
  * ```ts
  * import { DTYPES, isDType, itemSize } from "./host_tensor.ts";
- * console.assert(DTYPES.length === 10 && DTYPES.every((d) => isDType(d)));
- * console.assert(DTYPES.filter((d) => itemSize(d) === 2).join() === "float16,bfloat16,int16");
+ * import assert from "node:assert/strict";
+ * assert(DTYPES.length === 10 && DTYPES.every((d) => isDType(d)));
+ * assert(DTYPES.filter((d) => itemSize(d) === 2).join() === "float16,bfloat16,int16");
  * ```
  */
 export const DTYPES: readonly DType[] = [
@@ -151,7 +157,8 @@ const ITEM_SIZE: Readonly<Record<DType, number>> = {
  * @example
  * ```ts
  * import { itemSize } from "./host_tensor.ts";
- * console.assert(itemSize("bfloat16") === 2 && itemSize("int64") === 8);
+ * import assert from "node:assert/strict";
+ * assert(itemSize("bfloat16") === 2 && itemSize("int64") === 8);
  * ```
  */
 export function itemSize(dtype: DType): number {
@@ -166,7 +173,8 @@ export function itemSize(dtype: DType): number {
  * @example
  * ```ts
  * import { isDType } from "./host_tensor.ts";
- * console.assert(isDType("int8") && !isDType("uint32"));
+ * import assert from "node:assert/strict";
+ * assert(isDType("int8") && !isDType("uint32"));
  * ```
  */
 export function isDType(s: string): s is DType {
@@ -181,7 +189,8 @@ export function isDType(s: string): s is DType {
  * @example
  * ```ts
  * import { sizeOf } from "./host_tensor.ts";
- * console.assert(sizeOf([100, 768]) === 76800 && sizeOf([]) === 1 && sizeOf([0, 4]) === 0);
+ * import assert from "node:assert/strict";
+ * assert(sizeOf([100, 768]) === 76800 && sizeOf([]) === 1 && sizeOf([0, 4]) === 0);
  * ```
  */
 export function sizeOf(shape: readonly number[]): number {
@@ -226,11 +235,12 @@ function arrayMatches(dtype: DType, data: HostData): boolean {
  * @example
  * ```ts
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const ids = hostTensor("int64", [3], new BigInt64Array([1n, 2n, 3n]));
- * console.assert(ids.dtype === "int64");
+ * assert(ids.dtype === "int64");
  * let threw = false;
  * try { hostTensor("float32", [2], new Float32Array(3)); } catch { threw = true; }
- * console.assert(threw);
+ * assert(threw);
  * ```
  */
 export function hostTensor(dtype: DType, shape: readonly number[], data: HostData): HostTensor {
@@ -280,7 +290,8 @@ function arrayName(dtype: DType): string {
  * @example
  * ```ts
  * import { allocData } from "./host_tensor.ts";
- * console.assert(allocData("int64", 2) instanceof BigInt64Array);
+ * import assert from "node:assert/strict";
+ * assert(allocData("int64", 2) instanceof BigInt64Array);
  * ```
  */
 export function allocData(dtype: DType, n: number): HostData {
@@ -296,8 +307,9 @@ export function allocData(dtype: DType, n: number): HostData {
  * @example
  * ```ts
  * import { float16Bits } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const b = float16Bits([1, -2, 65504, 1e6]);
- * console.assert(b[0] === 0x3c00 && b[1] === 0xc000 && b[2] === 0x7bff && b[3] === 0x7c00);
+ * assert(b[0] === 0x3c00 && b[1] === 0xc000 && b[2] === 0x7bff && b[3] === 0x7c00);
  * ```
  */
 export function float16Bits(values: ArrayLike<number>): Uint16Array {
@@ -315,8 +327,9 @@ export function float16Bits(values: ArrayLike<number>): Uint16Array {
  * @example
  * ```ts
  * import { bfloat16Bits } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const b = bfloat16Bits([1, -2, 1 + 2 ** -8]);
- * console.assert(b[0] === 0x3f80 && b[1] === 0xc000 && b[2] === 0x3f80);
+ * assert(b[0] === 0x3f80 && b[1] === 0xc000 && b[2] === 0x3f80);
  * ```
  */
 export function bfloat16Bits(values: ArrayLike<number>): Uint16Array {
@@ -346,9 +359,10 @@ function numbers(h: HostTensor): ArrayLike<number> {
  * @example
  * ```ts
  * import { float16Bits, hostTensor, toFloat64 } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const h = hostTensor("float16", [2], float16Bits([0.5, -3]));
  * const v = toFloat64(h);
- * console.assert(v[0] === 0.5 && v[1] === -3);
+ * assert(v[0] === 0.5 && v[1] === -3);
  * ```
  */
 export function toFloat64(h: HostTensor): Float64Array {
@@ -371,11 +385,12 @@ const INT32_MAX = 2 ** 31 - 1;
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { hostTensor, toTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const r = toTensor(hostTensor("int64", [2], new BigInt64Array([1n, 2n ** 40n])));
- * console.assert(r._tag === "Left");
+ * assert(r._tag === "Left");
  * const ok = toTensor(hostTensor("uint8", [2], new Uint8Array([7, 255])));
  * if (ok._tag === "Right") {
- *   console.assert(ok.right.dtype === "int32");
+ *   assert(ok.right.dtype === "int32");
  *   ok.right.dispose();
  * }
  * ```
@@ -438,10 +453,11 @@ export function toTensor(h: HostTensor, where = "tensor"): E.Either<Problem, tf.
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { fromTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const t = tf.tensor2d([[1, 2], [3, 4]]);
  * const h = await fromTensor(t);
  * t.dispose();
- * console.assert(h.dtype === "float32" && h.shape[0] === 2 && h.data[3] === 4);
+ * assert(h.dtype === "float32" && h.shape[0] === 2 && h.data[3] === 4);
  * ```
  */
 export async function fromTensor(t: tf.Tensor): Promise<HostTensor> {
@@ -466,9 +482,10 @@ export async function fromTensor(t: tf.Tensor): Promise<HostTensor> {
  * @example
  * ```ts
  * import { hostTensor, type Stats, stats } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const s: Stats = stats(hostTensor("int8", [3], new Int8Array([-1, 0, 1])));
- * console.assert(s.mean === 0 && s.min === -1 && s.max === 1);
- * console.assert(Math.abs(s.std - Math.sqrt(2 / 3)) < 1e-12); // population std (ddof=0)
+ * assert(s.mean === 0 && s.min === -1 && s.max === 1);
+ * assert(Math.abs(s.std - Math.sqrt(2 / 3)) < 1e-12); // population std (ddof=0)
  * ```
  */
 export interface Stats {
@@ -493,10 +510,11 @@ export interface Stats {
  * @example
  * ```ts
  * import { hostTensor, stats } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const s = stats(hostTensor("float32", [4], new Float32Array([1, 2, 3, 4])));
- * console.assert(s.mean === 2.5 && s.min === 1 && s.max === 4);
- * console.assert(Math.abs(s.std - Math.sqrt(1.25)) < 1e-12);
- * console.assert(Number.isNaN(stats(hostTensor("float32", [0], new Float32Array(0))).mean));
+ * assert(s.mean === 2.5 && s.min === 1 && s.max === 4);
+ * assert(Math.abs(s.std - Math.sqrt(1.25)) < 1e-12);
+ * assert(Number.isNaN(stats(hostTensor("float32", [0], new Float32Array(0))).mean));
  * ```
  */
 export function stats(h: HostTensor): Stats {

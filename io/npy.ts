@@ -22,10 +22,11 @@ export { NPY_MAX_HEADER_BYTES } from "./_npy.ts";
  * @example
  * ```ts
  * import { NPY_DEFAULT_MAX_BYTES, readNpy } from "./npy.ts";
- * console.assert(NPY_DEFAULT_MAX_BYTES === 2 * 1024 ** 3);
+ * import assert from "node:assert/strict";
+ * assert(NPY_DEFAULT_MAX_BYTES === 2 * 1024 ** 3);
  * // Larger files need an explicit limit: readNpy(path, { maxBytes: 4 * NPY_DEFAULT_MAX_BYTES }).
  * const r = await readNpy("missing.npy", { maxBytes: NPY_DEFAULT_MAX_BYTES });
- * console.assert(r._tag === "Left" && r.left._tag === "NotFound");
+ * assert(r._tag === "Left" && r.left._tag === "NotFound");
  * ```
  */
 export const NPY_DEFAULT_MAX_BYTES = 2 ** 31;
@@ -43,10 +44,11 @@ export const NPY_DEFAULT_MAX_BYTES = 2 ** 31;
  * ```ts
  * import { encodeNpy, parseNpy } from "./npy.ts";
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const bytes = encodeNpy(hostTensor("int32", [2], new Int32Array([5, -6])));
  * const r = parseNpy(bytes, "a.npy");
- * console.assert(r._tag === "Right" && r.right.data[1] === -6);
- * console.assert(parseNpy(new Uint8Array(3), "b.npy")._tag === "Left");
+ * assert(r._tag === "Right" && r.right.data[1] === -6);
+ * assert(parseNpy(new Uint8Array(3), "b.npy")._tag === "Left");
  * ```
  */
 export function parseNpy(bytes: Uint8Array, where: string): E.Either<Problem, HostTensor> {
@@ -65,8 +67,9 @@ export function parseNpy(bytes: Uint8Array, where: string): E.Either<Problem, Ho
  * ```ts
  * import { encodeNpy } from "./npy.ts";
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const b = encodeNpy(hostTensor("float32", [2, 3], new Float32Array(6)));
- * console.assert(b[0] === 0x93 && b[6] === 1 && (b.length - 24) % 64 === 0);
+ * assert(b[0] === 0x93 && b[6] === 1 && (b.length - 24) % 64 === 0);
  * ```
  */
 export function encodeNpy(h: HostTensor): Uint8Array {
@@ -86,11 +89,12 @@ export function encodeNpy(h: HostTensor): Uint8Array {
  * ```ts
  * import { readNpy, type ReadNpyOptions, writeNpy } from "./npy.ts";
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * await writeNpy(`${dir}/a.npy`, hostTensor("float32", [64], new Float32Array(64))); // 384 bytes
  * const small: ReadNpyOptions = { maxBytes: 256 };
  * const r = await readNpy(`${dir}/a.npy`, small);
- * console.assert(r._tag === "Left" && r.left._tag === "TooLarge");
+ * assert(r._tag === "Left" && r.left._tag === "TooLarge");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -110,11 +114,12 @@ export interface ReadNpyOptions {
  * ```ts
  * import { readNpy, writeNpy } from "./npy.ts";
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const path = await Deno.makeTempFile({ suffix: ".npy" });
  * await writeNpy(path, hostTensor("float64", [1], new Float64Array([0.25])));
  * const r = await readNpy(path);
- * console.assert(r._tag === "Right" && r.right.data[0] === 0.25);
- * console.assert((await readNpy(path + ".missing"))._tag === "Left");
+ * assert(r._tag === "Right" && r.right.data[0] === 0.25);
+ * assert((await readNpy(path + ".missing"))._tag === "Left");
  * await Deno.remove(path);
  * ```
  */
@@ -142,9 +147,10 @@ export async function readNpy(
  * ```ts
  * import { writeNpy } from "./npy.ts";
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const r = await writeNpy(`${dir}/p.npy`, hostTensor("int8", [2], new Int8Array([1, -1])));
- * console.assert(r._tag === "Right");
+ * assert(r._tag === "Right");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -20,10 +20,11 @@ import { encodeNpy } from "./npy.ts";
  * ```ts
  * import { encodeNpz, NPZ_DEFAULT_MAX_BYTES, parseNpz } from "./npz.ts";
  * import { hostTensor } from "./host_tensor.ts";
- * console.assert(NPZ_DEFAULT_MAX_BYTES === 2 * 1024 ** 3);
+ * import assert from "node:assert/strict";
+ * assert(NPZ_DEFAULT_MAX_BYTES === 2 * 1024 ** 3);
  * const bytes = encodeNpz({ x: hostTensor("uint8", [4], new Uint8Array(4)) });
  * const r = parseNpz(bytes, "x.npz", { maxBytes: NPZ_DEFAULT_MAX_BYTES }); // same as no options
- * console.assert(r._tag === "Right" && r.right.has("x"));
+ * assert(r._tag === "Right" && r.right.has("x"));
  * ```
  */
 export const NPZ_DEFAULT_MAX_BYTES = 2 ** 31;
@@ -34,8 +35,9 @@ export const NPZ_DEFAULT_MAX_BYTES = 2 ** 31;
  * @example
  * ```ts
  * import { NPZ_MAX_ENTRIES } from "./npz.ts";
+ * import assert from "node:assert/strict";
  * // An archive listing more entries than this is refused as TooLarge before any is read.
- * console.assert(NPZ_MAX_ENTRIES === 100_000);
+ * assert(NPZ_MAX_ENTRIES === 100_000);
  * ```
  */
 export const NPZ_MAX_ENTRIES = 100_000;
@@ -47,11 +49,12 @@ export const NPZ_MAX_ENTRIES = 100_000;
  * ```ts
  * import { encodeNpz, parseNpz, type ReadNpzOptions } from "./npz.ts";
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const zeros = hostTensor("float32", [1000], new Float32Array(1000)); // 4000 bytes of data
  * const bytes = encodeNpz({ zeros }, { compress: true }); // deflates to far less
  * const options: ReadNpzOptions = { maxBytes: 1000 }; // caps the uncompressed contents too
  * const r = parseNpz(bytes, "zeros.npz", options);
- * console.assert(bytes.length < 1000 && r._tag === "Left" && r.left._tag === "TooLarge");
+ * assert(bytes.length < 1000 && r._tag === "Left" && r.left._tag === "TooLarge");
  * ```
  */
 export interface ReadNpzOptions {
@@ -75,8 +78,9 @@ export interface ReadNpzOptions {
  * @example
  * ```ts
  * import { parseNpz } from "./npz.ts";
+ * import assert from "node:assert/strict";
  * const r = parseNpz(new TextEncoder().encode("not a zip"), "x.npz");
- * console.assert(r._tag === "Left" && r.left._tag === "Corrupt");
+ * assert(r._tag === "Left" && r.left._tag === "Corrupt");
  * ```
  */
 export function parseNpz(
@@ -119,10 +123,11 @@ export function parseNpz(
  * ```ts
  * import { readNpz, writeNpz } from "./npz.ts";
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const path = await Deno.makeTempFile({ suffix: ".npz" });
  * await writeNpz(path, { a: hostTensor("int32", [2], new Int32Array([1, 2])) });
  * const r = await readNpz(path);
- * console.assert(r._tag === "Right" && r.right.get("a")?.data[1] === 2);
+ * assert(r._tag === "Right" && r.right.get("a")?.data[1] === 2);
  * await Deno.remove(path);
  * ```
  */
@@ -142,9 +147,10 @@ export async function readNpz(
  * ```ts
  * import { encodeNpz, type WriteNpzOptions } from "./npz.ts";
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const zeros = hostTensor("float32", [1000], new Float32Array(1000));
  * const compressed: WriteNpzOptions = { compress: true }; // like np.savez_compressed
- * console.assert(encodeNpz({ zeros }, compressed).length < encodeNpz({ zeros }).length);
+ * assert(encodeNpz({ zeros }, compressed).length < encodeNpz({ zeros }).length);
  * ```
  */
 export interface WriteNpzOptions {
@@ -166,9 +172,10 @@ const MTIME = new Date(1980, 0, 1, 0, 0, 0);
  * ```ts
  * import { encodeNpz, parseNpz } from "./npz.ts";
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const b = encodeNpz({ x: hostTensor("bool", [2], new Uint8Array([1, 0])) }, { compress: true });
  * const r = parseNpz(b, "mem.npz");
- * console.assert(r._tag === "Right" && r.right.get("x")?.data[0] === 1);
+ * assert(r._tag === "Right" && r.right.get("x")?.data[0] === 1);
  * ```
  */
 export function encodeNpz(entries: NamedTensors, options: WriteNpzOptions = {}): Uint8Array {
@@ -194,9 +201,10 @@ export function encodeNpz(entries: NamedTensors, options: WriteNpzOptions = {}):
  * ```ts
  * import { writeNpz } from "./npz.ts";
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const t = hostTensor("float32", [1], new Float32Array([1]));
- * console.assert((await writeNpz(`${dir}/a.npz`, new Map([["w", t]]))). _tag === "Right");
+ * assert((await writeNpz(`${dir}/a.npz`, new Map([["w", t]]))). _tag === "Right");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

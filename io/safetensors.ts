@@ -40,9 +40,10 @@ export { SAFETENSORS_MAX_HEADER_BYTES } from "./_safetensors_layout.ts";
  * @example
  * ```ts
  * import { openSafetensorsIndex, SAFETENSORS_MAX_INDEX_BYTES } from "./safetensors.ts";
- * console.assert(SAFETENSORS_MAX_INDEX_BYTES === 100_000_000); // 100 MB of JSON; larger: TooLarge
+ * import assert from "node:assert/strict";
+ * assert(SAFETENSORS_MAX_INDEX_BYTES === 100_000_000); // 100 MB of JSON; larger: TooLarge
  * const r = await openSafetensorsIndex("missing/model.safetensors.index.json");
- * console.assert(r._tag === "Left" && r.left._tag === "NotFound");
+ * assert(r._tag === "Left" && r.left._tag === "NotFound");
  * ```
  */
 export const SAFETENSORS_MAX_INDEX_BYTES = 100_000_000;
@@ -55,14 +56,15 @@ export const SAFETENSORS_MAX_INDEX_BYTES = 100_000_000;
  * import { openSafetensors, type TensorEntry, writeSafetensors } from "./safetensors.ts";
  * import { hostTensor, itemSize, sizeOf } from "./host_tensor.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * await writeSafetensors(`${dir}/p.safetensors`, {
  *   prompt: hostTensor("float32", [3, 4], new Float32Array(12)),
  * });
  * const f = orThrow(await openSafetensors(`${dir}/p.safetensors`));
  * const [e]: readonly TensorEntry[] = f.entries; // no tensor data read yet
- * console.assert(e.name === "prompt" && e.dtype === "float32" && e.shape.join() === "3,4");
- * console.assert(sizeOf(e.shape) * itemSize(e.dtype) === 48); // bytes a read will take
+ * assert(e.name === "prompt" && e.dtype === "float32" && e.shape.join() === "3,4");
+ * assert(sizeOf(e.shape) * itemSize(e.dtype) === 48); // bytes a read will take
  * f.close();
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -85,15 +87,16 @@ export interface TensorEntry {
  * import { openSafetensors, type SafetensorsFile, writeSafetensors } from "./safetensors.ts";
  * import { hostTensor } from "./host_tensor.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const w = hostTensor("int32", [2], new Int32Array([4, 5]));
  * await writeSafetensors(`${dir}/m.safetensors`, { w }, { step: "100" });
  * const f: SafetensorsFile = orThrow(await openSafetensors(`${dir}/m.safetensors`));
  * try {
- *   console.assert(f.metadata.step === "100" && f.entries.length === 1);
+ *   assert(f.metadata.step === "100" && f.entries.length === 1);
  *   const r = await f.read("w");
- *   console.assert(r._tag === "Right" && r.right.data[1] === 5);
- *   console.assert((await f.read("nope"))._tag === "Left");
+ *   assert(r._tag === "Right" && r.right.data[1] === 5);
+ *   assert((await f.read("nope"))._tag === "Left");
  * } finally {
  *   f.close();
  * }
@@ -142,12 +145,13 @@ function unknownTensor(where: string, name: string, slots: readonly TensorEntry[
  * ```ts
  * import { openSafetensors, writeSafetensors } from "./safetensors.ts";
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
  * await writeSafetensors(path, { w: hostTensor("float32", [2], new Float32Array([1, 2])) });
  * const f = await openSafetensors(path);
  * if (f._tag === "Right") {
  *   const w = await f.right.read("w");
- *   console.assert(w._tag === "Right" && w.right.data[1] === 2);
+ *   assert(w._tag === "Right" && w.right.data[1] === 2);
  *   f.right.close();
  * }
  * await Deno.remove(path);
@@ -254,10 +258,11 @@ function fileReader(
  * import { encodeSafetensors, parseSafetensors, type SafetensorsContents } from "./safetensors.ts";
  * import { hostTensor } from "./host_tensor.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const b = hostTensor("uint8", [1], new Uint8Array([9]));
  * const bytes = encodeSafetensors({ b }, { v: "1" });
  * const c: SafetensorsContents = orThrow(parseSafetensors(bytes, "mem.safetensors"));
- * console.assert(c.metadata.v === "1" && c.tensors.get("b")?.data[0] === 9);
+ * assert(c.metadata.v === "1" && c.tensors.get("b")?.data[0] === 9);
  * ```
  */
 export interface SafetensorsContents {
@@ -279,10 +284,11 @@ export interface SafetensorsContents {
  * ```ts
  * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const b = encodeSafetensors({ ids: hostTensor("int64", [1], new BigInt64Array([7n])) }, { a: "b" });
  * const r = parseSafetensors(b, "mem");
- * console.assert(r._tag === "Right" && r.right.tensors.get("ids")?.data[0] === 7n);
- * console.assert(r._tag === "Right" && r.right.metadata.a === "b");
+ * assert(r._tag === "Right" && r.right.tensors.get("ids")?.data[0] === 7n);
+ * assert(r._tag === "Right" && r.right.metadata.a === "b");
  * ```
  */
 export function parseSafetensors(
@@ -318,9 +324,10 @@ export function parseSafetensors(
  * ```ts
  * import { encodeSafetensors } from "./safetensors.ts";
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const b = encodeSafetensors(new Map([["x", hostTensor("uint8", [3], new Uint8Array(3))]]));
  * const n = Number(new DataView(b.buffer).getBigUint64(0, true));
- * console.assert(n % 8 === 0 && b.length === 8 + n + 3);
+ * assert(n % 8 === 0 && b.length === 8 + n + 3);
  * ```
  */
 export function encodeSafetensors(
@@ -352,10 +359,11 @@ export function encodeSafetensors(
  * ```ts
  * import { writeSafetensors } from "./safetensors.ts";
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const t = hostTensor("bfloat16", [1], new Uint16Array([0x3f80]));
  * const r = await writeSafetensors(`${dir}/p.safetensors`, { prompt: t }, { format: "np" });
- * console.assert(r._tag === "Right");
+ * assert(r._tag === "Right");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -397,13 +405,14 @@ function isPlainFileName(s: string): boolean {
  * ```ts
  * import { openSafetensorsIndex, writeSafetensors } from "./safetensors.ts";
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * await writeSafetensors(`${dir}/a.safetensors`, { x: hostTensor("int8", [1], new Int8Array([3])) });
  * await Deno.writeTextFile(`${dir}/model.safetensors.index.json`, '{"weight_map": {"x": "a.safetensors"}}');
  * const f = await openSafetensorsIndex(`${dir}/model.safetensors.index.json`);
  * if (f._tag === "Right") {
  *   const x = await f.right.read("x");
- *   console.assert(x._tag === "Right" && x.right.data[0] === 3);
+ *   assert(x._tag === "Right" && x.right.data[0] === 3);
  *   f.right.close();
  * }
  * await Deno.remove(dir, { recursive: true });

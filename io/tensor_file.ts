@@ -22,14 +22,15 @@ import { openSafetensors, openSafetensorsIndex, type TensorEntry } from "./safet
  * import { writeNpz } from "./npz.ts";
  * import { hostTensor } from "./host_tensor.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const t = hostTensor("float32", [2], new Float32Array([1, 2]));
  * await writeNpz(`${dir}/a.npz`, { x: t, y: t });
  * const src: TensorSource = orThrow(await openTensorFile(`${dir}/a.npz`));
  * try {
- *   console.assert(src.entries.map((e) => e.name).join() === "x,y");
+ *   assert(src.entries.map((e) => e.name).join() === "x,y");
  *   const y = await src.read("y");
- *   console.assert(y._tag === "Right" && y.right.data[1] === 2);
+ *   assert(y._tag === "Right" && y.right.data[1] === 2);
  * } finally {
  *   src.close();
  * }
@@ -57,8 +58,9 @@ export interface TensorSource {
  * @example
  * ```ts
  * import { TENSOR_FILE_EXTENSIONS } from "./tensor_file.ts";
+ * import assert from "node:assert/strict";
  * const known = (p: string) => TENSOR_FILE_EXTENSIONS.some((x) => p.toLowerCase().endsWith(x));
- * console.assert(known("model.safetensors.index.json") && known("prompt.NPY") && !known("w.pt"));
+ * assert(known("model.safetensors.index.json") && known("prompt.NPY") && !known("w.pt"));
  * ```
  */
 export const TENSOR_FILE_EXTENSIONS: readonly string[] = [
@@ -104,12 +106,13 @@ function inMemory(where: string, tensors: ReadonlyMap<string, HostTensor>): Tens
  * import { openTensorFile } from "./tensor_file.ts";
  * import { writeNpy } from "./npy.ts";
  * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * await writeNpy(`${dir}/prompt.npy`, hostTensor("float32", [1, 2], new Float32Array([1, 2])));
  * const src = await openTensorFile(`${dir}/prompt.npy`);
- * console.assert(src._tag === "Right" && src.right.entries[0].name === "prompt");
+ * assert(src._tag === "Right" && src.right.entries[0].name === "prompt");
  * const bad = await openTensorFile(`${dir}/prompt.txt`);
- * console.assert(bad._tag === "Left");
+ * assert(bad._tag === "Left");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -21,6 +21,7 @@ import type { KVCache, LayerCache } from "./types.ts";
  * import { disposeTree, unflatten } from "../tree/tree.ts";
  * import { disposeCache } from "./types.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const config = orThrow(parseGpt2Config({ vocab_size: 10, n_embd: 6, n_head: 3, n_layer: 1, n_positions: 8 }, "c"));
  * const tree = unflatten([...gpt2ParamShapes(config)].map(([p, s]) => [p, tf.ones([...s])] as const));
  * const params = tree as unknown as Gpt2Params;
@@ -28,7 +29,7 @@ import type { KVCache, LayerCache } from "./types.ts";
  * const attentionMask = tf.tensor2d([[0, 1, 1]], [1, 3], "int32"); // left padding
  * const options: DecoderOptions = { inputIds, attentionMask };
  * const out = gpt2Forward(params, config, options);
- * console.assert(out.logits.shape.join() === "1,3,10");
+ * assert(out.logits.shape.join() === "1,3,10");
  * tf.dispose([inputIds, attentionMask, out.logits]);
  * disposeCache(out.cache);
  * disposeTree(tree);
@@ -71,6 +72,7 @@ export interface DecoderOptions {
  * import { disposeTree, unflatten } from "../tree/tree.ts";
  * import { disposeCache } from "./types.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const config = orThrow(parseGpt2Config({ vocab_size: 10, n_embd: 6, n_head: 3, n_layer: 1, n_positions: 8 }, "c"));
  * const tree = unflatten([...gpt2ParamShapes(config)].map(([p, s]) => [p, tf.ones([...s])] as const));
  * const params = tree as unknown as Gpt2Params;
@@ -78,7 +80,7 @@ export interface DecoderOptions {
  * const first: DecoderOutput = gpt2Forward(params, config, { inputIds: prompt });
  * const next = tf.tensor2d([[4]], [1, 1], "int32");
  * const second: DecoderOutput = gpt2Forward(params, config, { inputIds: next, cache: first.cache });
- * console.assert(second.logits.shape.join() === "1,1,10" && second.cache[0].key.shape[2] === 4);
+ * assert(second.logits.shape.join() === "1,1,10" && second.cache[0].key.shape[2] === 4);
  * tf.dispose([prompt, next, first.logits, second.logits]);
  * disposeCache(first.cache);
  * disposeCache(second.cache);
@@ -116,8 +118,9 @@ export interface PreparedInputs {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { embedIds } from "./_decoder.ts";
+ * import assert from "node:assert/strict";
  * const e = tf.tidy(() => embedIds(tf.eye(3), tf.tensor2d([[2]], [1, 1], "int32")));
- * console.assert(e.shape.join() === "1,1,3");
+ * assert(e.shape.join() === "1,1,3");
  * e.dispose();
  * ```
  */
@@ -140,8 +143,9 @@ export function embedIds(embedding: tf.Tensor, ids: tf.Tensor): tf.Tensor {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { positionsFromMask } from "./_decoder.ts";
+ * import assert from "node:assert/strict";
  * const p = tf.tidy(() => positionsFromMask(tf.tensor2d([[0, 1, 1]], [1, 3], "int32"), 3));
- * console.assert(p.arraySync().toString() === "0,0,1");
+ * assert(p.arraySync().toString() === "0,0,1");
  * p.dispose();
  * ```
  */
@@ -167,8 +171,9 @@ export function positionsFromMask(mask: tf.Tensor, t: number): tf.Tensor {
  * @example
  * ```ts
  * import { windowedCausalBias } from "./_decoder.ts";
+ * import assert from "node:assert/strict";
  * const b = windowedCausalBias(1, 3, 2, 2);
- * console.assert(b.dataSync()[0] < 0 && b.dataSync()[1] === 0);
+ * assert(b.dataSync()[0] < 0 && b.dataSync()[1] === 0);
  * b.dispose();
  * ```
  */
@@ -205,9 +210,10 @@ const dimsText = (t: tf.Tensor) => `[${t.shape.join(", ")}]`;
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { prepareInputs } from "./_decoder.ts";
+ * import assert from "node:assert/strict";
  * tf.tidy(() => {
  *   const p = prepareInputs(tf.zeros([5, 2]), { inputIds: tf.zeros([1, 3], "int32") }, 1, "GPT-2");
- *   console.assert(p.embeds.shape.join() === "1,3,2" && p.bias(null).shape.join() === "1,1,3,3");
+ *   assert(p.embeds.shape.join() === "1,3,2" && p.bias(null).shape.join() === "1,1,3,3");
  * });
  * ```
  */
@@ -300,9 +306,10 @@ export function prepareInputs(
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { extendCache } from "./_decoder.ts";
+ * import assert from "node:assert/strict";
  * tf.tidy(() => {
  *   const c = extendCache({ key: tf.zeros([1, 1, 2, 4]), value: tf.zeros([1, 1, 2, 4]) }, tf.ones([1, 1, 1, 4]), tf.ones([1, 1, 1, 4]));
- *   console.assert(c.key.shape[2] === 3);
+ *   assert(c.key.shape[2] === 3);
  * });
  * ```
  */

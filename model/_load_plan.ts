@@ -63,9 +63,10 @@ const dims = (s: readonly number[]) => `[${s.join(", ")}]`;
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { asIs } from "./_load_plan.ts";
+ * import assert from "node:assert/strict";
  * const t = tf.zeros([1]);
  * const [[path, leaf]] = asIs("a/b")(t);
- * console.assert(path === "a/b");
+ * assert(path === "a/b");
  * tf.dispose([t, leaf]);
  * ```
  */
@@ -82,9 +83,10 @@ export function asIs(path: string): (t: tf.Tensor) => FlatEntry[] {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { transposed } from "./_load_plan.ts";
+ * import assert from "node:assert/strict";
  * const w = tf.zeros([3, 2]);
  * const [[, k]] = transposed("k")(w);
- * console.assert(k.shape.join() === "2,3");
+ * assert(k.shape.join() === "2,3");
  * tf.dispose([w, k]);
  * ```
  */
@@ -104,10 +106,11 @@ export function transposed(path: string): (t: tf.Tensor) => FlatEntry[] {
  * ```ts
  * import * as E from "fp-ts/Either";
  * import { checkPlan } from "./_load_plan.ts";
+ * import assert from "node:assert/strict";
  * const source = { entries: [{ name: "w", dtype: "float32" as const, shape: [2] }], read: () => Promise.reject(), close() {} };
  * const plan = { label: "X", tensors: [{ name: "w", shape: [3], place: () => [] }], canonical: (n: string) => n, ignore: () => false };
  * const r = checkPlan(source, plan, "dir");
- * console.assert(E.isLeft(r) && r.left.message.includes("w is [2], expected [3]"));
+ * assert(E.isLeft(r) && r.left.message.includes("w is [2], expected [3]"));
  * ```
  */
 export function checkPlan(
@@ -168,10 +171,11 @@ export function checkPlan(
  * import * as tf from "@tensorflow/tfjs";
  * import { hostTensor } from "../io/host_tensor.ts";
  * import { readByPlan, transposed } from "./_load_plan.ts";
+ * import assert from "node:assert/strict";
  * const h = hostTensor("float32", [1, 2], new Float32Array([1, 2]));
  * const source = { entries: [{ name: "w", dtype: h.dtype, shape: h.shape }], read: () => Promise.resolve(E.right(h)), close() {} };
  * const leaves = await readByPlan(source, [{ name: "w", shape: [1, 2], place: transposed("a/k") }], "dir");
- * console.assert(E.isRight(leaves) && leaves.right[0][1].shape.join() === "2,1");
+ * assert(E.isRight(leaves) && leaves.right[0][1].shape.join() === "2,1");
  * if (E.isRight(leaves)) tf.dispose(leaves.right.map(([, t]) => t));
  * ```
  */
@@ -218,11 +222,12 @@ export async function readByPlan(
  * import * as E from "fp-ts/Either";
  * import { hostTensor } from "../io/host_tensor.ts";
  * import { asIs, loadByPlan } from "./_load_plan.ts";
+ * import assert from "node:assert/strict";
  * const h = hostTensor("float32", [2], new Float32Array([1, 2]));
  * const source = { entries: [{ name: "w", dtype: h.dtype, shape: h.shape }], read: () => Promise.resolve(E.right(h)), close() {} };
  * const plan = { label: "X", tensors: [{ name: "w", shape: [2], place: asIs("a/w") }], canonical: (n: string) => n, ignore: () => false };
  * const tree = await loadByPlan(source, plan, "dir");
- * console.assert(E.isRight(tree));
+ * assert(E.isRight(tree));
  * ```
  */
 export async function loadByPlan<T = ParamTree>(
@@ -251,8 +256,9 @@ export async function loadByPlan<T = ParamTree>(
  * import * as E from "fp-ts/Either";
  * import { loadWithConfig } from "./_load_plan.ts";
  * import { parseGpt2Config } from "./gpt2/config.ts";
+ * import assert from "node:assert/strict";
  * const r = await loadWithConfig("dir", { n_embd: 0 }, parseGpt2Config, () => Promise.resolve(E.right(1)));
- * console.assert(E.isLeft(r) && r.left.where === "dir/config.json");
+ * assert(E.isLeft(r) && r.left.where === "dir/config.json");
  * ```
  */
 export async function loadWithConfig<C, A>(

@@ -12,8 +12,9 @@ import { type Problem, problem } from "../problem.ts";
  * @example
  * ```ts
  * import type { GenerationConfig } from "./generation_config.ts";
+ * import assert from "node:assert/strict";
  * const beams: GenerationConfig = { numBeams: 4, lengthPenalty: 0.6, eosTokenIds: [1] };
- * console.assert(beams.numBeams === 4);
+ * assert(beams.numBeams === 4);
  * ```
  */
 export interface GenerationConfig {
@@ -75,8 +76,9 @@ const isId = (v: unknown): v is number => Number.isInteger(v) && (v as number) >
  * @example
  * ```ts
  * import { parseGenerationConfig } from "./generation_config.ts";
+ * import assert from "node:assert/strict";
  * const r = parseGenerationConfig({ eos_token_id: 1, num_beams: 4 }, "generation_config.json");
- * console.assert(r._tag === "Right" && r.right.eosTokenIds?.[0] === 1 && r.right.numBeams === 4);
+ * assert(r._tag === "Right" && r.right.eosTokenIds?.[0] === 1 && r.right.numBeams === 4);
  * ```
  */
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)

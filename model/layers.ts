@@ -23,8 +23,9 @@ import { checkpoint } from "./kernels/recompute.ts";
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { dense } from "./layers.ts";
+ * import assert from "node:assert/strict";
  * const y = tf.tidy(() => dense(tf.ones([2, 3]), tf.ones([3, 4])));
- * console.assert(y.shape[1] === 4);
+ * assert(y.shape[1] === 4);
  * y.dispose();
  * ```
  */
@@ -50,8 +51,9 @@ export function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { rmsNorm } from "./layers.ts";
+ * import assert from "node:assert/strict";
  * const y = tf.tidy(() => rmsNorm(tf.tensor2d([[3, 4]]), tf.ones([2]), 0));
- * console.assert(Math.abs((y.arraySync() as number[][])[0][0] - 3 / Math.sqrt(12.5)) < 1e-6);
+ * assert(Math.abs((y.arraySync() as number[][])[0][0] - 3 / Math.sqrt(12.5)) < 1e-6);
  * y.dispose();
  * ```
  */
@@ -77,8 +79,9 @@ export function rmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { layerNorm } from "./layers.ts";
+ * import assert from "node:assert/strict";
  * const y = tf.tidy(() => layerNorm(tf.tensor2d([[1, 3]]), tf.ones([2]), tf.zeros([2]), 0));
- * console.assert(Math.abs((y.arraySync() as number[][])[0][1] - 1) < 1e-6);
+ * assert(Math.abs((y.arraySync() as number[][])[0][1] - 1) < 1e-6);
  * y.dispose();
  * ```
  */
@@ -102,9 +105,10 @@ export function layerNorm(
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { type Activation, activate } from "./layers.ts";
+ * import assert from "node:assert/strict";
  * const names: Activation[] = ["silu", "swish"]; // two names of x · sigmoid(x)
  * const [a, b] = tf.tidy(() => names.map((name) => activate(name, tf.tensor1d([-1, 0, 2]))));
- * console.assert(a.dataSync()[1] === 0 && a.dataSync().join() === b.dataSync().join());
+ * assert(a.dataSync()[1] === 0 && a.dataSync().join() === b.dataSync().join());
  * tf.dispose([a, b]);
  * ```
  */
@@ -122,8 +126,9 @@ export type Activation = "relu" | "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "s
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { activate } from "./layers.ts";
+ * import assert from "node:assert/strict";
  * const y = tf.tidy(() => activate("relu", tf.tensor1d([-1, 2])));
- * console.assert((y.arraySync() as number[])[0] === 0);
+ * assert((y.arraySync() as number[])[0] === 0);
  * y.dispose();
  * ```
  */
@@ -163,8 +168,9 @@ export function activate(name: Activation, x: tf.Tensor): tf.Tensor {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { splitHeads } from "./layers.ts";
+ * import assert from "node:assert/strict";
  * const y = tf.tidy(() => splitHeads(tf.zeros([2, 5, 12]), 3));
- * console.assert(y.shape.join() === "2,3,5,4");
+ * assert(y.shape.join() === "2,3,5,4");
  * y.dispose();
  * ```
  */
@@ -183,8 +189,9 @@ export function splitHeads(x: tf.Tensor, heads: number): tf.Tensor {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { mergeHeads } from "./layers.ts";
+ * import assert from "node:assert/strict";
  * const y = tf.tidy(() => mergeHeads(tf.zeros([2, 3, 5, 4])));
- * console.assert(y.shape.join() === "2,5,12");
+ * assert(y.shape.join() === "2,5,12");
  * y.dispose();
  * ```
  */
@@ -200,13 +207,14 @@ export function mergeHeads(x: tf.Tensor): tf.Tensor {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { attention, type AttentionOptions, causalBias } from "./layers.ts";
+ * import assert from "node:assert/strict";
  * const y = tf.tidy(() => {
  *   const options: AttentionOptions = { scale: 1 / Math.sqrt(2), bias: causalBias(2, 2, 0) };
  *   const qk = tf.ones([1, 1, 2, 2]); // [B, N, T, D]
  *   const v = tf.tensor4d([[[[1, 0], [0, 1]]]]);
  *   return attention(qk, qk, v, options);
  * });
- * console.assert(y.dataSync().join() === "1,0,0.5,0.5"); // the first query sees only the first key
+ * assert(y.dataSync().join() === "1,0,0.5,0.5"); // the first query sees only the first key
  * y.dispose();
  * ```
  */
@@ -234,8 +242,9 @@ export interface AttentionOptions {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { attention } from "./layers.ts";
+ * import assert from "node:assert/strict";
  * const y = tf.tidy(() => attention(tf.ones([1, 4, 3, 2]), tf.ones([1, 2, 5, 2]), tf.ones([1, 2, 5, 2]), { scale: 1 }));
- * console.assert(y.shape.join() === "1,4,3,2");
+ * assert(y.shape.join() === "1,4,3,2");
  * y.dispose();
  * ```
  */
@@ -291,8 +300,9 @@ function attentionOf(
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { MASK_BIAS, paddingBias } from "./layers.ts";
+ * import assert from "node:assert/strict";
  * const b = tf.tidy(() => paddingBias(tf.tensor2d([[1, 0]], [1, 2], "int32")));
- * console.assert(b.dataSync()[0] === 0 && b.dataSync()[1] === MASK_BIAS && Number.isFinite(MASK_BIAS));
+ * assert(b.dataSync()[0] === 0 && b.dataSync()[1] === MASK_BIAS && Number.isFinite(MASK_BIAS));
  * b.dispose();
  * ```
  */
@@ -309,8 +319,9 @@ export const MASK_BIAS: number = -1e9;
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { paddingBias } from "./layers.ts";
+ * import assert from "node:assert/strict";
  * const b = tf.tidy(() => paddingBias(tf.tensor2d([[1, 0]], [1, 2], "int32")));
- * console.assert(b.shape.join() === "1,1,1,2");
+ * assert(b.shape.join() === "1,1,1,2");
  * b.dispose();
  * ```
  */
@@ -332,8 +343,9 @@ export function paddingBias(mask: tf.Tensor): tf.Tensor {
  * @example
  * ```ts
  * import { causalBias } from "./layers.ts";
+ * import assert from "node:assert/strict";
  * const b = causalBias(2, 2, 0);
- * console.assert((b.arraySync() as number[][][][])[0][0][0][1] < 0);
+ * assert((b.arraySync() as number[][][][])[0][0][0][1] < 0);
  * b.dispose();
  * ```
  */
@@ -358,8 +370,9 @@ export function causalBias(tq: number, tk: number, offset: number): tf.Tensor {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { rope } from "./layers.ts";
+ * import assert from "node:assert/strict";
  * const y = tf.tidy(() => rope(tf.ones([1, 1, 2, 4]), tf.tensor2d([[0, 1]], [1, 2], "int32"), 10000));
- * console.assert((y.arraySync() as number[][][][])[0][0][0][0] === 1); // position 0: unchanged
+ * assert((y.arraySync() as number[][][][])[0][0][0][0] === 1); // position 0: unchanged
  * y.dispose();
  * ```
  */

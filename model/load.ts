@@ -31,11 +31,12 @@ import { type GenerationConfig, parseGenerationConfig } from "./generation_confi
  * import { type FrozenModel, loadModel } from "./load.ts";
  * import { disposeTree } from "../tree/tree.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const dir = new URL("../tests/fixtures/models/llama_gqa", import.meta.url).pathname;
  * const model: FrozenModel = orThrow(await loadModel(dir));
  * // The architecture tells the config's type apart.
- * console.assert(model.architecture === "llama" && model.config.numKvHeads === 2);
- * console.assert(model.format === "huggingface");
+ * assert(model.architecture === "llama" && model.config.numKvHeads === 2);
+ * assert(model.format === "huggingface");
  * disposeTree(model.params);
  * ```
  */
@@ -68,11 +69,12 @@ export type FrozenModel =
  * @example
  * ```ts
  * import { MAX_CONFIG_BYTES, readJsonFile } from "./load.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const path = `${dir}/config.json`;
  * await Deno.writeTextFile(path, " ".repeat(MAX_CONFIG_BYTES + 1));
  * const r = await readJsonFile(path);
- * console.assert(r._tag === "Left" && r.left._tag === "TooLarge");
+ * assert(r._tag === "Left" && r.left._tag === "TooLarge");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -95,8 +97,9 @@ async function exists(path: string): Promise<boolean> {
  * @example
  * ```ts
  * import { readJsonFile } from "./load.ts";
+ * import assert from "node:assert/strict";
  * const r = await readJsonFile("missing/config.json");
- * console.assert(r._tag === "Left");
+ * assert(r._tag === "Left");
  * ```
  */
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
@@ -244,8 +247,9 @@ async function loadT5xDir(dir: string): Promise<E.Either<Problem, FrozenModel>> 
  * @example
  * ```ts
  * import { loadModel } from "./load.ts";
+ * import assert from "node:assert/strict";
  * const r = await loadModel("no/such/dir");
- * console.assert(r._tag === "Left" && r.left._tag === "NotFound");
+ * assert(r._tag === "Left" && r.left._tag === "NotFound");
  * ```
  */
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)

@@ -14,9 +14,10 @@ import type * as tf from "@tensorflow/tfjs";
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import type { LayerCache } from "./types.ts";
+ * import assert from "node:assert/strict";
  * // B = 1, Nkv = 2, T_past = 3, D = 4
  * const layer: LayerCache = { key: tf.zeros([1, 2, 3, 4]), value: tf.zeros([1, 2, 3, 4]) };
- * console.assert(layer.key.shape[2] === 3);
+ * assert(layer.key.shape[2] === 3);
  * tf.dispose([layer.key, layer.value]);
  * ```
  */
@@ -36,8 +37,9 @@ export interface LayerCache {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { disposeCache, type KVCache } from "./types.ts";
+ * import assert from "node:assert/strict";
  * const cache: KVCache = [0, 1].map(() => ({ key: tf.zeros([1, 2, 3, 4]), value: tf.zeros([1, 2, 3, 4]) }));
- * console.assert(cache.length === 2 && cache[1].value.shape[2] === 3); // 2 layers, 3 past tokens
+ * assert(cache.length === 2 && cache[1].value.shape[2] === 3); // 2 layers, 3 past tokens
  * disposeCache(cache);
  * ```
  */
@@ -70,9 +72,10 @@ export function disposeCache(cache: KVCache): void {
  * import { loadModel } from "./load.ts";
  * import { disposeTree } from "../tree/tree.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel(new URL("../tests/fixtures/models/gpt2_tiny", import.meta.url).pathname));
  * const architecture: Architecture = model.architecture;
- * console.assert(architecture === "gpt2");
+ * assert(architecture === "gpt2");
  * disposeTree(model.params);
  * ```
  */

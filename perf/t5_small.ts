@@ -21,7 +21,8 @@ import { orThrow } from "../problem.ts";
  * @example
  * ```ts
  * import { T5_SMALL_CONFIG } from "./t5_small.ts";
- * console.assert(T5_SMALL_CONFIG.d_model === 512);
+ * import assert from "node:assert/strict";
+ * assert(T5_SMALL_CONFIG.d_model === 512);
  * ```
  */
 export const T5_SMALL_CONFIG: Readonly<Record<string, unknown>> = {
@@ -50,8 +51,9 @@ export const T5_SMALL_CONFIG: Readonly<Record<string, unknown>> = {
  * @example
  * ```ts
  * import { hashUniform } from "./t5_small.ts";
+ * import assert from "node:assert/strict";
  * const a = hashUniform(4, 7, 1);
- * console.assert(a.every((x) => x >= -1 && x < 1) && hashUniform(4, 7, 1).join() === a.join());
+ * assert(a.every((x) => x >= -1 && x < 1) && hashUniform(4, 7, 1).join() === a.join());
  * ```
  */
 export function hashUniform(n: number, stream: number, bound: number): Float32Array {
@@ -79,8 +81,9 @@ export function hashUniform(n: number, stream: number, bound: number): Float32Ar
  * ```ts
  * import { randomT5Small } from "./t5_small.ts";
  * import { disposeTree } from "../tree/tree.ts";
+ * import assert from "node:assert/strict";
  * const m = randomT5Small();
- * console.assert(m.architecture === "t5");
+ * assert(m.architecture === "t5");
  * disposeTree(m.params);
  * ```
  */

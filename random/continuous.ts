@@ -31,9 +31,10 @@ const SQRT2_F32 = fround(Math.SQRT2);
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "./key.ts";
  * import { uniform, type UniformOptions } from "./continuous.ts";
+ * import assert from "node:assert/strict";
  * const range: UniformOptions = { minval: 2, maxval: 3 };
  * const x = uniform(key(1), [100], range);
- * console.assert(x.dataSync().every((v) => v >= 2 && v < 3));
+ * assert(x.dataSync().every((v) => v >= 2 && v < 3));
  * tf.dispose(x);
  * ```
  */
@@ -52,10 +53,11 @@ export interface UniformOptions {
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "./key.ts";
  * import { normal, type NormalOptions } from "./continuous.ts";
+ * import assert from "node:assert/strict";
  * const options: NormalOptions = { mean: 10, stddev: 0.1 };
  * const x = normal(key(0), [1000], options);
  * const v = Array.from(x.dataSync());
- * console.assert(Math.abs(v.reduce((a, b) => a + b, 0) / v.length - 10) < 0.05);
+ * assert(Math.abs(v.reduce((a, b) => a + b, 0) / v.length - 10) < 0.05);
  * tf.dispose(x);
  * ```
  */
@@ -107,9 +109,10 @@ function uniformInto(k: Key, out: Float32Array, minval: number, maxval: number):
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "./key.ts";
  * import { uniform } from "./continuous.ts";
+ * import assert from "node:assert/strict";
  * const x = uniform(key(0), [2, 3], { minval: -0.5, maxval: 0.5 });
  * const v = x.dataSync();
- * console.assert(x.dtype === "float32" && v.every((e) => e >= -0.5 && e < 0.5));
+ * assert(x.dtype === "float32" && v.every((e) => e >= -0.5 && e < 0.5));
  * tf.dispose(x);
  * ```
  */
@@ -144,9 +147,10 @@ export function uniform(
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "./key.ts";
  * import { normal } from "./continuous.ts";
+ * import assert from "node:assert/strict";
  * const x = normal(key(0), [1000]);
  * const m = x.mean().arraySync() as number;
- * console.assert(Math.abs(m) < 0.2);
+ * assert(Math.abs(m) < 0.2);
  * tf.dispose(x);
  * ```
  */

@@ -68,8 +68,9 @@ function randintInto(k: Key, out: Int32Array, minval: number, maxval: number): I
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "./key.ts";
  * import { randint } from "./discrete.ts";
+ * import assert from "node:assert/strict";
  * const x = randint(key(0), [100], -5, 5);
- * console.assert(x.dtype === "int32" && x.dataSync().every((v) => v >= -5 && v < 5));
+ * assert(x.dtype === "int32" && x.dataSync().every((v) => v >= -5 && v < 5));
  * tf.dispose(x);
  * ```
  */
@@ -111,8 +112,9 @@ function populationSize(n: number, who: string): number {
  * ```ts
  * import { key } from "./key.ts";
  * import { permutationIndices } from "./discrete.ts";
+ * import assert from "node:assert/strict";
  * const p = permutationIndices(key(0), 10);
- * console.assert([...p].sort((a, b) => a - b).every((v, i) => v === i));
+ * assert([...p].sort((a, b) => a - b).every((v, i) => v === i));
  * ```
  */
 export function permutationIndices(k: Key, n: number): Int32Array {
@@ -170,9 +172,10 @@ function population(x: number | tf.Tensor, who: string): number {
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "./key.ts";
  * import { permutation } from "./discrete.ts";
+ * import assert from "node:assert/strict";
  * const rows = tf.tensor2d([[0, 0], [1, 1], [2, 2]]);
  * const shuffled = permutation(key(3), rows);
- * console.assert(shuffled.shape[0] === 3 && shuffled.sum().arraySync() === 6);
+ * assert(shuffled.shape[0] === 3 && shuffled.sum().arraySync() === 6);
  * tf.dispose([rows, shuffled]);
  * ```
  */
@@ -193,9 +196,10 @@ export function permutation(k: Key, x: number | tf.Tensor): tf.Tensor {
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "./key.ts";
  * import { choice, type ChoiceOptions } from "./discrete.ts";
+ * import assert from "node:assert/strict";
  * const once: ChoiceOptions = { replace: false }; // every item at most once
  * const picks = choice(key(0), 4, [4], once); // so 4 draws of 4 items are a permutation
- * console.assert([...picks.dataSync()].sort().join() === "0,1,2,3");
+ * assert([...picks.dataSync()].sort().join() === "0,1,2,3");
  * tf.dispose(picks);
  * ```
  */
@@ -224,8 +228,9 @@ export interface ChoiceOptions {
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "./key.ts";
  * import { choice } from "./discrete.ts";
+ * import assert from "node:assert/strict";
  * const picks = choice(key(0), 10, [5], { replace: false });
- * console.assert(new Set(picks.dataSync()).size === 5);
+ * assert(new Set(picks.dataSync()).size === 5);
  * tf.dispose(picks);
  * ```
  */

@@ -19,8 +19,9 @@ import { threefry2x32Into } from "./threefry.ts";
  * @example
  * ```ts
  * import { key, type Key } from "./key.ts";
+ * import assert from "node:assert/strict";
  * const k: Key = key(42);
- * console.assert(JSON.stringify(k) === '{"_tag":"Key","data":[0,42]}');
+ * assert(JSON.stringify(k) === '{"_tag":"Key","data":[0,42]}');
  * ```
  */
 export interface Key {
@@ -50,8 +51,9 @@ function isWord(x: unknown): x is number {
  * @example
  * ```ts
  * import { isKey, key } from "./key.ts";
- * console.assert(isKey(key(0)));
- * console.assert(!isKey({ _tag: "Key", data: [1, -1] }));
+ * import assert from "node:assert/strict";
+ * assert(isKey(key(0)));
+ * assert(!isKey({ _tag: "Key", data: [1, -1] }));
  * ```
  */
 export function isKey(x: unknown): x is Key {
@@ -86,9 +88,10 @@ export function checkKey(k: Key, who: string): void {
  * @example
  * ```ts
  * import { key, keyData } from "./key.ts";
+ * import assert from "node:assert/strict";
  * const [hi, lo] = keyData(key(42));
- * console.assert(hi === 0 && lo === 42);
- * console.assert(keyData(key(-1))[1] === 4294967295);
+ * assert(hi === 0 && lo === 42);
+ * assert(keyData(key(-1))[1] === 4294967295);
  * ```
  */
 export function key(seed: number): Key {
@@ -108,8 +111,9 @@ export function key(seed: number): Key {
  * @example
  * ```ts
  * import { key, keyData, keyFromData } from "./key.ts";
+ * import assert from "node:assert/strict";
  * const words = keyData(key(7));
- * console.assert(keyFromData(words).data[1] === 7);
+ * assert(keyFromData(words).data[1] === 7);
  * ```
  */
 export function keyData(k: Key): [number, number] {
@@ -127,8 +131,9 @@ export function keyData(k: Key): [number, number] {
  * @example
  * ```ts
  * import { keyData, keyFromData } from "./key.ts";
+ * import assert from "node:assert/strict";
  * const k = keyFromData([1, -1]);
- * console.assert(keyData(k)[1] === 4294967295);
+ * assert(keyData(k)[1] === 4294967295);
  * ```
  */
 export function keyFromData(data: readonly number[]): Key {
@@ -154,8 +159,9 @@ export function keyFromData(data: readonly number[]): Key {
  * @example
  * ```ts
  * import { key, split } from "./key.ts";
+ * import assert from "node:assert/strict";
  * const [a, b] = split(key(0));
- * console.assert(a.data[0] !== b.data[0]);
+ * assert(a.data[0] !== b.data[0]);
  * ```
  */
 export function split(k: Key, num = 2): Key[] {
@@ -183,8 +189,9 @@ export function split(k: Key, num = 2): Key[] {
  * @example
  * ```ts
  * import { foldIn, key, split } from "./key.ts";
+ * import assert from "node:assert/strict";
  * const k = key(42);
- * console.assert(foldIn(k, 1).data[0] === split(k, 3)[1].data[0]);
+ * assert(foldIn(k, 1).data[0] === split(k, 3)[1].data[0]);
  * ```
  */
 export function foldIn(k: Key, data: number): Key {
@@ -208,8 +215,9 @@ export function foldIn(k: Key, data: number): Key {
  * @example
  * ```ts
  * import { bits, bitsInto, key } from "./key.ts";
+ * import assert from "node:assert/strict";
  * const words = bitsInto(key(0), new Uint32Array(4));
- * console.assert(words[3] === bits(key(0), [4])[3]);
+ * assert(words[3] === bits(key(0), [4])[3]);
  * ```
  */
 export function bitsInto(k: Key, out: Uint32Array): Uint32Array {
@@ -235,9 +243,10 @@ export function bitsInto(k: Key, out: Uint32Array): Uint32Array {
  * @example
  * ```ts
  * import { bits, key } from "./key.ts";
+ * import assert from "node:assert/strict";
  * const words = bits(key(0), [2, 5]);
- * console.assert(words.length === 10);
- * console.assert(bits(key(0), [2, 5])[9] === words[9]);
+ * assert(words.length === 10);
+ * assert(bits(key(0), [2, 5])[9] === words[9]);
  * ```
  */
 export function bits(k: Key, shape: readonly number[]): Uint32Array {

@@ -8,10 +8,11 @@
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { key, split, uniform } from "./mod.ts";
+ * import assert from "node:assert/strict";
  * const [k1, k2] = split(key(0));
  * const a = uniform(k1, [2, 3], { minval: -0.5, maxval: 0.5 });
  * const b = uniform(k2, [2, 3], { minval: -0.5, maxval: 0.5 });
- * console.assert(a.shape[1] === 3 && b.shape[1] === 3);
+ * assert(a.shape[1] === 3 && b.shape[1] === 3);
  * tf.dispose([a, b]);
  * ```
  *

@@ -24,9 +24,10 @@ const PARITY = 0x1bd11bda;
  * @example
  * ```ts
  * import { threefry2x32Into } from "./threefry.ts";
+ * import assert from "node:assert/strict";
  * const out = new Uint32Array(2);
  * threefry2x32Into(0, 0, 0, 0, out);
- * console.assert(out[0] === 0x6b200159 && out[1] === 0x99ba4efe);
+ * assert(out[0] === 0x6b200159 && out[1] === 0x99ba4efe);
  * ```
  */
 export function threefry2x32Into(
@@ -87,9 +88,10 @@ export function threefry2x32Into(
  * @example
  * ```ts
  * import { threefry2x32 } from "./threefry.ts";
+ * import assert from "node:assert/strict";
  * // Known-answer vector from Random123 (threefry2x32_20, all-ones key and counter).
  * const [a, b] = threefry2x32([0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff]);
- * console.assert(a === 0x1cb996fc && b === 0xbb002be7);
+ * assert(a === 0x1cb996fc && b === 0xbb002be7);
  * ```
  */
 export function threefry2x32(

@@ -12,10 +12,11 @@ import { problem, ProblemError } from "../problem.ts";
  * @example
  * ```ts
  * import { batchIds, type EncodeBatchOptions } from "./batch.ts";
+ * import assert from "node:assert/strict";
  * const specials = { prefix: [], suffix: [1], padId: 0, paddingSide: "right" as const };
  * const options: EncodeBatchOptions = { maxLength: 4, padding: "max_length" };
  * const b = batchIds([[5, 6, 7, 8, 9], [5]], specials, options);
- * console.assert(JSON.stringify(b.ids) === "[[5,6,7,1],[5,1,0,0]]"); // cut to 4, EOS kept, padded
+ * assert(JSON.stringify(b.ids) === "[[5,6,7,1],[5,1,0,0]]"); // cut to 4, EOS kept, padded
  * ```
  */
 export interface EncodeBatchOptions {
@@ -43,10 +44,11 @@ export interface EncodeBatchOptions {
  * @example
  * ```ts
  * import { type BatchEncoding, batchIds } from "./batch.ts";
+ * import assert from "node:assert/strict";
  * const specials = { prefix: [], suffix: [], padId: 0, paddingSide: "right" as const };
  * const b: BatchEncoding = batchIds([[7], [8, 9]], specials);
- * console.assert(JSON.stringify(b.ids) === "[[7,0],[8,9]]");
- * console.assert(JSON.stringify(b.attentionMask) === "[[1,0],[1,1]]");
+ * assert(JSON.stringify(b.ids) === "[[7,0],[8,9]]");
+ * assert(JSON.stringify(b.attentionMask) === "[[1,0],[1,1]]");
  * ```
  */
 export interface BatchEncoding {
@@ -62,9 +64,10 @@ export interface BatchEncoding {
  * @example
  * ```ts
  * import { batchIds, type BatchSpecials } from "./batch.ts";
+ * import assert from "node:assert/strict";
  * const llama: BatchSpecials = { prefix: [1], suffix: [], padId: 2, paddingSide: "left" };
  * const b = batchIds([[5, 6], [7]], llama);
- * console.assert(JSON.stringify(b.ids) === "[[1,5,6],[2,1,7]]"); // BOS first, padded on the left
+ * assert(JSON.stringify(b.ids) === "[[1,5,6],[2,1,7]]"); // BOS first, padded on the left
  * ```
  */
 export interface BatchSpecials {
@@ -90,10 +93,11 @@ export interface BatchSpecials {
  * @example
  * ```ts
  * import { batchIds } from "./batch.ts";
+ * import assert from "node:assert/strict";
  * const specials = { prefix: [], suffix: [1], padId: 0, paddingSide: "right" as const };
  * const b = batchIds([[5, 6, 7], [8]], specials, { maxLength: 3, paddingSide: "left" });
- * console.assert(JSON.stringify(b.ids) === "[[5,6,1],[0,8,1]]");
- * console.assert(JSON.stringify(b.attentionMask) === "[[1,1,1],[0,1,1]]");
+ * assert(JSON.stringify(b.ids) === "[[5,6,1],[0,8,1]]");
+ * assert(JSON.stringify(b.attentionMask) === "[[1,1,1],[0,1,1]]");
  * ```
  */
 export function batchIds(

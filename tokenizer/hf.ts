@@ -25,10 +25,11 @@ import { precompiledNormalizer } from "./precompiled.ts";
  * @example
  * ```ts
  * import { loadTokenizer, TOKENIZER_MAX_BYTES } from "./hf.ts";
- * console.assert(TOKENIZER_MAX_BYTES === 64 * 1024 * 1024);
+ * import assert from "node:assert/strict";
+ * assert(TOKENIZER_MAX_BYTES === 64 * 1024 * 1024);
  * const dir = new URL("../tests/fixtures/tokenizers/t5", import.meta.url);
  * const small = await loadTokenizer(dir, { maxBytes: 1024 }); // a lower limit for untrusted files
- * console.assert(small._tag === "Left" && small.left._tag === "TooLarge");
+ * assert(small._tag === "Left" && small.left._tag === "TooLarge");
  * ```
  */
 export const TOKENIZER_MAX_BYTES = 64 * 1024 * 1024;
@@ -40,11 +41,12 @@ export const TOKENIZER_MAX_BYTES = 64 * 1024 * 1024;
  * ```ts
  * import { type DecodeOptions, loadTokenizer } from "./hf.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const t5 = orThrow(await loadTokenizer(new URL("../tests/fixtures/tokenizers/t5", import.meta.url)));
  * const ids = t5.encodeWithSpecial("Hello"); // ends with EOS
  * const options: DecodeOptions = { skipSpecialTokens: true };
- * console.assert(t5.decode(ids, options) === "Hello");
- * console.assert(t5.decode(ids).endsWith("</s>"));
+ * assert(t5.decode(ids, options) === "Hello");
+ * assert(t5.decode(ids).endsWith("</s>"));
  * ```
  */
 export interface DecodeOptions {
@@ -59,11 +61,12 @@ export interface DecodeOptions {
  * ```ts
  * import { type HfTokenizer, loadTokenizer } from "./hf.ts";
  * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
  * const dir = new URL("../tests/fixtures/tokenizers/llama", import.meta.url);
  * const llama: HfTokenizer = orThrow(await loadTokenizer(dir));
- * console.assert(llama.bosId === 1 && llama.specialPrefix.join() === "1");
+ * assert(llama.bosId === 1 && llama.specialPrefix.join() === "1");
  * const ids = llama.encodeWithSpecial("hello world");
- * console.assert(ids[0] === llama.bosId && llama.decode(ids.slice(1)) === "hello world");
+ * assert(ids[0] === llama.bosId && llama.decode(ids.slice(1)) === "hello world");
  * ```
  */
 export interface HfTokenizer extends Tokenizer {
@@ -107,12 +110,13 @@ export interface HfTokenizer extends Tokenizer {
  * @example
  * ```ts
  * import { type TokenizerConfigFiles, tokenizerFromJson } from "./hf.ts";
+ * import assert from "node:assert/strict";
  * const dir = new URL("../tests/fixtures/tokenizers/t5/", import.meta.url);
  * const json = JSON.parse(await Deno.readTextFile(new URL("tokenizer.json", dir)));
  * const config = JSON.parse(await Deno.readTextFile(new URL("tokenizer_config.json", dir)));
  * const files: TokenizerConfigFiles = { tokenizerConfig: { ...config, padding_side: "left" } };
  * const t5 = tokenizerFromJson(json, files);
- * console.assert(t5._tag === "Right" && t5.right.encodeBatch(["a", "a b c"]).attentionMask[0][0] === 0);
+ * assert(t5._tag === "Right" && t5.right.encodeBatch(["a", "a b c"]).attentionMask[0][0] === 0);
  * ```
  */
 export interface TokenizerConfigFiles {
@@ -134,8 +138,9 @@ export interface TokenizerConfigFiles {
  * @example
  * ```ts
  * import { loadTokenizer } from "./hf.ts";
+ * import assert from "node:assert/strict";
  * const t5 = await loadTokenizer(new URL("../tests/fixtures/tokenizers/t5", import.meta.url));
- * console.assert(t5._tag === "Right" && t5.right.sentinelId(0) === 32099);
+ * assert(t5._tag === "Right" && t5.right.sentinelId(0) === 32099);
  * ```
  */
 export async function loadTokenizer(
@@ -203,10 +208,11 @@ async function readJson(
  * @example
  * ```ts
  * import { tokenizerFromJson } from "./hf.ts";
+ * import assert from "node:assert/strict";
  * const json = {
  *   model: { type: "WordLevel", vocab: { "<unk>": 0, hi: 1 }, unk_token: "<unk>" },
  * };
- * console.assert(tokenizerFromJson(json)._tag === "Left"); // WordLevel is not supported
+ * assert(tokenizerFromJson(json)._tag === "Left"); // WordLevel is not supported
  * ```
  */
 export function tokenizerFromJson(

@@ -5,11 +5,12 @@
  * @example
  * ```ts
  * import { loadTokenizer } from "./mod.ts";
+ * import assert from "node:assert/strict";
  * const t5 = await loadTokenizer(new URL("../tests/fixtures/tokenizers/t5", import.meta.url));
  * if (t5._tag === "Right") {
  *   const ids = t5.right.encodeWithSpecial("Hello world");
- *   console.assert(ids.at(-1) === t5.right.eosId);
- *   console.assert(t5.right.decode(ids, { skipSpecialTokens: true }) === "Hello world");
+ *   assert(ids.at(-1) === t5.right.eosId);
+ *   assert(t5.right.decode(ids, { skipSpecialTokens: true }) === "Hello world");
  * }
  * ```
  *

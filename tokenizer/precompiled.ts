@@ -27,11 +27,12 @@ const WHOLE_CLUSTER_BYTES = 6;
  * @example
  * ```ts
  * import { precompiledNormalizer } from "./precompiled.ts";
+ * import assert from "node:assert/strict";
  * const json = JSON.parse(Deno.readTextFileSync(
  *   new URL("../tests/fixtures/tokenizers/t5/tokenizer.json", import.meta.url),
  * ));
  * const normalize = precompiledNormalizer(json.normalizer.precompiled_charsmap);
- * console.assert(normalize._tag === "Right" && normalize.right("ｶﾀｶﾅ") === "カタカナ");
+ * assert(normalize._tag === "Right" && normalize.right("ｶﾀｶﾅ") === "カタカナ");
  * ```
  */
 export function precompiledNormalizer(

@@ -11,12 +11,13 @@
  * @example
  * ```ts
  * import type { Tokenizer } from "./tokenizer.ts";
+ * import assert from "node:assert/strict";
  * const chars: Tokenizer = {
  *   encode: (text) => [...text].map((c) => c.charCodeAt(0) % 16),
  *   decode: (ids) => ids.map((i) => String.fromCharCode(97 + i)).join(""),
  *   vocabSize: 16,
  * };
- * console.assert(chars.encode("ab").length === 2);
+ * assert(chars.encode("ab").length === 2);
  * ```
  */
 export interface Tokenizer {

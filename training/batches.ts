@@ -20,8 +20,9 @@ import { foldIn, type Key, permutationIndices } from "../random/mod.ts";
  * @example
  * ```ts
  * import type { DataPosition } from "./batches.ts";
+ * import assert from "node:assert/strict";
  * const start: DataPosition = { epoch: 0, offset: 0 };
- * console.assert(start.offset === 0);
+ * assert(start.offset === 0);
  * ```
  */
 export interface DataPosition {
@@ -37,8 +38,9 @@ export interface DataPosition {
  * @example
  * ```ts
  * import { type BatchOptions, batchesPerEpoch } from "./batches.ts";
+ * import assert from "node:assert/strict";
  * const keepLast: BatchOptions = { batchSize: 3, dropLast: false };
- * console.assert(batchesPerEpoch(7, keepLast) === 3 && batchesPerEpoch(7, { batchSize: 3 }) === 2);
+ * assert(batchesPerEpoch(7, keepLast) === 3 && batchesPerEpoch(7, { batchSize: 3 }) === 2);
  * ```
  */
 export interface BatchOptions {
@@ -55,10 +57,11 @@ export interface BatchOptions {
  * ```ts
  * import { key } from "../random/mod.ts";
  * import { type DrawnBatch, nextBatch } from "./batches.ts";
+ * import assert from "node:assert/strict";
  * const b: DrawnBatch = nextBatch(key(0), 4, { epoch: 0, offset: 0 }, { batchSize: 4 });
  * // One batch is the whole epoch: every example once, in a shuffled order.
- * console.assert(Array.from(b.indices).sort((x, y) => x - y).join() === "0,1,2,3");
- * console.assert(b.epoch === 0 && b.next.epoch === 0 && b.next.offset === 4);
+ * assert(Array.from(b.indices).sort((x, y) => x - y).join() === "0,1,2,3");
+ * assert(b.epoch === 0 && b.next.epoch === 0 && b.next.offset === 4);
  * ```
  */
 export interface DrawnBatch {
@@ -79,8 +82,9 @@ export interface DrawnBatch {
  * @example
  * ```ts
  * import { batchesPerEpoch } from "./batches.ts";
- * console.assert(batchesPerEpoch(10, { batchSize: 4 }) === 2);
- * console.assert(batchesPerEpoch(10, { batchSize: 4, dropLast: false }) === 3);
+ * import assert from "node:assert/strict";
+ * assert(batchesPerEpoch(10, { batchSize: 4 }) === 2);
+ * assert(batchesPerEpoch(10, { batchSize: 4, dropLast: false }) === 3);
  * ```
  */
 export function batchesPerEpoch(n: number, options: BatchOptions): number {
@@ -104,11 +108,12 @@ export function batchesPerEpoch(n: number, options: BatchOptions): number {
  * ```ts
  * import { key } from "../random/mod.ts";
  * import { nextBatch } from "./batches.ts";
+ * import assert from "node:assert/strict";
  * const k = key(0);
  * const a = nextBatch(k, 5, { epoch: 0, offset: 0 }, { batchSize: 2 });
  * const b = nextBatch(k, 5, a.next, { batchSize: 2 });
  * const c = nextBatch(k, 5, b.next, { batchSize: 2 }); // the 5th example is dropped: epoch 1
- * console.assert(a.indices.length === 2 && b.next.offset === 4 && c.epoch === 1);
+ * assert(a.indices.length === 2 && b.next.offset === 4 && c.epoch === 1);
  * ```
  */
 export function nextBatch(

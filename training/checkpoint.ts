@@ -35,7 +35,8 @@ import { errorText, syncDir, tmpSuffix, writeFileSynced } from "./_fs.ts";
  * @example
  * ```ts
  * import { CHECKPOINT_VERSION } from "./checkpoint.ts";
- * console.assert(CHECKPOINT_VERSION === 1);
+ * import assert from "node:assert/strict";
+ * assert(CHECKPOINT_VERSION === 1);
  * ```
  */
 export const CHECKPOINT_VERSION = 1;
@@ -49,8 +50,9 @@ const STEP_DIR = /^step_(\d+)$/;
  * @example
  * ```ts
  * import type { BestSoFar } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
  * const b: BestSoFar = { step: 4, metric: "loss", value: 0.5, metrics: { loss: 0.5 } };
- * console.assert(b.metrics[b.metric] === b.value);
+ * assert(b.metrics[b.metric] === b.value);
  * ```
  */
 export interface BestSoFar {
@@ -70,11 +72,12 @@ export interface BestSoFar {
  * @example
  * ```ts
  * import type { CheckpointMeta } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
  * const m: CheckpointMeta = {
  *   step: 8, key: [0, 42], data: { epoch: 1, offset: 4 },
  *   optimizer: { name: "adafactor", step: 8 }, best: null, badEvals: 0,
  * };
- * console.assert(m.optimizer.step === m.step);
+ * assert(m.optimizer.step === m.step);
  * ```
  */
 export interface CheckpointMeta {
@@ -99,6 +102,7 @@ export interface CheckpointMeta {
  * ```ts
  * import { hostTensor } from "../io/host_tensor.ts";
  * import type { Checkpoint } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
  * const c: Checkpoint = {
  *   meta: {
  *     step: 1, key: [0, 1], data: { epoch: 0, offset: 2 },
@@ -107,7 +111,7 @@ export interface CheckpointMeta {
  *   prompt: hostTensor("float32", [2, 3], new Float32Array(6)),
  *   optimizer: { step: 1, slots: {} },
  * };
- * console.assert(c.prompt.shape[1] === 3);
+ * assert(c.prompt.shape[1] === 3);
  * ```
  */
 export interface Checkpoint {
@@ -130,6 +134,7 @@ export interface Checkpoint {
  * ```ts
  * import { hostTensor } from "../io/host_tensor.ts";
  * import { writeCheckpoint, type WriteCheckpointOptions } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
  * const runDir = await Deno.makeTempDir();
  * let staged = "";
  * const options: WriteCheckpointOptions = { keep: 1, beforeCommit: (tmp) => void (staged = tmp) };
@@ -142,7 +147,7 @@ export interface Checkpoint {
  *   optimizer: { step: 1, slots: {} },
  * }, options);
  * // Written under a temporary name first, then renamed to step_1.
- * console.assert(r._tag === "Right" && r.right.endsWith("step_1") && staged.includes(".tmp-"));
+ * assert(r._tag === "Right" && r.right.endsWith("step_1") && staged.includes(".tmp-"));
  * await Deno.remove(runDir, { recursive: true });
  * ```
  */
@@ -165,7 +170,8 @@ export interface WriteCheckpointOptions {
  * @example
  * ```ts
  * import { checkpointDir } from "./checkpoint.ts";
- * console.assert(checkpointDir("run", 8).endsWith("step_8"));
+ * import assert from "node:assert/strict";
+ * assert(checkpointDir("run", 8).endsWith("step_8"));
  * ```
  */
 export function checkpointDir(runDir: string, step: number): string {
@@ -187,6 +193,7 @@ export function checkpointDir(runDir: string, step: number): string {
  * ```ts
  * import { hostTensor } from "../io/host_tensor.ts";
  * import { listCheckpoints, writeCheckpoint } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
  * const runDir = await Deno.makeTempDir();
  * for (const step of [1, 2, 3]) {
  *   await writeCheckpoint(runDir, {
@@ -198,7 +205,7 @@ export function checkpointDir(runDir: string, step: number): string {
  *     optimizer: { step, slots: {} },
  *   }, { keep: 2 });
  * }
- * console.assert((await listCheckpoints(runDir)).join() === "2,3");
+ * assert((await listCheckpoints(runDir)).join() === "2,3");
  * await Deno.remove(runDir, { recursive: true });
  * ```
  */
@@ -281,7 +288,8 @@ async function prune(
  * @example
  * ```ts
  * import { listCheckpoints } from "./checkpoint.ts";
- * console.assert((await listCheckpoints("no/such/run")).length === 0);
+ * import assert from "node:assert/strict";
+ * assert((await listCheckpoints("no/such/run")).length === 0);
  * ```
  */
 export async function listCheckpoints(runDir: string): Promise<number[]> {
@@ -305,9 +313,10 @@ export async function listCheckpoints(runDir: string): Promise<number[]> {
  * @example
  * ```ts
  * import { cleanTemporary } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
  * const runDir = await Deno.makeTempDir();
  * await Deno.mkdir(`${runDir}/checkpoints/step_4.tmp-1234abcd`, { recursive: true });
- * console.assert((await cleanTemporary(runDir)).join() === "step_4.tmp-1234abcd");
+ * assert((await cleanTemporary(runDir)).join() === "step_4.tmp-1234abcd");
  * await Deno.remove(runDir, { recursive: true });
  * ```
  */
@@ -337,6 +346,7 @@ export async function cleanTemporary(runDir: string): Promise<string[]> {
  * ```ts
  * import { hostTensor } from "../io/host_tensor.ts";
  * import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
  * const runDir = await Deno.makeTempDir();
  * const meta = {
  *   step: 2, key: [0, 1] as const, data: { epoch: 0, offset: 4 },
@@ -346,7 +356,7 @@ export async function cleanTemporary(runDir: string): Promise<string[]> {
  * const m = hostTensor("float32", [1, 2], new Float32Array([1e-30, 2]));
  * const dir = await writeCheckpoint(runDir, { meta, prompt, optimizer: { step: 2, slots: { m } } });
  * const back = dir._tag === "Right" ? await readCheckpoint(dir.right) : dir;
- * console.assert(back._tag === "Right" && back.right.optimizer.slots.m.data[0] === m.data[0]);
+ * assert(back._tag === "Right" && back.right.optimizer.slots.m.data[0] === m.data[0]);
  * await Deno.remove(runDir, { recursive: true });
  * ```
  */
@@ -413,6 +423,7 @@ export async function readCheckpoint(dir: string): Promise<E.Either<Problem, Che
  * ```ts
  * import { hostTensor } from "../io/host_tensor.ts";
  * import { latestCheckpoint, type LatestCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
  * const runDir = await Deno.makeTempDir();
  * for (const step of [1, 2]) {
  *   await writeCheckpoint(runDir, {
@@ -427,8 +438,8 @@ export async function readCheckpoint(dir: string): Promise<E.Either<Problem, Che
  * await Deno.remove(`${runDir}/checkpoints/step_2/checkpoint.json`); // damaged afterwards
  * const r = await latestCheckpoint(runDir);
  * const latest: LatestCheckpoint | null = r._tag === "Right" ? r.right : null;
- * console.assert(latest?.checkpoint?.meta.step === 1 && latest.dir.endsWith("step_1"));
- * console.assert(latest?.skipped.length === 1 && latest.skipped[0]._tag === "NotFound");
+ * assert(latest?.checkpoint?.meta.step === 1 && latest.dir.endsWith("step_1"));
+ * assert(latest?.skipped.length === 1 && latest.skipped[0]._tag === "NotFound");
  * await Deno.remove(runDir, { recursive: true });
  * ```
  */
@@ -453,8 +464,9 @@ export interface LatestCheckpoint {
  * @example
  * ```ts
  * import { latestCheckpoint } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
  * const r = await latestCheckpoint(await Deno.makeTempDir());
- * console.assert(r._tag === "Right" && r.right.checkpoint === null);
+ * assert(r._tag === "Right" && r.right.checkpoint === null);
  * ```
  */
 export async function latestCheckpoint(

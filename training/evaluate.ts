@@ -15,8 +15,9 @@ import type { Key } from "../random/mod.ts";
  * ```ts
  * import { key } from "../random/mod.ts";
  * import type { StepContext } from "./evaluate.ts";
+ * import assert from "node:assert/strict";
  * const c: StepContext = { step: 1, key: key(1), training: true };
- * console.assert(c.training);
+ * assert(c.training);
  * ```
  */
 export interface StepContext {
@@ -41,6 +42,7 @@ export interface StepContext {
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "../random/mod.ts";
  * import type { Evaluate } from "./evaluate.ts";
+ * import assert from "node:assert/strict";
  * // The share of examples equal to the prompt's rounded sum.
  * const accuracy: Evaluate<number> = async (prompt, examples) => {
  *   const sum = tf.sum(prompt);
@@ -50,7 +52,7 @@ export interface StepContext {
  * };
  * const p = tf.ones([1, 2]);
  * const r = await accuracy(p, [2, 2, 3, 1], { step: 5, key: key(0), training: false });
- * console.assert(r.accuracy === 0.5);
+ * assert(r.accuracy === 0.5);
  * p.dispose();
  * ```
  */
@@ -68,6 +70,7 @@ export type Evaluate<Ex> = (
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "../random/mod.ts";
  * import { lossEvaluator, type LossEvaluatorOptions } from "./evaluate.ts";
+ * import assert from "node:assert/strict";
  * let freed = 0;
  * const options: LossEvaluatorOptions<number, tf.Tensor> = {
  *   loss: (p, b) => tf.mean(tf.abs(tf.sub(tf.sum(p), b))),
@@ -81,7 +84,7 @@ export type Evaluate<Ex> = (
  * const p = tf.zeros([1, 1]);
  * const context = { step: 0, key: key(0), training: false };
  * const r = await lossEvaluator(options)(p, [1, 2, 3, 4], context);
- * console.assert(freed === 2 && r.loss === 2.5); // batches [1, 2, 3] and [4]: (2·3 + 4·1) / 4
+ * assert(freed === 2 && r.loss === 2.5); // batches [1, 2, 3] and [4]: (2·3 + 4·1) / 4
  * p.dispose();
  * ```
  */
@@ -109,6 +112,7 @@ export interface LossEvaluatorOptions<Ex, B> {
  * import * as tf from "@tensorflow/tfjs";
  * import { key } from "../random/mod.ts";
  * import { lossEvaluator } from "./evaluate.ts";
+ * import assert from "node:assert/strict";
  * const evaluate = lossEvaluator({
  *   loss: (p: tf.Tensor, b: tf.Tensor) => tf.mean(tf.square(tf.sub(tf.sum(p), b))),
  *   collate: (xs: readonly number[]) => tf.tensor1d([...xs]),
@@ -116,7 +120,7 @@ export interface LossEvaluatorOptions<Ex, B> {
  * });
  * const p = tf.zeros([1, 1]);
  * const r = await evaluate(p, [1, 1, 4], { step: 0, key: key(0), training: false });
- * console.assert(r.loss === 6); // (1 + 1 + 16) / 3
+ * assert(r.loss === 6); // (1 + 1 + 16) / 3
  * p.dispose();
  * ```
  */
@@ -154,9 +158,10 @@ export function lossEvaluator<Ex, B>(options: LossEvaluatorOptions<Ex, B>): Eval
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { disposeTensors } from "./evaluate.ts";
+ * import assert from "node:assert/strict";
  * const before = tf.memory().numTensors;
  * disposeTensors({ ids: tf.ones([2, 3], "int32"), tokens: 6, rows: [tf.zeros([1])] });
- * console.assert(tf.memory().numTensors === before);
+ * assert(tf.memory().numTensors === before);
  * ```
  */
 export function disposeTensors(value: unknown): void {
@@ -178,8 +183,9 @@ export function disposeTensors(value: unknown): void {
  * @example
  * ```ts
  * import { improves } from "./evaluate.ts";
- * console.assert(improves(0.5, 0.7, "min") && !improves(0.5, 0.7, "max"));
- * console.assert(improves(1, null, "min") && !improves(NaN, null, "min"));
+ * import assert from "node:assert/strict";
+ * assert(improves(0.5, 0.7, "min") && !improves(0.5, 0.7, "max"));
+ * assert(improves(1, null, "min") && !improves(NaN, null, "min"));
  * ```
  */
 export function improves(value: number, best: number | null, mode: "min" | "max"): boolean {

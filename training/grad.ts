@@ -15,9 +15,10 @@ import * as tf from "@tensorflow/tfjs";
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { type ValueAndGrad, valueAndGradOfPrompt } from "./grad.ts";
+ * import assert from "node:assert/strict";
  * const p = tf.ones([2]);
  * const r: ValueAndGrad = valueAndGradOfPrompt((x) => tf.sum(x))(p);
- * console.assert(r.value.dataSync()[0] === 2 && r.grad.dataSync()[1] === 1);
+ * assert(r.value.dataSync()[0] === 2 && r.grad.dataSync()[1] === 1);
  * tf.dispose([p, r.value, r.grad]);
  * ```
  */
@@ -44,11 +45,12 @@ export interface ValueAndGrad {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { valueAndGradOfPrompt } from "./grad.ts";
+ * import assert from "node:assert/strict";
  * const target = tf.tensor2d([[1, 2]]); // a frozen constant
  * const step = valueAndGradOfPrompt((p) => tf.sum(tf.square(tf.sub(p, target))));
  * const prompt = tf.zeros([1, 2]);
  * const { value, grad } = step(prompt);
- * console.assert(value.dataSync()[0] === 5 && grad.dataSync().join() === "-2,-4");
+ * assert(value.dataSync()[0] === 5 && grad.dataSync().join() === "-2,-4");
  * tf.dispose([target, prompt, value, grad]);
  * ```
  */

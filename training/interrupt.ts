@@ -11,6 +11,7 @@
  * @example
  * ```ts
  * import type { InterruptSource } from "./interrupt.ts";
+ * import assert from "node:assert/strict";
  * let fire = () => {};
  * const manual: InterruptSource = {
  *   listen(onInterrupt) {
@@ -22,7 +23,7 @@
  * const stop = manual.listen(() => stopped = true);
  * fire();
  * stop();
- * console.assert(stopped);
+ * assert(stopped);
  * ```
  */
 export interface InterruptSource {

@@ -56,6 +56,7 @@ import { saveBest, start } from "./_start.ts";
  * import { key } from "../random/mod.ts";
  * import { adam } from "./optim/mod.ts";
  * import { type StopReason, train } from "./loop.ts";
+ * import assert from "node:assert/strict";
  * const runDir = await Deno.makeTempDir();
  * const r = await train({
  *   prompt: () => tf.zeros([1, 2]), key: key(0), train: [1, 2], runDir,
@@ -64,7 +65,7 @@ import { saveBest, start } from "./_start.ts";
  *   optimizer: adam(), batchSize: 2, steps: 5, progress: false, interrupts: false,
  * });
  * const why: StopReason | null = r._tag === "Right" ? r.right.stopped : null;
- * console.assert(why === "nan");
+ * assert(why === "nan");
  * if (r._tag === "Right") r.right.prompt.dispose();
  * await Deno.remove(runDir, { recursive: true });
  * ```
@@ -81,6 +82,7 @@ export type StopReason = "done" | "early-stopped" | "interrupted" | "nan";
  * import { key } from "../random/mod.ts";
  * import { adam } from "./optim/mod.ts";
  * import type { TrainOptions } from "./loop.ts";
+ * import assert from "node:assert/strict";
  * const init = tf.zeros([2, 3]);
  * const options: TrainOptions<number, tf.Tensor> = {
  *   prompt: init, key: key(1), train: [1, 2, 3, 4], runDir: "runs/demo",
@@ -88,7 +90,7 @@ export type StopReason = "done" | "early-stopped" | "interrupted" | "nan";
  *   loss: (p, b) => tf.mean(tf.square(tf.sub(tf.sum(p), b))),
  *   optimizer: adam({ learningRate: 0.1 }), batchSize: 2, steps: 10,
  * };
- * console.assert(options.steps === 10);
+ * assert(options.steps === 10);
  * init.dispose();
  * ```
  */
@@ -182,6 +184,7 @@ export interface TrainOptions<Ex, B> {
  * import { key } from "../random/mod.ts";
  * import { adam } from "./optim/mod.ts";
  * import { train, type TrainOptions, type TrainResult } from "./loop.ts";
+ * import assert from "node:assert/strict";
  * const runDir = await Deno.makeTempDir();
  * const options: TrainOptions<number, tf.Tensor> = {
  *   prompt: () => tf.zeros([1, 2]), key: key(0), train: [1, 2, 3, 4], runDir,
@@ -193,8 +196,8 @@ export interface TrainOptions<Ex, B> {
  * const again = await train({ ...options, steps: 6, resume: true }); // two more steps
  * for (const r of [first, again]) if (r._tag === "Right") r.right.prompt.dispose();
  * const res: TrainResult | null = again._tag === "Right" ? again.right : null;
- * console.assert(res?.resumedFrom === 4 && res.stepsRun === 2 && res.steps === 6);
- * console.assert(res?.stopped === "done" && res.lastCheckpoint === 6 && res.best === null);
+ * assert(res?.resumedFrom === 4 && res.stepsRun === 2 && res.steps === 6);
+ * assert(res?.stopped === "done" && res.lastCheckpoint === 6 && res.best === null);
  * await Deno.remove(runDir, { recursive: true });
  * ```
  */
@@ -284,6 +287,7 @@ function checkOptions<Ex, B>(o: TrainOptions<Ex, B>): string[] {
  * import { key } from "../random/mod.ts";
  * import { adam } from "./optim/mod.ts";
  * import { train } from "./loop.ts";
+ * import assert from "node:assert/strict";
  * const runDir = await Deno.makeTempDir();
  * const r = await train({
  *   prompt: () => tf.zeros([1, 2]), key: key(0), train: [1, 2, 3, 4], runDir,
@@ -292,7 +296,7 @@ function checkOptions<Ex, B>(o: TrainOptions<Ex, B>): string[] {
  *   optimizer: adam({ learningRate: 0.1 }), batchSize: 2, steps: 30, progress: false,
  * });
  * if (r._tag === "Right") {
- *   console.assert(r.right.stopped === "done" && r.right.finalLoss! < 3);
+ *   assert(r.right.stopped === "done" && r.right.finalLoss! < 3);
  *   r.right.prompt.dispose();
  * }
  * await Deno.remove(runDir, { recursive: true });

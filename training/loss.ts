@@ -14,13 +14,14 @@ import * as tf from "@tensorflow/tfjs";
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { crossEntropy, type CrossEntropyOptions } from "./loss.ts";
+ * import assert from "node:assert/strict";
  * const logits = tf.zeros([1, 2, 4]);
  * const labels = tf.tensor2d([[3, 1]], [1, 2], "int32");
  * const mask = tf.tensor2d([[1, 0]], [1, 2]); // the second position is not a target
  * const options: CrossEntropyOptions = { mask, labelSmoothing: 0.1 };
  * const { loss, tokens } = crossEntropy(logits, labels, options);
  * // Uniform logits cost ln 4 per target, smoothed or not.
- * console.assert(tokens.dataSync()[0] === 1 && Math.abs(loss.dataSync()[0] - Math.log(4)) < 1e-6);
+ * assert(tokens.dataSync()[0] === 1 && Math.abs(loss.dataSync()[0] - Math.log(4)) < 1e-6);
  * tf.dispose([logits, labels, mask, loss, tokens]);
  * ```
  */
@@ -47,12 +48,13 @@ export interface CrossEntropyOptions {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { type CrossEntropy, crossEntropy } from "./loss.ts";
+ * import assert from "node:assert/strict";
  * const logits = tf.zeros([1, 1, 4]);
  * const labels = tf.tensor2d([[0]], [1, 1], "int32");
  * const r: CrossEntropy = crossEntropy(logits, labels, { zLoss: 1e-4 });
  * const z = r.zLoss!.dataSync()[0]; // 1e-4 · (ln 4)², already included in the loss
- * console.assert(Math.abs(z - 1e-4 * Math.log(4) ** 2) < 1e-9);
- * console.assert(Math.abs(r.loss.dataSync()[0] - (Math.log(4) + z)) < 1e-6);
+ * assert(Math.abs(z - 1e-4 * Math.log(4) ** 2) < 1e-9);
+ * assert(Math.abs(r.loss.dataSync()[0] - (Math.log(4) + z)) < 1e-6);
  * tf.dispose([logits, labels, r.loss, r.tokens, r.zLoss!]);
  * ```
  */
@@ -98,10 +100,11 @@ export interface CrossEntropy {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { crossEntropy } from "./loss.ts";
+ * import assert from "node:assert/strict";
  * const logits = tf.zeros([1, 2, 4]); // uniform over 4 classes: loss ln 4 per token
  * const labels = tf.tensor2d([[3, -100]], [1, 2], "int32");
  * const { loss, tokens } = crossEntropy(logits, labels);
- * console.assert(Math.abs(loss.dataSync()[0] - Math.log(4)) < 1e-6 && tokens.dataSync()[0] === 1);
+ * assert(Math.abs(loss.dataSync()[0] - Math.log(4)) < 1e-6 && tokens.dataSync()[0] === 1);
  * tf.dispose([logits, labels, loss, tokens]);
  * ```
  */
@@ -210,10 +213,11 @@ const logSumExpRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { sequenceLogLikelihood } from "./loss.ts";
+ * import assert from "node:assert/strict";
  * const logits = tf.zeros([1, 3, 4]); // uniform over 4 tokens: ln ¼ per target
  * const labels = tf.tensor2d([[2, 0, -100]], [1, 3], "int32");
  * const ll = sequenceLogLikelihood(logits, labels);
- * console.assert(Math.abs(ll.dataSync()[0] - 2 * Math.log(0.25)) < 1e-6);
+ * assert(Math.abs(ll.dataSync()[0] - 2 * Math.log(0.25)) < 1e-6);
  * tf.dispose([logits, labels, ll]);
  * ```
  */
@@ -256,10 +260,11 @@ export function sequenceLogLikelihood(
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { classCrossEntropy } from "./loss.ts";
+ * import assert from "node:assert/strict";
  * const scores = tf.tensor2d([[0, 0], [3, 3]]); // two ties: ln 2 each
  * const classes = tf.tensor1d([1, 0], "int32");
  * const loss = classCrossEntropy(scores, classes);
- * console.assert(Math.abs(loss.dataSync()[0] - Math.log(2)) < 1e-6);
+ * assert(Math.abs(loss.dataSync()[0] - Math.log(2)) < 1e-6);
  * tf.dispose([scores, classes, loss]);
  * ```
  */

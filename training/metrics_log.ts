@@ -12,8 +12,9 @@ import { errorText, writeTextAtomic } from "./_fs.ts";
  * @example
  * ```ts
  * import type { StepMetrics } from "./metrics_log.ts";
+ * import assert from "node:assert/strict";
  * const m: StepMetrics = { step: 1, epoch: 0, loss: 2.5, lr: 0.3, gradNorm: 1.2, stepsPerSec: 4 };
- * console.assert(JSON.parse(JSON.stringify(m)).gradNorm === 1.2);
+ * assert(JSON.parse(JSON.stringify(m)).gradNorm === 1.2);
  * ```
  */
 export interface StepMetrics {
@@ -45,10 +46,11 @@ export interface StepMetrics {
  * @example
  * ```ts
  * import { appendMetrics, readMetrics } from "./metrics_log.ts";
+ * import assert from "node:assert/strict";
  * const path = `${await Deno.makeTempDir()}/metrics.jsonl`;
  * await appendMetrics(path, { step: 1, loss: 2 });
  * await appendMetrics(path, { step: 2, loss: 1 });
- * console.assert((await readMetrics(path)).length === 2);
+ * assert((await readMetrics(path)).length === 2);
  * ```
  */
 export async function appendMetrics(path: string, record: object): Promise<void> {
@@ -71,10 +73,11 @@ export async function appendMetrics(path: string, record: object): Promise<void>
  * @example
  * ```ts
  * import { readMetrics } from "./metrics_log.ts";
+ * import assert from "node:assert/strict";
  * const path = `${await Deno.makeTempDir()}/metrics.jsonl`;
  * await Deno.writeTextFile(path, '{"step":1,"loss":2}\n{"step":2,"lo');
- * console.assert((await readMetrics(path)).length === 1);
- * console.assert((await readMetrics(`${path}.missing`)).length === 0);
+ * assert((await readMetrics(path)).length === 1);
+ * assert((await readMetrics(`${path}.missing`)).length === 0);
  * ```
  */
 export async function readMetrics(
@@ -111,10 +114,11 @@ export async function readMetrics(
  * @example
  * ```ts
  * import { appendMetrics, readMetrics, truncateMetrics } from "./metrics_log.ts";
+ * import assert from "node:assert/strict";
  * const path = `${await Deno.makeTempDir()}/metrics.jsonl`;
  * for (const step of [1, 2, 3]) await appendMetrics(path, { step });
- * console.assert((await truncateMetrics(path, 2)) === 1);
- * console.assert((await readMetrics(path)).length === 2);
+ * assert((await truncateMetrics(path, 2)) === 1);
+ * assert((await readMetrics(path)).length === 2);
  * ```
  */
 export async function truncateMetrics(path: string, step: number): Promise<number> {

@@ -5,8 +5,9 @@
  *
  * ```ts
  * import { adafactor, prefix } from "./mod.ts";
+ * import assert from "node:assert/strict";
  * const opt = adafactor(); // the paper's settings: lr 0.3, decay 0.8, clipping 1.0, wd 1e-5
- * console.assert(opt.name === "adafactor" && typeof prefix === "function");
+ * assert(opt.name === "adafactor" && typeof prefix === "function");
  * ```
  *
  * @module

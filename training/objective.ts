@@ -31,13 +31,14 @@ import { causalNextTokens, checkBatch, checkPrompt, forward } from "./_forward.t
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import type { Seq2SeqBatch } from "./objective.ts";
+ * import assert from "node:assert/strict";
  * const batch: Seq2SeqBatch = {
  *   inputIds: tf.tensor2d([[5, 6, 1], [7, 1, 0]], [2, 3], "int32"),
  *   inputMask: tf.tensor2d([[1, 1, 1], [1, 1, 0]], [2, 3], "int32"),
  *   targetIds: tf.tensor2d([[8, 1], [1, 0]], [2, 2], "int32"),
  *   targetMask: tf.tensor2d([[1, 1], [1, 0]], [2, 2], "int32"),
  * };
- * console.assert(batch.targetIds.shape[1] === 2);
+ * assert(batch.targetIds.shape[1] === 2);
  * tf.dispose(Object.values(batch));
  * ```
  */
@@ -64,13 +65,14 @@ export interface Seq2SeqBatch {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import type { CausalBatch } from "./objective.ts";
+ * import assert from "node:assert/strict";
  * // BOS 5 6 EOS, predicting 6 and EOS.
  * const batch: CausalBatch = {
  *   inputIds: tf.tensor2d([[1, 5, 6, 2]], [1, 4], "int32"),
  *   inputMask: tf.ones([1, 4], "int32"),
  *   labels: tf.tensor2d([[-100, -100, 6, 2]], [1, 4], "int32"),
  * };
- * console.assert(batch.labels?.shape[1] === 4);
+ * assert(batch.labels?.shape[1] === 4);
  * tf.dispose([batch.inputIds, batch.inputMask, batch.labels!]);
  * ```
  */
@@ -96,10 +98,11 @@ export interface CausalBatch {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import type { PromptBatch } from "./objective.ts";
+ * import assert from "node:assert/strict";
  * const ids = tf.tensor2d([[1, 5]], [1, 2], "int32");
  * const mask = tf.ones([1, 2], "int32");
  * const batch: PromptBatch = { inputIds: ids, inputMask: mask };
- * console.assert(!("targetIds" in batch));
+ * assert(!("targetIds" in batch));
  * tf.dispose([ids, mask]);
  * ```
  */
@@ -112,8 +115,9 @@ export type PromptBatch = Seq2SeqBatch | CausalBatch;
  * ```ts
  * import type { ObjectiveOptions } from "./objective.ts";
  * import { prefixAfterBos } from "./prompt.ts";
+ * import assert from "node:assert/strict";
  * const options: ObjectiveOptions = { combine: prefixAfterBos, lossOptions: { zLoss: 1e-4 } };
- * console.assert(options.lossOptions?.zLoss === 1e-4);
+ * assert(options.lossOptions?.zLoss === 1e-4);
  * ```
  */
 export interface ObjectiveOptions {
@@ -141,10 +145,11 @@ export interface ObjectiveOptions {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import type { OfPrompt } from "./objective.ts";
+ * import assert from "node:assert/strict";
  * const size: OfPrompt<tf.Scalar> = (prompt) => tf.scalar(prompt.size);
  * const p = tf.zeros([2, 3]);
  * const s = size(p);
- * console.assert(s.dataSync()[0] === 6);
+ * assert(s.dataSync()[0] === 6);
  * tf.dispose([p, s]);
  * ```
  */
@@ -173,6 +178,7 @@ export type OfPrompt<T extends tf.Tensor> = (prompt: tf.Tensor) => T;
  * import { loadModel } from "../model/load.ts";
  * import { disposeTree } from "../tree/tree.ts";
  * import { promptLoss } from "./objective.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/gpt2_tiny"));
  * const inputIds = tf.tensor2d([[1, 5, 6, 2]], [1, 4], "int32");
  * const inputMask = tf.ones([1, 4], "int32");
@@ -180,7 +186,7 @@ export type OfPrompt<T extends tf.Tensor> = (prompt: tf.Tensor) => T;
  * const loss = promptLoss(model, { inputIds, inputMask, labels });
  * const prompt = tf.zeros([3, 24]);
  * const value = loss(prompt);
- * console.assert(value.rank === 0 && value.dataSync()[0] > 0);
+ * assert(value.rank === 0 && value.dataSync()[0] > 0);
  * tf.dispose([inputIds, inputMask, labels, prompt, value]);
  * disposeTree(model.params);
  * ```
@@ -229,12 +235,13 @@ export function promptLoss(
  * import { loadModel } from "../model/load.ts";
  * import { disposeTree } from "../tree/tree.ts";
  * import { promptLogits } from "./objective.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/gpt2_tiny"));
  * const inputIds = tf.tensor2d([[1, 5, 6]], [1, 3], "int32");
  * const inputMask = tf.ones([1, 3], "int32");
  * const prompt = tf.zeros([2, 24]);
  * const logits = promptLogits(model, { inputIds, inputMask })(prompt);
- * console.assert(logits.shape.join() === "1,3,96");
+ * assert(logits.shape.join() === "1,3,96");
  * tf.dispose([inputIds, inputMask, prompt, logits]);
  * disposeTree(model.params);
  * ```

@@ -26,7 +26,8 @@ import { type Problem, problem } from "../problem.ts";
  * @example
  * ```ts
  * import { PEFT_FORMAT_VERSION } from "./peft.ts";
- * console.assert(PEFT_FORMAT_VERSION === "0.21.2");
+ * import assert from "node:assert/strict";
+ * assert(PEFT_FORMAT_VERSION === "0.21.2");
  * ```
  */
 export const PEFT_FORMAT_VERSION = "0.21.2";
@@ -37,7 +38,8 @@ export const PEFT_FORMAT_VERSION = "0.21.2";
  * @example
  * ```ts
  * import { ADAPTER_CONFIG } from "./peft.ts";
- * console.assert(ADAPTER_CONFIG === "adapter_config.json");
+ * import assert from "node:assert/strict";
+ * assert(ADAPTER_CONFIG === "adapter_config.json");
  * ```
  */
 export const ADAPTER_CONFIG = "adapter_config.json";
@@ -48,7 +50,8 @@ export const ADAPTER_CONFIG = "adapter_config.json";
  * @example
  * ```ts
  * import { ADAPTER_WEIGHTS } from "./peft.ts";
- * console.assert(ADAPTER_WEIGHTS.endsWith(".safetensors"));
+ * import assert from "node:assert/strict";
+ * assert(ADAPTER_WEIGHTS.endsWith(".safetensors"));
  * ```
  */
 export const ADAPTER_WEIGHTS = "adapter_model.safetensors";
@@ -62,8 +65,9 @@ const MAX_CONFIG_BYTES = 1024 * 1024;
  * @example
  * ```ts
  * import type { PeftTaskType } from "./peft.ts";
+ * import assert from "node:assert/strict";
  * const t: PeftTaskType = "SEQ_2_SEQ_LM";
- * console.assert(["SEQ_2_SEQ_LM", "CAUSAL_LM"].includes(t));
+ * assert(["SEQ_2_SEQ_LM", "CAUSAL_LM"].includes(t));
  * ```
  */
 export type PeftTaskType = "SEQ_2_SEQ_LM" | "CAUSAL_LM";
@@ -74,8 +78,9 @@ export type PeftTaskType = "SEQ_2_SEQ_LM" | "CAUSAL_LM";
  * @example
  * ```ts
  * import type { PeftAdapterOptions } from "./peft.ts";
+ * import assert from "node:assert/strict";
  * const o: PeftAdapterOptions = { taskType: "CAUSAL_LM", tokenDim: 24, numLayers: 2, numAttentionHeads: 3 };
- * console.assert(o.tokenDim === 24);
+ * assert(o.tokenDim === 24);
  * ```
  */
 export interface PeftAdapterOptions {
@@ -113,11 +118,12 @@ export interface PeftAdapterOptions {
  * import { hostTensor } from "../io/host_tensor.ts";
  * import { orThrow } from "../problem.ts";
  * import { type PeftAdapterConfig, readPeftAdapter, writePeftAdapter } from "./peft.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const prompt = hostTensor("float32", [1, 2], new Float32Array([1, 2]));
  * await writePeftAdapter(`${dir}/a`, prompt, { taskType: "SEQ_2_SEQ_LM", tokenDim: 2, numLayers: 1, numAttentionHeads: 1 });
  * const config: PeftAdapterConfig = orThrow(await readPeftAdapter(`${dir}/a`)).config;
- * console.assert(config.numVirtualTokens === 1 && config.numTransformerSubmodules === 1);
+ * assert(config.numVirtualTokens === 1 && config.numTransformerSubmodules === 1);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -160,11 +166,12 @@ export interface PeftAdapterConfig {
  * import { hostTensor } from "../io/host_tensor.ts";
  * import { orThrow } from "../problem.ts";
  * import { type PeftAdapter, readPeftAdapter, writePeftAdapter } from "./peft.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const prompt = hostTensor("float32", [1, 2], new Float32Array([1, 2]));
  * await writePeftAdapter(`${dir}/a`, prompt, { taskType: "CAUSAL_LM", tokenDim: 2, numLayers: 1, numAttentionHeads: 1 });
  * const adapter: PeftAdapter = orThrow(await readPeftAdapter(`${dir}/a`));
- * console.assert(adapter.prompt.shape.join() === "1,2" && adapter.config.taskType === "CAUSAL_LM");
+ * assert(adapter.prompt.shape.join() === "1,2" && adapter.config.taskType === "CAUSAL_LM");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -187,9 +194,10 @@ export interface PeftAdapter {
  * import { loadModel } from "../model/load.ts";
  * import { disposeTree } from "../tree/tree.ts";
  * import { peftOptionsFor } from "./peft.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/t5_v1_1"));
  * const o = peftOptionsFor(model);
- * console.assert(o.taskType === "SEQ_2_SEQ_LM" && o.tokenDim === 32 && o.numLayers === 2);
+ * assert(o.taskType === "SEQ_2_SEQ_LM" && o.tokenDim === 32 && o.numLayers === 2);
  * disposeTree(model.params);
  * ```
  */
@@ -339,12 +347,13 @@ async function isDirectory(path: string): Promise<boolean | undefined> {
  * ```ts
  * import { hostTensor } from "../io/host_tensor.ts";
  * import { readPeftAdapter, writePeftAdapter } from "./peft.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const prompt = hostTensor("float32", [2, 3], new Float32Array([1, 2, 3, 4, 5, 6]));
  * const options = { taskType: "CAUSAL_LM", tokenDim: 3, numLayers: 1, numAttentionHeads: 1 } as const;
  * const w = await writePeftAdapter(`${dir}/adapter`, prompt, options);
  * const r = await readPeftAdapter(`${dir}/adapter`);
- * console.assert(w._tag === "Right" && r._tag === "Right" && r.right.prompt.data[5] === 6);
+ * assert(w._tag === "Right" && r._tag === "Right" && r.right.prompt.data[5] === 6);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -470,8 +479,9 @@ function parseConfig(json: unknown, where: string): E.Either<Problem, PeftAdapte
  * @example
  * ```ts
  * import { readPeftAdapter } from "./peft.ts";
+ * import assert from "node:assert/strict";
  * const r = await readPeftAdapter("no/such/adapter");
- * console.assert(r._tag === "Left" && r.left._tag === "NotFound");
+ * assert(r._tag === "Left" && r.left._tag === "NotFound");
  * ```
  */
 export async function readPeftAdapter(dir: string): Promise<E.Either<Problem, PeftAdapter>> {

@@ -12,8 +12,9 @@
  * @example
  * ```ts
  * import type { ProgressInfo } from "./progress.ts";
+ * import assert from "node:assert/strict";
  * const p: ProgressInfo = { step: 5, total: 10, loss: 1.5, stepsPerSec: 2, etaSec: 2.5 };
- * console.assert(p.step < p.total);
+ * assert(p.step < p.total);
  * ```
  */
 export interface ProgressInfo {
@@ -37,6 +38,7 @@ export interface ProgressInfo {
  * @example
  * ```ts
  * import { type ProgressOptions, progressReporter } from "./progress.ts";
+ * import assert from "node:assert/strict";
  * const lines: string[] = [];
  * let t = 0;
  * const options: ProgressOptions = {
@@ -49,8 +51,8 @@ export interface ProgressInfo {
  * }
  * p.end();
  * // Off a terminal only steps 5, 10, ... and the last print; the rate counts from step 8.
- * console.assert(lines.length === 1);
- * console.assert(lines[0].startsWith("step 10/10 loss 0.1000 · 4.00 steps/s"));
+ * assert(lines.length === 1);
+ * assert(lines[0].startsWith("step 10/10 loss 0.1000 · 4.00 steps/s"));
  * ```
  */
 export interface ProgressOptions {
@@ -77,6 +79,7 @@ export interface ProgressOptions {
  * @example
  * ```ts
  * import { type Progress, progressReporter } from "./progress.ts";
+ * import assert from "node:assert/strict";
  * let out = "";
  * const p: Progress = progressReporter({ total: 2, terminal: true, write: (s) => out += s });
  * p.update(1, 0.5);
@@ -84,8 +87,8 @@ export interface ProgressOptions {
  * p.update(2, 0.25);
  * p.end();
  * p.end(); // idempotent
- * console.assert(out.includes("\r\x1b[KCheckpoint written\n") && out.endsWith("\x1b[K\n"));
- * console.assert(!out.endsWith("\n\n"));
+ * assert(out.includes("\r\x1b[KCheckpoint written\n") && out.endsWith("\x1b[K\n"));
+ * assert(!out.endsWith("\n\n"));
  * ```
  */
 export interface Progress {
@@ -121,8 +124,9 @@ const stdoutWrite = (text: string): void => {
  * @example
  * ```ts
  * import { formatDuration } from "./progress.ts";
- * console.assert(formatDuration(75) === "1:15" && formatDuration(3725) === "1:02:05");
- * console.assert(formatDuration(Infinity) === "?");
+ * import assert from "node:assert/strict";
+ * assert(formatDuration(75) === "1:15" && formatDuration(3725) === "1:02:05");
+ * assert(formatDuration(Infinity) === "?");
  * ```
  */
 export function formatDuration(sec: number): string {
@@ -150,8 +154,9 @@ function formatRate(x: number): string {
  * @example
  * ```ts
  * import { formatProgress } from "./progress.ts";
+ * import assert from "node:assert/strict";
  * const line = formatProgress({ step: 5, total: 10, loss: 1.5, stepsPerSec: 2, etaSec: 2.5 }, 4);
- * console.assert(line === "step 5/10 ▕██░░▏ loss 1.5000 · 2.00 steps/s · ETA 0:03");
+ * assert(line === "step 5/10 ▕██░░▏ loss 1.5000 · 2.00 steps/s · ETA 0:03");
  * ```
  */
 export function formatProgress(info: ProgressInfo, barWidth: number): string {
@@ -175,6 +180,7 @@ export function formatProgress(info: ProgressInfo, barWidth: number): string {
  * @example
  * ```ts
  * import { progressReporter } from "./progress.ts";
+ * import assert from "node:assert/strict";
  * let out = "";
  * let t = 0;
  * const p = progressReporter({
@@ -185,7 +191,7 @@ export function formatProgress(info: ProgressInfo, barWidth: number): string {
  *   p.update(step, 1 / step);
  * }
  * p.end();
- * console.assert(out.split("\n").length === 3 && out.includes("step 4/4 loss 0.2500 · 2.00 steps/s"));
+ * assert(out.split("\n").length === 3 && out.includes("step 4/4 loss 0.2500 · 2.00 steps/s"));
  * ```
  */
 export function progressReporter(options: ProgressOptions): Progress {

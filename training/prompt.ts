@@ -30,12 +30,13 @@ import * as tf from "@tensorflow/tfjs";
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { type Combined, prefix } from "./prompt.ts";
+ * import assert from "node:assert/strict";
  * const prompt = tf.zeros([1, 2]);
  * const embeds = tf.ones([2, 3, 2]);
  * const mask = tf.ones([2, 3], "int32");
  * const c: Combined = prefix(prompt, embeds, mask);
  * // Row 1's input position 0 (flat 3) went to output row 1·4 + 1 = 5.
- * console.assert(c.placed[3] === 5 && c.index[0] === 6);
+ * assert(c.placed[3] === 5 && c.index[0] === 6);
  * tf.dispose([prompt, embeds, mask, c.embeds, c.mask]);
  * ```
  */
@@ -67,12 +68,13 @@ export interface Combined {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { type Combine, prefix, suffix } from "./prompt.ts";
+ * import assert from "node:assert/strict";
  * const pick = (name: string): Combine => (name === "suffix" ? suffix : prefix);
  * const prompt = tf.zeros([4, 2]);
  * const embeds = tf.ones([1, 3, 2]);
  * const mask = tf.ones([1, 3], "int32");
  * const c = pick("suffix")(prompt, embeds, mask);
- * console.assert(c.embeds.shape.join() === "1,7,2");
+ * assert(c.embeds.shape.join() === "1,7,2");
  * tf.dispose([prompt, embeds, mask, c.embeds, c.mask]);
  * ```
  */
@@ -87,11 +89,12 @@ export type Combine = (prompt: tf.Tensor, embeds: tf.Tensor, mask: tf.Tensor) =>
  * @example
  * ```ts
  * import { combineAt, type Placement } from "./prompt.ts";
+ * import assert from "node:assert/strict";
  * // After the second real token.
  * const afterTwo: Placement = (row) => Math.min(Array.from(row).indexOf(1) + 2, row.length);
- * console.assert(afterTwo([0, 1, 1, 1]) === 3);
+ * assert(afterTwo([0, 1, 1, 1]) === 3);
  * const combine = combineAt(afterTwo);
- * console.assert(typeof combine === "function");
+ * assert(typeof combine === "function");
  * ```
  */
 export type Placement = (rowMask: ArrayLike<number>) => number;
@@ -202,13 +205,14 @@ function insertRows(
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { combineAt } from "./prompt.ts";
+ * import assert from "node:assert/strict";
  * // PEFT's placement: always column 0, before any padding.
  * const peft = combineAt(() => 0);
  * const prompt = tf.ones([2, 1]);
  * const embeds = tf.tensor3d([[[0], [5]]]); // [1, 2, 1], left-padded
  * const mask = tf.tensor2d([[0, 1]], [1, 2], "int32");
  * const c = peft(prompt, embeds, mask);
- * console.assert(c.mask.dataSync().join() === "1,1,0,1");
+ * assert(c.mask.dataSync().join() === "1,1,0,1");
  * tf.dispose([prompt, embeds, mask, c.embeds, c.mask]);
  * ```
  */
@@ -253,12 +257,13 @@ function lastReal(row: ArrayLike<number>): number {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { prefix } from "./prompt.ts";
+ * import assert from "node:assert/strict";
  * const prompt = tf.tensor2d([[9], [9]]); // [P = 2, H = 1]
  * const embeds = tf.tensor3d([[[0], [1], [2]]]); // [1, 3, 1], one pad on the left
  * const mask = tf.tensor2d([[0, 1, 1]], [1, 3], "int32");
  * const c = prefix(prompt, embeds, mask);
- * console.assert(c.embeds.dataSync().join() === "0,9,9,1,2");
- * console.assert(c.mask.dataSync().join() === "0,1,1,1,1");
+ * assert(c.embeds.dataSync().join() === "0,9,9,1,2");
+ * assert(c.mask.dataSync().join() === "0,1,1,1,1");
  * tf.dispose([prompt, embeds, mask, c.embeds, c.mask]);
  * ```
  */
@@ -276,11 +281,12 @@ export const prefix: Combine = combineAt((row) => Math.max(firstReal(row), 0));
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { prefixAfterBos } from "./prompt.ts";
+ * import assert from "node:assert/strict";
  * const prompt = tf.tensor2d([[9]]); // [P = 1, H = 1]
  * const embeds = tf.tensor3d([[[1], [2], [3]]]); // [1, 3, 1]: BOS, 2, 3
  * const mask = tf.ones([1, 3], "int32");
  * const c = prefixAfterBos(prompt, embeds, mask);
- * console.assert(c.embeds.dataSync().join() === "1,9,2,3");
+ * assert(c.embeds.dataSync().join() === "1,9,2,3");
  * tf.dispose([prompt, embeds, mask, c.embeds, c.mask]);
  * ```
  */
@@ -301,11 +307,12 @@ export const prefixAfterBos: Combine = combineAt((row) => {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { suffix } from "./prompt.ts";
+ * import assert from "node:assert/strict";
  * const prompt = tf.tensor2d([[9]]); // [P = 1, H = 1]
  * const embeds = tf.tensor3d([[[4], [5], [1], [0]]]); // [1, 4, 1]: 4, 5, EOS, pad
  * const mask = tf.tensor2d([[1, 1, 1, 0]], [1, 4], "int32");
  * const c = suffix(prompt, embeds, mask);
- * console.assert(c.embeds.dataSync().join() === "4,5,9,1,0");
+ * assert(c.embeds.dataSync().join() === "4,5,9,1,0");
  * tf.dispose([prompt, embeds, mask, c.embeds, c.mask]);
  * ```
  */
@@ -324,13 +331,14 @@ export const suffix: Combine = combineAt((row) => Math.max(lastReal(row), 0));
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { moveLabels, prefix } from "./prompt.ts";
+ * import assert from "node:assert/strict";
  * const prompt = tf.zeros([1, 2]);
  * const embeds = tf.zeros([1, 2, 2]);
  * const mask = tf.ones([1, 2], "int32");
  * const c = prefix(prompt, embeds, mask);
  * const labels = tf.tensor2d([[7, 8]], [1, 2], "int32");
  * const moved = moveLabels(labels, c.index, 1);
- * console.assert(moved.dataSync().join() === "-100,7,8");
+ * assert(moved.dataSync().join() === "-100,7,8");
  * tf.dispose([prompt, embeds, mask, c.embeds, c.mask, labels, moved]);
  * ```
  */
@@ -374,12 +382,13 @@ export function moveLabels(
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { dropPrompt, prefix } from "./prompt.ts";
+ * import assert from "node:assert/strict";
  * const prompt = tf.fill([1, 1], 9);
  * const embeds = tf.tensor3d([[[1], [2]]]);
  * const mask = tf.ones([1, 2], "int32");
  * const c = prefix(prompt, embeds, mask);
  * const back = dropPrompt(c.embeds, c.placed);
- * console.assert(back.dataSync().join() === "1,2");
+ * assert(back.dataSync().join() === "1,2");
  * tf.dispose([prompt, embeds, mask, c.embeds, c.mask, back]);
  * ```
  */

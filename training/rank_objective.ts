@@ -45,6 +45,7 @@ import { prefix } from "./prompt.ts";
  * import * as tf from "@tensorflow/tfjs";
  * import { disposeTensors } from "./evaluate.ts";
  * import type { RankBatch } from "./rank_objective.ts";
+ * import assert from "node:assert/strict";
  * const inputIds = tf.tensor2d([[5, 6, 1]], [1, 3], "int32");
  * const inputMask = tf.ones([1, 3], "int32");
  * const mask = tf.ones([1, 2], "int32");
@@ -55,7 +56,7 @@ import { prefix } from "./prompt.ts";
  *   ],
  *   labels: tf.tensor1d([1], "int32"), // the second label is right
  * };
- * console.assert(batch.choices.length === 2);
+ * assert(batch.choices.length === 2);
  * disposeTensors(batch);
  * ```
  */
@@ -73,8 +74,9 @@ export interface RankBatch {
  * @example
  * ```ts
  * import type { RankObjectiveOptions } from "./rank_objective.ts";
+ * import assert from "node:assert/strict";
  * const options: RankObjectiveOptions = { lengthNormalize: true };
- * console.assert(options.lengthNormalize);
+ * assert(options.lengthNormalize);
  * ```
  */
 export interface RankObjectiveOptions extends ObjectiveOptions {
@@ -171,12 +173,13 @@ function causalScores(
  * import { disposeTensors } from "./evaluate.ts";
  * import { collateRank } from "./tune.ts";
  * import { promptRankLoss } from "./rank_objective.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/t5_v1_1"));
  * const classes = [[30, 1], [31, 1]];
  * const batch = collateRank(model, [{ inputIds: [5, 6, 1], targetIds: [31, 1] }], classes);
  * const prompt = tf.zeros([2, 32]); // [P, H]: the fixture is 32 wide
  * const loss = promptRankLoss(model, batch)(prompt);
- * console.assert(loss.rank === 0 && loss.dataSync()[0] > 0);
+ * assert(loss.rank === 0 && loss.dataSync()[0] > 0);
  * tf.dispose([prompt, loss]);
  * disposeTensors(batch);
  * disposeTree(model.params);

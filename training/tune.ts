@@ -25,11 +25,12 @@ import { promptRankLoss, type RankBatch } from "./rank_objective.ts";
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { collateExamples, type TokenExample } from "./tune.ts";
+ * import assert from "node:assert/strict";
  * const example: TokenExample = { inputIds: [5, 6, 2], targetIds: [7, 2] };
  * const b = collateExamples({ architecture: "gpt2" }, [example]);
  * // Decoder-only: one sequence, trained only on the target tokens.
- * console.assert(b.inputIds.dataSync().join() === "5,6,2,7,2");
- * console.assert("labels" in b && b.labels?.dataSync().join() === "-100,-100,-100,7,2");
+ * assert(b.inputIds.dataSync().join() === "5,6,2,7,2");
+ * assert("labels" in b && b.labels?.dataSync().join() === "-100,-100,-100,7,2");
  * tf.dispose(Object.values(b));
  * ```
  */
@@ -47,12 +48,13 @@ export interface TokenExample {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { type CollateOptions, collateExamples } from "./tune.ts";
+ * import assert from "node:assert/strict";
  * const options: CollateOptions = { padId: 9 };
  * const examples = [{ inputIds: [5, 1], targetIds: [1] }, { inputIds: [1], targetIds: [1] }];
  * const b = collateExamples({ architecture: "t5" }, examples, options);
  * // Padding uses id 9 and is masked out.
- * console.assert(b.inputIds.dataSync().join() === "5,1,1,9");
- * console.assert(b.inputMask.dataSync().join() === "1,1,1,0");
+ * assert(b.inputIds.dataSync().join() === "5,1,1,9");
+ * assert(b.inputMask.dataSync().join() === "1,1,1,0");
  * tf.dispose(Object.values(b));
  * ```
  */
@@ -86,9 +88,10 @@ function maskRows(rows: readonly (readonly number[])[], width: number): Int32Arr
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { collateExamples } from "./tune.ts";
+ * import assert from "node:assert/strict";
  * const model = { architecture: "gpt2" } as Parameters<typeof collateExamples>[0];
  * const b = collateExamples(model, [{ inputIds: [5, 6], targetIds: [7] }, { inputIds: [5], targetIds: [8, 9] }]);
- * console.assert(b.inputIds.shape.join() === "2,3");
+ * assert(b.inputIds.shape.join() === "2,3");
  * tf.dispose(Object.values(b));
  * ```
  */
@@ -140,10 +143,11 @@ const sameIds = (a: readonly number[], b: readonly number[]) =>
  * ```ts
  * import { disposeTensors } from "./evaluate.ts";
  * import { collateRank } from "./tune.ts";
+ * import assert from "node:assert/strict";
  * const classes = [[30, 1], [31, 1]];
  * const examples = [{ inputIds: [5, 1], targetIds: [31, 1] }, { inputIds: [6, 1], targetIds: [30, 1] }];
  * const b = collateRank({ architecture: "t5" }, examples, classes);
- * console.assert(b.choices.length === 2 && b.labels.dataSync().join() === "1,0");
+ * assert(b.choices.length === 2 && b.labels.dataSync().join() === "1,0");
  * disposeTensors(b);
  * ```
  */
@@ -183,6 +187,7 @@ export function collateRank(
  * import { disposeTree } from "../tree/tree.ts";
  * import { adafactor } from "./optim/mod.ts";
  * import { tunePrompt, type TunePromptOptions } from "./tune.ts";
+ * import assert from "node:assert/strict";
  * const dir = new URL("../tests/fixtures/models/gpt2_tiny", import.meta.url).pathname;
  * const model = orThrow(await loadModel(dir));
  * const runDir = await Deno.makeTempDir();
@@ -194,7 +199,7 @@ export function collateRank(
  * };
  * const r = orThrow(await tunePrompt(options));
  * // A [promptLength, hidden] prompt, exported as .npy only (no PEFT adapter).
- * console.assert(r.prompt.shape.join() === "4,24" && r.adapterDir === undefined);
+ * assert(r.prompt.shape.join() === "4,24" && r.adapterDir === undefined);
  * r.prompt.dispose();
  * disposeTree(model.params);
  * await Deno.remove(runDir, { recursive: true });
@@ -231,8 +236,9 @@ export interface TunePromptOptions
  * @example
  * ```ts
  * import type { TuneBatch } from "./tune.ts";
+ * import assert from "node:assert/strict";
  * const isRank = (b: TuneBatch) => "choices" in b;
- * console.assert(typeof isRank === "function");
+ * assert(typeof isRank === "function");
  * ```
  */
 export type TuneBatch = PromptBatch | RankBatch;
@@ -244,8 +250,9 @@ export type TuneBatch = PromptBatch | RankBatch;
  * @example
  * ```ts
  * import type { PromptObjectiveOptions } from "./tune.ts";
+ * import assert from "node:assert/strict";
  * const options: PromptObjectiveOptions = { rank: { classes: [[30, 1], [31, 1]] }, padId: 0 };
- * console.assert(options.rank?.classes.length === 2);
+ * assert(options.rank?.classes.length === 2);
  * ```
  */
 export type PromptObjectiveOptions = Pick<TunePromptOptions, "objective" | "rank" | "padId">;
@@ -267,12 +274,13 @@ export type PromptObjectiveOptions = Pick<TunePromptOptions, "objective" | "rank
  * import { disposeTree } from "../tree/tree.ts";
  * import { disposeTensors } from "./evaluate.ts";
  * import { promptObjective } from "./tune.ts";
+ * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/t5_v1_1"));
  * const { collate, loss, countTokens } = promptObjective(model, { rank: { classes: [[30, 1], [31, 1]] } });
  * const batch = collate([{ inputIds: [5, 6, 1], targetIds: [31, 1] }]);
  * const prompt = tf.zeros([2, 32]);
  * const value = loss(prompt, batch);
- * console.assert(value.dataSync()[0] > 0 && countTokens(batch) === 5);
+ * assert(value.dataSync()[0] > 0 && countTokens(batch) === 5);
  * tf.dispose([prompt, value]);
  * disposeTensors(batch);
  * disposeTree(model.params);
@@ -323,6 +331,7 @@ export function promptObjective(
  * import { disposeTree } from "../tree/tree.ts";
  * import { adafactor } from "./optim/mod.ts";
  * import { tunePrompt, type TunePromptResult } from "./tune.ts";
+ * import assert from "node:assert/strict";
  * const dir = new URL("../tests/fixtures/models/gpt2_tiny", import.meta.url).pathname;
  * const model = orThrow(await loadModel(dir));
  * const runDir = await Deno.makeTempDir();
@@ -334,8 +343,8 @@ export function promptObjective(
  *   }),
  * );
  * const npy = orThrow(await readNpy(r.promptFile));
- * console.assert(npy.shape.join() === "2,24" && r.steps === 1);
- * console.assert(r.adapterDir !== undefined && (await Deno.stat(r.adapterDir)).isDirectory);
+ * assert(npy.shape.join() === "2,24" && r.steps === 1);
+ * assert(r.adapterDir !== undefined && (await Deno.stat(r.adapterDir)).isDirectory);
  * r.prompt.dispose();
  * disposeTree(model.params);
  * await Deno.remove(runDir, { recursive: true });
@@ -365,6 +374,7 @@ export interface TunePromptResult extends TrainResult {
  * import { disposeTree } from "../tree/tree.ts";
  * import { adafactor } from "./optim/mod.ts";
  * import { tunePrompt } from "./tune.ts";
+ * import assert from "node:assert/strict";
  * const dir = new URL("../tests/fixtures/models/gpt2_tiny", import.meta.url).pathname;
  * const model = orThrow(await loadModel(dir));
  * const runDir = await Deno.makeTempDir();
@@ -373,8 +383,8 @@ export interface TunePromptResult extends TrainResult {
  *   train: [{ inputIds: [5, 6, 7], targetIds: [5, 2] }, { inputIds: [8, 9], targetIds: [8, 2] }],
  *   optimizer: adafactor(), batchSize: 2, steps: 2, progress: false, interrupts: false,
  * });
- * console.assert(r._tag === "Right" && r.right.stopped === "done" && r.right.steps === 2);
- * console.assert(r._tag === "Right" && r.right.promptFile === `${runDir}/prompt.npy`);
+ * assert(r._tag === "Right" && r.right.stopped === "done" && r.right.steps === 2);
+ * assert(r._tag === "Right" && r.right.promptFile === `${runDir}/prompt.npy`);
  * if (r._tag === "Right") r.right.prompt.dispose();
  * disposeTree(model.params);
  * await Deno.remove(runDir, { recursive: true });

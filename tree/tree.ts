@@ -16,11 +16,12 @@ import * as tf from "@tensorflow/tfjs";
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { countParams, disposeTree, type ParamTree } from "./tree.ts";
+ * import assert from "node:assert/strict";
  * const params: ParamTree = {
  *   encoder: { layers: [tf.zeros([2, 2]), tf.zeros([2, 2])] },
  *   prompt: tf.zeros([3, 2]),
  * };
- * console.assert(countParams(params) === 14);
+ * assert(countParams(params) === 14);
  * disposeTree(params);
  * ```
  */
@@ -37,10 +38,11 @@ export type ParamTree =
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { type FlatEntry, flatten, unflatten } from "./tree.ts";
+ * import assert from "node:assert/strict";
  * const entry: FlatEntry = ["encoder/w", tf.zeros([2])];
  * const tree = unflatten([entry]); // { encoder: { w } }
  * const [[path, leaf]] = flatten(tree);
- * console.assert(path === "encoder/w" && leaf === entry[1]);
+ * assert(path === "encoder/w" && leaf === entry[1]);
  * leaf.dispose();
  * ```
  */
@@ -88,8 +90,9 @@ function walk(tree: ParamTree, prefix: string, out: FlatEntry[]): void {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { flatten } from "./tree.ts";
+ * import assert from "node:assert/strict";
  * const flat = flatten({ b: [tf.scalar(1)], a: tf.scalar(2) });
- * console.assert(flat.map(([p]) => p).join(",") === "a,b/0");
+ * assert(flat.map(([p]) => p).join(",") === "a,b/0");
  * tf.dispose(flat.map(([, t]) => t));
  * ```
  */
@@ -125,8 +128,9 @@ function build(node: Building | tf.Tensor): ParamTree {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { unflatten } from "./tree.ts";
+ * import assert from "node:assert/strict";
  * const t = unflatten([["layers/0/w", tf.scalar(1)], ["layers/1/w", tf.scalar(2)]]);
- * console.assert(Array.isArray((t as { layers: unknown }).layers));
+ * assert(Array.isArray((t as { layers: unknown }).layers));
  * ```
  */
 export function unflatten(entries: Iterable<FlatEntry>): ParamTree {
@@ -179,9 +183,10 @@ export function unflatten(entries: Iterable<FlatEntry>): ParamTree {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { mapTree, countParams } from "./tree.ts";
+ * import assert from "node:assert/strict";
  * const t = { w: tf.ones([2, 3]) };
  * const doubled = mapTree(t, (x) => tf.mul(x, 2));
- * console.assert(countParams(doubled) === 6);
+ * assert(countParams(doubled) === 6);
  * tf.dispose([t.w, (doubled as { w: tf.Tensor }).w]);
  * ```
  */
@@ -205,9 +210,10 @@ export function mapTree(
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { flatten, zipTrees } from "./tree.ts";
+ * import assert from "node:assert/strict";
  * const a = { w: tf.scalar(1) }, b = { w: tf.scalar(2) };
  * const s = zipTrees(a, b, (x, y) => tf.add(x, y));
- * console.assert(flatten(s)[0][1].dataSync()[0] === 3);
+ * assert(flatten(s)[0][1].dataSync()[0] === 3);
  * tf.dispose([a.w, b.w, flatten(s)[0][1]]);
  * ```
  */
@@ -240,8 +246,9 @@ export function zipTrees(
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { countParams } from "./tree.ts";
+ * import assert from "node:assert/strict";
  * const t = { a: tf.zeros([2, 3]), b: [tf.zeros([4])] };
- * console.assert(countParams(t) === 10);
+ * assert(countParams(t) === 10);
  * tf.dispose([t.a, t.b[0]]);
  * ```
  */
@@ -266,8 +273,9 @@ const BYTES: Readonly<Record<string, number>> = {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { treeBytes } from "./tree.ts";
+ * import assert from "node:assert/strict";
  * const t = { a: tf.zeros([2, 3]) };
- * console.assert(treeBytes(t) === 24);
+ * assert(treeBytes(t) === 24);
  * t.a.dispose();
  * ```
  */
@@ -284,8 +292,9 @@ export function treeBytes(tree: ParamTree): number {
  * @example
  * ```ts
  * import { matchAny } from "./tree.ts";
+ * import assert from "node:assert/strict";
  * const isPrompt = matchAny(["prompt(/.*)?"]);
- * console.assert(isPrompt("prompt") && !isPrompt("encoder/prompt"));
+ * assert(isPrompt("prompt") && !isPrompt("encoder/prompt"));
  * ```
  */
 export function matchAny(patterns: readonly (string | RegExp)[]): (path: string) => boolean {
@@ -307,8 +316,9 @@ export function matchAny(patterns: readonly (string | RegExp)[]): (path: string)
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { select } from "./tree.ts";
+ * import assert from "node:assert/strict";
  * const t = { encoder: { q: tf.scalar(1), k: tf.scalar(2) } };
- * console.assert(select(t, ["encoder/q"]).length === 1);
+ * assert(select(t, ["encoder/q"]).length === 1);
  * tf.dispose([t.encoder.q, t.encoder.k]);
  * ```
  */
@@ -328,9 +338,10 @@ export function select(tree: ParamTree, patterns: readonly (string | RegExp)[]):
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { countParams, partition } from "./tree.ts";
+ * import assert from "node:assert/strict";
  * const t = { prompt: tf.zeros([2, 4]), encoder: { w: tf.zeros([4, 4]) } };
  * const [trainable, frozen] = partition(t, (p) => p === "prompt");
- * console.assert(countParams(trainable) === 8 && countParams(frozen) === 16);
+ * assert(countParams(trainable) === 8 && countParams(frozen) === 16);
  * tf.dispose([t.prompt, t.encoder.w]);
  * ```
  */
@@ -356,8 +367,9 @@ export function partition(
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { combine, countParams } from "./tree.ts";
+ * import assert from "node:assert/strict";
  * const a = { prompt: tf.zeros([2]) }, b = { encoder: { w: tf.zeros([3]) } };
- * console.assert(countParams(combine(a, b)) === 5);
+ * assert(countParams(combine(a, b)) === 5);
  * tf.dispose([a.prompt, b.encoder.w]);
  * ```
  */
@@ -373,9 +385,10 @@ export function combine(...trees: readonly ParamTree[]): ParamTree {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { disposeTree } from "./tree.ts";
+ * import assert from "node:assert/strict";
  * const before = tf.memory().numTensors;
  * disposeTree({ a: tf.zeros([2]), b: [tf.ones([3])] });
- * console.assert(tf.memory().numTensors === before);
+ * assert(tf.memory().numTensors === before);
  * ```
  */
 export function disposeTree(tree: ParamTree): void {

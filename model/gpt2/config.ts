@@ -16,10 +16,11 @@ import { ACTIVATIONS, configReader } from "../_config_fields.ts";
  * ```ts
  * import { type Gpt2Config, parseGpt2Config } from "./config.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const file = new URL("../../tests/fixtures/models/gpt2_tiny/config.json", import.meta.url);
  * const config: Gpt2Config = orThrow(parseGpt2Config(JSON.parse(await Deno.readTextFile(file)), "config.json"));
- * console.assert(config.headDim === 8 && config.innerSize === 96 && config.activation === "gelu_new");
- * console.assert(config.maxPositions === 32 && config.eosTokenIds.join() === "2");
+ * assert(config.headDim === 8 && config.innerSize === 96 && config.activation === "gelu_new");
+ * assert(config.maxPositions === 32 && config.eosTokenIds.join() === "2");
  * ```
  */
 export interface Gpt2Config {
@@ -67,10 +68,11 @@ export interface Gpt2Config {
  * @example
  * ```ts
  * import { parseGpt2Config } from "./config.ts";
+ * import assert from "node:assert/strict";
  * const c = parseGpt2Config({ model_type: "gpt2", vocab_size: 96, n_embd: 24, n_head: 3, n_layer: 2, n_positions: 32 }, "config.json");
- * console.assert(c._tag === "Right" && c.right.headDim === 8 && c.right.innerSize === 96);
+ * assert(c._tag === "Right" && c.right.headDim === 8 && c.right.innerSize === 96);
  * const bad = parseGpt2Config({ model_type: "gpt2", n_embd: 25, n_head: 3 }, "config.json");
- * console.assert(bad._tag === "Left" && bad.left.message.includes("not a multiple"));
+ * assert(bad._tag === "Left" && bad.left.message.includes("not a multiple"));
  * ```
  */
 export function parseGpt2Config(json: unknown, where: string): E.Either<Problem, Gpt2Config> {
@@ -125,10 +127,11 @@ export function parseGpt2Config(json: unknown, where: string): E.Either<Problem,
  * ```ts
  * import { gpt2ParamShapes, parseGpt2Config } from "./config.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const c = orThrow(parseGpt2Config({ vocab_size: 96, n_embd: 24, n_head: 3, n_layer: 2, n_positions: 32 }, "c"));
  * const shapes = gpt2ParamShapes(c);
- * console.assert(shapes.get("layers/1/attention/query/kernel")?.join() === "24,24");
- * console.assert(shapes.get("position_embedder/embedding")?.join() === "32,24");
+ * assert(shapes.get("layers/1/attention/query/kernel")?.join() === "24,24");
+ * assert(shapes.get("position_embedder/embedding")?.join() === "32,24");
  * ```
  */
 export function gpt2ParamShapes(config: Gpt2Config): Map<string, readonly number[]> {

@@ -26,9 +26,10 @@ import {
  * import * as tf from "@tensorflow/tfjs";
  * import { dense } from "../layers.ts";
  * import type { Gpt2Dense } from "./forward.ts";
+ * import assert from "node:assert/strict";
  * const fc: Gpt2Dense = { kernel: tf.zeros([24, 96]), bias: tf.ones([96]) }; // [in, out], [out]
  * const y = tf.tidy(() => dense(tf.ones([1, 2, 24]), fc.kernel, fc.bias));
- * console.assert(y.shape.join() === "1,2,96" && y.dataSync()[0] === 1);
+ * assert(y.shape.join() === "1,2,96" && y.dataSync()[0] === 1);
  * tf.dispose([fc.kernel, fc.bias, y]);
  * ```
  */
@@ -43,9 +44,10 @@ export type Gpt2Dense = { readonly kernel: tf.Tensor; readonly bias: tf.Tensor }
  * import * as tf from "@tensorflow/tfjs";
  * import { layerNorm } from "../layers.ts";
  * import type { Gpt2Norm } from "./forward.ts";
+ * import assert from "node:assert/strict";
  * const ln: Gpt2Norm = { scale: tf.ones([2]), bias: tf.fill([2], 5) }; // [H] each
  * const y = tf.tidy(() => layerNorm(tf.tensor2d([[1, 3]]), ln.scale, ln.bias, 1e-5));
- * console.assert(Math.abs(y.dataSync()[1] - 6) < 1e-3);
+ * assert(Math.abs(y.dataSync()[1] - 6) < 1e-3);
  * tf.dispose([ln.scale, ln.bias, y]);
  * ```
  */
@@ -61,11 +63,12 @@ export type Gpt2Norm = { readonly scale: tf.Tensor; readonly bias: tf.Tensor };
  * import { gpt2ParamShapes, parseGpt2Config } from "./config.ts";
  * import { disposeTree, unflatten } from "../../tree/tree.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const config = orThrow(parseGpt2Config({ vocab_size: 10, n_embd: 6, n_head: 3, n_layer: 2, n_positions: 8 }, "c"));
  * const tree = unflatten([...gpt2ParamShapes(config)].map(([p, s]) => [p, tf.zeros([...s])] as const));
  * const params = tree as unknown as Gpt2Params;
  * const layer: Gpt2Layer = params.layers[1];
- * console.assert(layer.mlp.fc.kernel.shape.join() === "6,24" && layer.attention.query.bias.shape[0] === 6);
+ * assert(layer.mlp.fc.kernel.shape.join() === "6,24" && layer.attention.query.bias.shape[0] === 6);
  * disposeTree(tree);
  * ```
  */
@@ -92,12 +95,13 @@ export type Gpt2Layer = {
  * import { openTensorFile } from "../../io/tensor_file.ts";
  * import { disposeTree } from "../../tree/tree.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const dir = new URL("../../tests/fixtures/models/gpt2_tiny/", import.meta.url);
  * const config = JSON.parse(await Deno.readTextFile(new URL("config.json", dir)));
  * const source = orThrow(await openTensorFile(new URL("model.safetensors", dir)));
  * const params: Gpt2Params = orThrow(await loadGpt2FromHuggingFace(dir.pathname, config, source));
  * source.close();
- * console.assert(params.layers.length === 2 && params.position_embedder.embedding.shape.join() === "32,24");
+ * assert(params.layers.length === 2 && params.position_embedder.embedding.shape.join() === "32,24");
  * disposeTree(params);
  * ```
  */
@@ -119,9 +123,10 @@ export type Gpt2Params = {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { gpt2Embed, type Gpt2Params } from "./forward.ts";
+ * import assert from "node:assert/strict";
  * const params = { token_embedder: { embedding: tf.eye(4) } } as unknown as Gpt2Params;
  * const e = gpt2Embed(params, tf.tensor2d([[1, 3]], [1, 2], "int32"));
- * console.assert(e.shape.join() === "1,2,4");
+ * assert(e.shape.join() === "1,2,4");
  * ```
  */
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
@@ -172,10 +177,11 @@ function block(
  * import { unflatten } from "../../tree/tree.ts";
  * import { orThrow } from "../../problem.ts";
  * import type { Gpt2Params } from "./forward.ts";
+ * import assert from "node:assert/strict";
  * const config = orThrow(parseGpt2Config({ vocab_size: 10, n_embd: 6, n_head: 3, n_layer: 1, n_positions: 8 }, "c"));
  * const params = unflatten([...gpt2ParamShapes(config)].map(([p, s]) => [p, tf.ones([...s])] as const)) as unknown as Gpt2Params;
  * const out = gpt2Forward(params, config, { inputIds: tf.tensor2d([[1, 2, 3]], [1, 3], "int32") });
- * console.assert(out.logits.shape.join() === "1,3,10" && out.cache[0].key.shape[2] === 3);
+ * assert(out.logits.shape.join() === "1,3,10" && out.cache[0].key.shape[2] === 3);
  * ```
  */
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type

@@ -41,8 +41,9 @@ function splitQkv(prefix: string, leaf: "kernel" | "bias", h: number) {
  * import { gpt2LoadPlan } from "./load.ts";
  * import { parseGpt2Config } from "./config.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const plan = gpt2LoadPlan(orThrow(parseGpt2Config({ n_embd: 24, n_head: 3, n_layer: 2 }, "c")));
- * console.assert(plan.tensors.some((t) => t.name === "h.1.attn.c_attn.weight" && t.shape[1] === 72));
+ * assert(plan.tensors.some((t) => t.name === "h.1.attn.c_attn.weight" && t.shape[1] === 72));
  * ```
  */
 export function gpt2LoadPlan(config: Gpt2Config): LoadPlan {
@@ -94,13 +95,14 @@ export function gpt2LoadPlan(config: Gpt2Config): LoadPlan {
  * ```ts
  * import { loadGpt2FromHuggingFace } from "./load.ts";
  * import { openTensorFile } from "../../io/tensor_file.ts";
+ * import assert from "node:assert/strict";
  * const dir = new URL("../../tests/fixtures/models/gpt2_tiny/", import.meta.url);
  * const config = JSON.parse(await Deno.readTextFile(new URL("config.json", dir)));
  * const source = await openTensorFile(new URL("model.safetensors", dir));
  * if (source._tag === "Right") {
  *   const params = await loadGpt2FromHuggingFace(dir.pathname, config, source.right);
  *   source.right.close();
- *   console.assert(params._tag === "Right");
+ *   assert(params._tag === "Right");
  * }
  * ```
  */

@@ -24,11 +24,12 @@ interface RefCounting {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { useSharedIdentity } from "./identity.ts";
+ * import assert from "node:assert/strict";
  * useSharedIdentity(); // a no-op on the CPU backend
  * const x = tf.tensor1d([1, 2]);
  * const y = tf.clone(x);
  * x.dispose();
- * console.assert(y.dataSync().join() === "1,2");
+ * assert(y.dataSync().join() === "1,2");
  * y.dispose();
  * ```
  */

@@ -31,9 +31,10 @@ const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { useFastMatMul } from "./matmul.ts";
+ * import assert from "node:assert/strict";
  * useFastMatMul(); // a no-op on the CPU backend
  * const y = tf.tidy(() => tf.matMul(tf.ones([2, 3, 4]), tf.ones([2, 5, 4]), false, true));
- * console.assert(y.shape.join() === "2,3,5" && y.dataSync()[0] === 4);
+ * assert(y.shape.join() === "2,3,5" && y.dataSync()[0] === 4);
  * y.dispose();
  * ```
  */

@@ -22,7 +22,8 @@ let done = false;
  * @example
  * ```ts
  * import { useFastKernels } from "./mod.ts";
- * console.assert(typeof useFastKernels() === "boolean"); // false until the WASM backend is active
+ * import assert from "node:assert/strict";
+ * assert(typeof useFastKernels() === "boolean"); // false until the WASM backend is active
  * ```
  */
 export function useFastKernels(): boolean {

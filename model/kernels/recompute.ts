@@ -15,8 +15,9 @@ import * as tf from "@tensorflow/tfjs";
  * @example
  * ```ts
  * import type { Recompute } from "./recompute.ts";
+ * import assert from "node:assert/strict";
  * const modes: Recompute[] = ["none", "layer"];
- * console.assert(modes.length === 2);
+ * assert(modes.length === 2);
  * ```
  */
 export type Recompute = "none" | "layer";
@@ -41,9 +42,10 @@ let recomputing = 0;
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { checkpoint } from "./recompute.ts";
+ * import assert from "node:assert/strict";
  * const x = tf.tensor1d([1, 2]);
  * const g = tf.grad((x: tf.Tensor) => tf.sum(checkpoint((a) => tf.square(a), [x])))(x);
- * console.assert(g.dataSync().join() === "2,4");
+ * assert(g.dataSync().join() === "2,4");
  * tf.dispose([x, g]);
  * ```
  */

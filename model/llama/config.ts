@@ -16,9 +16,10 @@ import { type ConfigReader, configReader } from "../_config_fields.ts";
  * ```ts
  * import { type LlamaModelType, parseLlamaConfig } from "./config.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const modelType: LlamaModelType = "mistral";
  * const config = orThrow(parseLlamaConfig({ model_type: modelType, num_hidden_layers: 2 }, "config.json"));
- * console.assert(config.modelType === "mistral" && config.slidingWindows.join() === "4096,4096");
+ * assert(config.modelType === "mistral" && config.slidingWindows.join() === "4096,4096");
  * ```
  */
 export type LlamaModelType = "llama" | "qwen2" | "mistral";
@@ -29,9 +30,10 @@ export type LlamaModelType = "llama" | "qwen2" | "mistral";
  * @example
  * ```ts
  * import { LLAMA_MODEL_TYPES, parseLlamaConfig } from "./config.ts";
- * console.assert(LLAMA_MODEL_TYPES.join() === "llama,qwen2,mistral");
- * console.assert(LLAMA_MODEL_TYPES.every((t) => parseLlamaConfig({ model_type: t }, "c")._tag === "Right"));
- * console.assert(parseLlamaConfig({ model_type: "gemma" }, "c")._tag === "Left");
+ * import assert from "node:assert/strict";
+ * assert(LLAMA_MODEL_TYPES.join() === "llama,qwen2,mistral");
+ * assert(LLAMA_MODEL_TYPES.every((t) => parseLlamaConfig({ model_type: t }, "c")._tag === "Right"));
+ * assert(parseLlamaConfig({ model_type: "gemma" }, "c")._tag === "Left");
  * ```
  */
 export const LLAMA_MODEL_TYPES: readonly LlamaModelType[] = ["llama", "qwen2", "mistral"];
@@ -43,10 +45,11 @@ export const LLAMA_MODEL_TYPES: readonly LlamaModelType[] = ["llama", "qwen2", "
  * ```ts
  * import { type LlamaConfig, parseLlamaConfig } from "./config.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const file = new URL("../../tests/fixtures/models/llama_gqa/config.json", import.meta.url);
  * const config: LlamaConfig = orThrow(parseLlamaConfig(JSON.parse(await Deno.readTextFile(file)), "config.json"));
- * console.assert(config.numHeads === 4 && config.numKvHeads === 2 && config.headDim === 8);
- * console.assert(config.ropeTheta === 10000 && !config.tieWordEmbeddings && !config.qkvBias);
+ * assert(config.numHeads === 4 && config.numKvHeads === 2 && config.headDim === 8);
+ * assert(config.ropeTheta === 10000 && !config.tieWordEmbeddings && !config.qkvBias);
  * ```
  */
 export interface LlamaConfig {
@@ -186,10 +189,11 @@ function slidingWindows(r: ConfigReader, modelType: LlamaModelType, layers: numb
  * @example
  * ```ts
  * import { parseLlamaConfig } from "./config.ts";
+ * import assert from "node:assert/strict";
  * const c = parseLlamaConfig({ model_type: "qwen2", vocab_size: 96, hidden_size: 32, intermediate_size: 40, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2 }, "config.json");
- * console.assert(c._tag === "Right" && c.right.qkvBias && !c.right.outBias && c.right.headDim === 8);
+ * assert(c._tag === "Right" && c.right.qkvBias && !c.right.outBias && c.right.headDim === 8);
  * const bad = parseLlamaConfig({ model_type: "llama", rope_scaling: { rope_type: "linear", factor: 2 } }, "config.json");
- * console.assert(bad._tag === "Left" && bad.left._tag === "Unsupported");
+ * assert(bad._tag === "Left" && bad.left._tag === "Unsupported");
  * ```
  */
 export function parseLlamaConfig(json: unknown, where: string): E.Either<Problem, LlamaConfig> {
@@ -259,10 +263,11 @@ export function parseLlamaConfig(json: unknown, where: string): E.Either<Problem
  * ```ts
  * import { llamaParamShapes, parseLlamaConfig } from "./config.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const c = orThrow(parseLlamaConfig({ vocab_size: 96, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2 }, "c"));
  * const shapes = llamaParamShapes(c);
- * console.assert(shapes.get("layers/0/attention/key/kernel")?.join() === "32,16");
- * console.assert(shapes.get("lm_head/kernel")?.join() === "32,96");
+ * assert(shapes.get("layers/0/attention/key/kernel")?.join() === "32,16");
+ * assert(shapes.get("lm_head/kernel")?.join() === "32,96");
  * ```
  */
 export function llamaParamShapes(config: LlamaConfig): Map<string, readonly number[]> {

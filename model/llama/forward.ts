@@ -28,11 +28,12 @@ import {
  * import * as tf from "@tensorflow/tfjs";
  * import { dense } from "../layers.ts";
  * import type { LlamaDense } from "./forward.ts";
+ * import assert from "node:assert/strict";
  * const up: LlamaDense = { kernel: tf.zeros([8, 12]) }; // LLaMA: no bias
  * const bias = tf.ones([8]);
  * const query: LlamaDense = { kernel: tf.zeros([8, 8]), bias }; // Qwen2's q/k/v have one
  * const y = tf.tidy(() => dense(tf.ones([1, 2, 8]), query.kernel, query.bias));
- * console.assert(up.bias === undefined && y.dataSync()[0] === 1);
+ * assert(up.bias === undefined && y.dataSync()[0] === 1);
  * tf.dispose([up.kernel, query.kernel, bias, y]);
  * ```
  */
@@ -47,9 +48,10 @@ export type LlamaDense = { readonly kernel: tf.Tensor; readonly bias?: tf.Tensor
  * import * as tf from "@tensorflow/tfjs";
  * import { rmsNorm } from "../layers.ts";
  * import type { LlamaNorm } from "./forward.ts";
+ * import assert from "node:assert/strict";
  * const norm: LlamaNorm = { scale: tf.fill([2], 2) }; // [H]
  * const y = tf.tidy(() => rmsNorm(tf.tensor2d([[3, 3]]), norm.scale, 0));
- * console.assert(Math.abs(y.dataSync()[0] - 2) < 1e-6);
+ * assert(Math.abs(y.dataSync()[0] - 2) < 1e-6);
  * tf.dispose([norm.scale, y]);
  * ```
  */
@@ -65,12 +67,13 @@ export type LlamaNorm = { readonly scale: tf.Tensor };
  * import { llamaParamShapes, parseLlamaConfig } from "./config.ts";
  * import { disposeTree, unflatten } from "../../tree/tree.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const config = orThrow(parseLlamaConfig({ vocab_size: 10, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1 }, "c"));
  * const tree = unflatten([...llamaParamShapes(config)].map(([p, s]) => [p, tf.zeros([...s])] as const));
  * const layer: LlamaLayer = (tree as unknown as LlamaParams).layers[0];
  * // Grouped-query attention: one key head of 4 for two query heads.
- * console.assert(layer.attention.query.kernel.shape.join() === "8,8" && layer.attention.key.kernel.shape.join() === "8,4");
- * console.assert(layer.mlp.gate.kernel.shape.join() === "8,12" && layer.attention.key.bias === undefined);
+ * assert(layer.attention.query.kernel.shape.join() === "8,8" && layer.attention.key.kernel.shape.join() === "8,4");
+ * assert(layer.mlp.gate.kernel.shape.join() === "8,12" && layer.attention.key.bias === undefined);
  * disposeTree(tree);
  * ```
  */
@@ -97,12 +100,13 @@ export type LlamaLayer = {
  * import { openTensorFile } from "../../io/tensor_file.ts";
  * import { disposeTree } from "../../tree/tree.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const dir = new URL("../../tests/fixtures/models/llama_gqa/", import.meta.url);
  * const config = JSON.parse(await Deno.readTextFile(new URL("config.json", dir)));
  * const source = orThrow(await openTensorFile(new URL("model.safetensors", dir)));
  * const params: LlamaParams = orThrow(await loadLlamaFromHuggingFace(dir.pathname, config, source));
  * source.close();
- * console.assert(params.layers.length === 2 && params.lm_head?.kernel.shape.join() === "32,96"); // untied head
+ * assert(params.layers.length === 2 && params.lm_head?.kernel.shape.join() === "32,96"); // untied head
  * disposeTree(params);
  * ```
  */
@@ -124,9 +128,10 @@ export type LlamaParams = {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { llamaEmbed, type LlamaParams } from "./forward.ts";
+ * import assert from "node:assert/strict";
  * const params = { token_embedder: { embedding: tf.eye(4) } } as unknown as LlamaParams;
  * const e = llamaEmbed(params, tf.tensor2d([[1, 3]], [1, 2], "int32"));
- * console.assert(e.shape.join() === "1,2,4");
+ * assert(e.shape.join() === "1,2,4");
  * ```
  */
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
@@ -177,10 +182,11 @@ function block(
  * import { llamaParamShapes, parseLlamaConfig } from "./config.ts";
  * import { unflatten } from "../../tree/tree.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const config = orThrow(parseLlamaConfig({ vocab_size: 10, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1 }, "c"));
  * const params = unflatten([...llamaParamShapes(config)].map(([p, s]) => [p, tf.ones([...s])] as const)) as unknown as LlamaParams;
  * const out = llamaForward(params, config, { inputIds: tf.tensor2d([[1, 2, 3]], [1, 3], "int32") });
- * console.assert(out.logits.shape.join() === "1,3,10" && out.cache[0].key.shape.join() === "1,1,3,4");
+ * assert(out.logits.shape.join() === "1,3,10" && out.cache[0].key.shape.join() === "1,1,3,4");
  * ```
  */
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type

@@ -36,8 +36,9 @@ import {
  * import { llamaLoadPlan } from "./load.ts";
  * import { parseLlamaConfig } from "./config.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const plan = llamaLoadPlan(orThrow(parseLlamaConfig({ hidden_size: 32, intermediate_size: 48, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: 2 }, "c")));
- * console.assert(plan.tensors.some((t) => t.name === "layers.0.self_attn.k_proj.weight" && t.shape.join() === "16,32"));
+ * assert(plan.tensors.some((t) => t.name === "layers.0.self_attn.k_proj.weight" && t.shape.join() === "16,32"));
  * ```
  */
 export function llamaLoadPlan(config: LlamaConfig): LoadPlan {
@@ -100,13 +101,14 @@ export function llamaLoadPlan(config: LlamaConfig): LoadPlan {
  * ```ts
  * import { loadLlamaFromHuggingFace } from "./load.ts";
  * import { openTensorFile } from "../../io/tensor_file.ts";
+ * import assert from "node:assert/strict";
  * const dir = new URL("../../tests/fixtures/models/llama_gqa/", import.meta.url);
  * const config = JSON.parse(await Deno.readTextFile(new URL("config.json", dir)));
  * const source = await openTensorFile(new URL("model.safetensors", dir));
  * if (source._tag === "Right") {
  *   const params = await loadLlamaFromHuggingFace(dir.pathname, config, source.right);
  *   source.right.close();
- *   console.assert(params._tag === "Right");
+ *   assert(params._tag === "Right");
  * }
  * ```
  */

@@ -21,6 +21,7 @@ import type { T5Params } from "./params.ts";
  * import { makeT5Params } from "./params.ts";
  * import { disposeTree } from "../../tree/tree.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const config = orThrow(parseT5Config({ vocab_size: 10, d_model: 4, d_kv: 2, d_ff: 8, num_layers: 1, num_heads: 2 }, "config.json"));
  * const params = makeT5Params(config, (_, shape) => tf.fill(shape, 0.1));
  * const inputIds = tf.tensor2d([[3, 4, 1]], [1, 3], "int32");
@@ -29,7 +30,7 @@ import type { T5Params } from "./params.ts";
  * const decoderInputIds = shiftRight(labels, config.decoderStartTokenId, config.padTokenId);
  * const inputs: T5ApplyInputs = { inputIds, attentionMask, decoderInputIds };
  * const logits = t5Apply(params, config, inputs);
- * console.assert(logits.shape.join() === "1,3,10");
+ * assert(logits.shape.join() === "1,3,10");
  * tf.dispose([inputIds, attentionMask, labels, decoderInputIds, logits]);
  * disposeTree(params);
  * ```
@@ -59,13 +60,14 @@ export interface T5ApplyInputs extends T5EncodeInputs {
  * import { parseT5Config } from "./config.ts";
  * import { makeT5Params } from "./params.ts";
  * import { disposeTree } from "../../tree/tree.ts";
+ * import assert from "node:assert/strict";
  * const c = parseT5Config({ vocab_size: 10, d_model: 4, d_kv: 2, d_ff: 8, num_layers: 1, num_heads: 2 }, "config.json");
  * if (c._tag === "Right") {
  *   const params = makeT5Params(c.right, (_, shape) => tf.fill(shape, 0.1));
  *   const inputIds = tf.tensor2d([[3, 4, 1]], [1, 3], "int32");
  *   const decoderInputIds = tf.tensor2d([[0, 5]], [1, 2], "int32");
  *   const logits = t5Apply(params, c.right, { inputIds, decoderInputIds });
- *   console.assert(logits.shape.join() === "1,2,10");
+ *   assert(logits.shape.join() === "1,2,10");
  *   tf.dispose([inputIds, decoderInputIds, logits]);
  *   disposeTree(params);
  * }
@@ -96,9 +98,10 @@ export function t5Apply(params: T5Params, config: T5Config, inputs: T5ApplyInput
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { shiftRight } from "./apply.ts";
+ * import assert from "node:assert/strict";
  * const labels = tf.tensor2d([[5, 6, -100, -100]], [1, 4], "int32");
  * const d = shiftRight(labels, 0, 0);
- * console.assert(d.arraySync()[0].join() === "0,5,6,0");
+ * assert(d.arraySync()[0].join() === "0,5,6,0");
  * tf.dispose([labels, d]);
  * ```
  */

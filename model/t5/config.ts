@@ -20,10 +20,11 @@ import { ACTIVATIONS } from "../_config_fields.ts";
  * ```ts
  * import { parseT5Config, type T5Config } from "./config.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const file = new URL("../../tests/fixtures/models/t5_v1_1/config.json", import.meta.url);
  * const config: T5Config = orThrow(parseT5Config(JSON.parse(await Deno.readTextFile(file)), "config.json"));
- * console.assert(config.isGatedAct && config.denseActFn === "gelu_new" && !config.tieWordEmbeddings);
- * console.assert(config.numHeads * config.dKv === 32 && config.decoderStartTokenId === 0);
+ * assert(config.isGatedAct && config.denseActFn === "gelu_new" && !config.tieWordEmbeddings);
+ * assert(config.numHeads * config.dKv === 32 && config.decoderStartTokenId === 0);
  * ```
  */
 export interface T5Config {
@@ -160,10 +161,11 @@ function feedForward(
  * @example
  * ```ts
  * import { parseT5Config } from "./config.ts";
+ * import assert from "node:assert/strict";
  * const c = parseT5Config({ model_type: "t5", d_model: 8, feed_forward_proj: "gated-gelu" }, "config.json");
- * console.assert(c._tag === "Right" && c.right.denseActFn === "gelu_new" && c.right.isGatedAct);
+ * assert(c._tag === "Right" && c.right.denseActFn === "gelu_new" && c.right.isGatedAct);
  * const bad = parseT5Config({ d_model: 0, num_heads: "8" }, "config.json");
- * console.assert(bad._tag === "Left" && bad.left.message.includes("num_heads"));
+ * assert(bad._tag === "Left" && bad.left.message.includes("num_heads"));
  * ```
  */
 export function parseT5Config(json: unknown, where: string): E.Either<Problem, T5Config> {
@@ -263,12 +265,13 @@ export function parseT5Config(json: unknown, where: string): E.Either<Problem, T
  * @example
  * ```ts
  * import { t5ParamShapes, type T5Sizes } from "./config.ts";
+ * import assert from "node:assert/strict";
  * const sizes: T5Sizes = {
  *   vocabSize: 10, dModel: 4, dKv: 2, dFf: 8, numLayers: 1, numDecoderLayers: 1, numHeads: 2,
  *   relativeAttentionNumBuckets: 8, isGatedAct: true, tieWordEmbeddings: false,
  * };
  * const shapes = t5ParamShapes(sizes);
- * console.assert(shapes.has("encoder/layers/0/mlp/wi_1/kernel") && shapes.has("decoder/logits_dense/kernel"));
+ * assert(shapes.has("encoder/layers/0/mlp/wi_1/kernel") && shapes.has("decoder/logits_dense/kernel"));
  * ```
  */
 export type T5Sizes = Pick<
@@ -295,11 +298,12 @@ export type T5Sizes = Pick<
  * @example
  * ```ts
  * import { parseT5Config, t5ParamShapes } from "./config.ts";
+ * import assert from "node:assert/strict";
  * const c = parseT5Config({ d_model: 8, d_kv: 2, num_heads: 3, vocab_size: 10 }, "config.json");
  * if (c._tag === "Right") {
  *   const shapes = t5ParamShapes(c.right);
- *   console.assert(shapes.get("encoder/layers/0/attention/query/kernel")?.join() === "8,6");
- *   console.assert(shapes.get("encoder/relpos_bias/rel_embedding")?.join() === "3,32");
+ *   assert(shapes.get("encoder/layers/0/attention/query/kernel")?.join() === "8,6");
+ *   assert(shapes.get("encoder/relpos_bias/rel_embedding")?.join() === "3,32");
  * }
  * ```
  */

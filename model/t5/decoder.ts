@@ -32,6 +32,7 @@ import { relativePositionBias } from "./position.ts";
  * import { makeT5Params } from "./params.ts";
  * import { disposeTree } from "../../tree/tree.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const config = orThrow(parseT5Config({ vocab_size: 10, d_model: 4, d_kv: 2, d_ff: 8, num_layers: 1, num_heads: 2 }, "config.json"));
  * const params = makeT5Params(config, (_, shape) => tf.fill(shape, 0.1));
  * const decoderInputIds = tf.tensor2d([[0, 5, 6]], [1, 3], "int32"); // [B, S]
@@ -39,7 +40,7 @@ import { relativePositionBias } from "./position.ts";
  * const encoderMask = tf.tensor2d([[1, 0]], [1, 2], "int32"); // the second encoder token is padding
  * const inputs: T5DecodeInputs = { decoderInputIds, encoderStates, encoderMask };
  * const out = t5Decode(params, config, inputs);
- * console.assert(out.logits.shape.join() === "1,3,10");
+ * assert(out.logits.shape.join() === "1,3,10");
  * tf.dispose([decoderInputIds, encoderStates, encoderMask, out.logits]);
  * disposeCache(out.cache);
  * disposeTree(params);
@@ -75,14 +76,15 @@ export interface T5DecodeInputs {
  * import { makeT5Params } from "./params.ts";
  * import { disposeTree } from "../../tree/tree.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const config = orThrow(parseT5Config({ vocab_size: 10, d_model: 4, d_kv: 2, d_ff: 8, num_layers: 1, num_heads: 2 }, "config.json"));
  * const params = makeT5Params(config, (_, shape) => tf.fill(shape, 0.1));
  * const start = tf.tensor2d([[0]], [1, 1], "int32");
  * const encoderStates = tf.ones([1, 2, 4]);
  * const out: T5DecodeOutput = t5Decode(params, config, { decoderInputIds: start, encoderStates });
- * console.assert(out.logits.shape.join() === "1,1,10");
+ * assert(out.logits.shape.join() === "1,1,10");
  * // Self-attention keys/values of each layer, then cross-attention ones.
- * console.assert(out.cache.length === 2 * config.numDecoderLayers && out.cache[0].key.shape[2] === 1);
+ * assert(out.cache.length === 2 * config.numDecoderLayers && out.cache[0].key.shape[2] === 1);
  * tf.dispose([start, encoderStates, out.logits]);
  * disposeCache(out.cache);
  * disposeTree(params);
@@ -106,7 +108,8 @@ export interface T5DecodeOutput {
  * @example
  * ```ts
  * import { t5CacheLength } from "./decoder.ts";
- * console.assert(t5CacheLength(undefined) === 0);
+ * import assert from "node:assert/strict";
+ * assert(t5CacheLength(undefined) === 0);
  * ```
  */
 export function t5CacheLength(cache: KVCache | undefined): number {
@@ -147,6 +150,7 @@ function head(params: T5Params, config: T5Config, x: tf.Tensor): tf.Tensor {
  * import { makeT5Params } from "./params.ts";
  * import { disposeTree } from "../../tree/tree.ts";
  * import { disposeCache } from "../types.ts";
+ * import assert from "node:assert/strict";
  * const c = parseT5Config({ vocab_size: 10, d_model: 4, d_kv: 2, d_ff: 8, num_layers: 1, num_heads: 2 }, "config.json");
  * if (c._tag === "Right") {
  *   const params = makeT5Params(c.right, (_, shape) => tf.fill(shape, 0.1));
@@ -154,7 +158,7 @@ function head(params: T5Params, config: T5Config, x: tf.Tensor): tf.Tensor {
  *   const start = tf.tensor2d([[0]], [1, 1], "int32");
  *   const step1 = t5Decode(params, c.right, { decoderInputIds: start, encoderStates });
  *   const step2 = t5Decode(params, c.right, { decoderInputIds: start, encoderStates, cache: step1.cache });
- *   console.assert(step2.logits.shape.join() === "1,1,10" && step2.cache[0].key.shape[2] === 2);
+ *   assert(step2.logits.shape.join() === "1,1,10" && step2.cache[0].key.shape[2] === 2);
  *   tf.dispose([encoderStates, start, step1.logits, step2.logits]);
  *   disposeCache(step1.cache);
  *   disposeCache(step2.cache);

@@ -25,11 +25,12 @@ import { relativePositionBias } from "./position.ts";
  * import * as tf from "@tensorflow/tfjs";
  * import { t5Embed } from "./encoder.ts";
  * import type { T5Params } from "./params.ts";
+ * import assert from "node:assert/strict";
  * const embedding = tf.tensor2d([[0, 0], [1, 1], [2, 2]]);
  * const params = { token_embedder: { embedding } } as unknown as T5Params;
  * const ids = tf.tensor2d([[2, 1]], [1, 2], "int32");
  * const e = t5Embed(params, ids);
- * console.assert(e.shape.join() === "1,2,2" && e.arraySync()[0][0][0] === 2);
+ * assert(e.shape.join() === "1,2,2" && e.arraySync()[0][0][0] === 2);
  * tf.dispose([embedding, ids, e]);
  * ```
  */
@@ -55,6 +56,7 @@ export function t5Embed(params: T5Params, ids: tf.Tensor): tf.Tensor3D {
  * import { makeT5Params } from "./params.ts";
  * import { disposeTree } from "../../tree/tree.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const config = orThrow(parseT5Config({ vocab_size: 10, d_model: 4, d_kv: 2, d_ff: 8, num_layers: 1, num_heads: 2 }, "config.json"));
  * const params = makeT5Params(config, (_, shape) => tf.fill(shape, 0.1));
  * const ids = tf.tensor2d([[3, 4]], [1, 2], "int32");
@@ -63,7 +65,7 @@ export function t5Embed(params: T5Params, ids: tf.Tensor): tf.Tensor3D {
  * const attentionMask = tf.ones([1, 5], "int32");
  * const inputs: T5EncodeInputs = { inputsEmbeds, attentionMask };
  * const states = t5Encode(params, config, inputs);
- * console.assert(states.shape.join() === "1,5,4");
+ * assert(states.shape.join() === "1,5,4");
  * tf.dispose([ids, prompt, inputsEmbeds, attentionMask, states]);
  * disposeTree(params);
  * ```
@@ -124,13 +126,14 @@ function encoderInput(params: T5Params, inputs: T5EncodeInputs): tf.Tensor {
  * import { parseT5Config } from "./config.ts";
  * import { makeT5Params } from "./params.ts";
  * import { disposeTree } from "../../tree/tree.ts";
+ * import assert from "node:assert/strict";
  * const config = parseT5Config({ vocab_size: 10, d_model: 4, d_kv: 2, d_ff: 8, num_layers: 1, num_heads: 2 }, "config.json");
  * if (config._tag === "Right") {
  *   const params = makeT5Params(config.right, (_, shape) => tf.fill(shape, 0.1));
  *   const ids = tf.tensor2d([[3, 4, 0]], [1, 3], "int32");
  *   const mask = tf.tensor2d([[1, 1, 0]], [1, 3], "int32");
  *   const states = t5Encode(params, config.right, { inputIds: ids, attentionMask: mask });
- *   console.assert(states.shape.join() === "1,3,4");
+ *   assert(states.shape.join() === "1,3,4");
  *   tf.dispose([ids, mask, states]);
  *   disposeTree(params);
  * }

@@ -69,10 +69,11 @@ function hfName(path: string): string {
  * ```ts
  * import { parseT5Config } from "./config.ts";
  * import { t5HuggingFaceNames } from "./hf.ts";
+ * import assert from "node:assert/strict";
  * const c = parseT5Config({ num_layers: 1 }, "config.json");
  * if (c._tag === "Right") {
  *   const names = t5HuggingFaceNames(c.right);
- *   console.assert(names.get("decoder/layers/0/mlp/wo/kernel") === "decoder.block.0.layer.2.DenseReluDense.wo.weight");
+ *   assert(names.get("decoder/layers/0/mlp/wo/kernel") === "decoder.block.0.layer.2.DenseReluDense.wo.weight");
  * }
  * ```
  */
@@ -107,13 +108,14 @@ const IGNORED = "decoder.block.0.layer.1.EncDecAttention.relative_attention_bias
  * ```ts
  * import { loadT5FromHuggingFace } from "./hf.ts";
  * import { openTensorFile } from "../../io/tensor_file.ts";
+ * import assert from "node:assert/strict";
  * const dir = new URL("../../tests/fixtures/models/t5_v1_1", import.meta.url).pathname;
  * const config = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
  * const source = await openTensorFile(`${dir}/model.safetensors`);
  * if (source._tag === "Right") {
  *   const r = await loadT5FromHuggingFace(dir, config, source.right);
  *   source.right.close();
- *   console.assert(r._tag === "Right" && "logits_dense" in r.right.decoder);
+ *   assert(r._tag === "Right" && "logits_dense" in r.right.decoder);
  * }
  * ```
  */

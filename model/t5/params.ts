@@ -35,8 +35,9 @@ import { type T5Config, t5ParamShapes } from "./config.ts";
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import type { T5Kernel } from "./params.ts";
+ * import assert from "node:assert/strict";
  * const query: T5Kernel = { kernel: tf.zeros([4, 6]) }; // [H, heads·d_kv]
- * console.assert(query.kernel.shape.join() === "4,6");
+ * assert(query.kernel.shape.join() === "4,6");
  * query.kernel.dispose();
  * ```
  */
@@ -51,9 +52,10 @@ export type T5Kernel = { readonly kernel: tf.Tensor };
  * import * as tf from "@tensorflow/tfjs";
  * import { rmsNorm } from "../layers.ts";
  * import type { T5Scale } from "./params.ts";
+ * import assert from "node:assert/strict";
  * const norm: T5Scale = { scale: tf.ones([4]) }; // [H]
  * const y = tf.tidy(() => rmsNorm(tf.fill([1, 2, 4], 3), norm.scale, 0));
- * console.assert(y.shape.join() === "1,2,4" && Math.abs(y.dataSync()[0] - 1) < 1e-6);
+ * assert(y.shape.join() === "1,2,4" && Math.abs(y.dataSync()[0] - 1) < 1e-6);
  * tf.dispose([norm.scale, y]);
  * ```
  */
@@ -67,6 +69,7 @@ export type T5Scale = { readonly scale: tf.Tensor };
  * import * as tf from "@tensorflow/tfjs";
  * import type { T5AttentionParams } from "./params.ts";
  * import { disposeTree } from "../../tree/tree.ts";
+ * import assert from "node:assert/strict";
  * const h = 4, inner = 2 * 3; // H, heads·d_kv
  * const attention: T5AttentionParams = {
  *   query: { kernel: tf.zeros([h, inner]) },
@@ -74,7 +77,7 @@ export type T5Scale = { readonly scale: tf.Tensor };
  *   value: { kernel: tf.zeros([h, inner]) },
  *   out: { kernel: tf.zeros([inner, h]) },
  * };
- * console.assert(attention.out.kernel.shape.join() === "6,4");
+ * assert(attention.out.kernel.shape.join() === "6,4");
  * disposeTree(attention);
  * ```
  */
@@ -97,13 +100,14 @@ export type T5AttentionParams = {
  * import * as tf from "@tensorflow/tfjs";
  * import type { T5MlpParams } from "./params.ts";
  * import { disposeTree } from "../../tree/tree.ts";
+ * import assert from "node:assert/strict";
  * const relu: T5MlpParams = { wi: { kernel: tf.zeros([4, 8]) }, wo: { kernel: tf.zeros([8, 4]) } };
  * const gated: T5MlpParams = {
  *   wi_0: { kernel: tf.zeros([4, 8]) },
  *   wi_1: { kernel: tf.zeros([4, 8]) },
  *   wo: { kernel: tf.zeros([8, 4]) },
  * };
- * console.assert(!("wi_0" in relu) && "wi_0" in gated && gated.wo.kernel.shape.join() === "8,4");
+ * assert(!("wi_0" in relu) && "wi_0" in gated && gated.wo.kernel.shape.join() === "8,4");
  * disposeTree([relu, gated]);
  * ```
  */
@@ -121,10 +125,11 @@ export type T5MlpParams =
  * import { parseT5Config } from "./config.ts";
  * import { disposeTree } from "../../tree/tree.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const config = orThrow(parseT5Config({ vocab_size: 10, d_model: 4, d_kv: 2, d_ff: 8, num_layers: 1, num_heads: 2, feed_forward_proj: "gated-gelu" }, "config.json"));
  * const params = makeT5Params(config, (_, shape) => tf.zeros(shape));
  * const layer: T5EncoderLayerParams = params.encoder.layers[0];
- * console.assert(layer.attention.query.kernel.shape.join() === "4,4" && "wi_0" in layer.mlp);
+ * assert(layer.attention.query.kernel.shape.join() === "4,4" && "wi_0" in layer.mlp);
  * disposeTree(params);
  * ```
  */
@@ -149,11 +154,12 @@ export type T5EncoderLayerParams = {
  * import { parseT5Config } from "./config.ts";
  * import { disposeTree } from "../../tree/tree.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const config = orThrow(parseT5Config({ vocab_size: 10, d_model: 4, d_kv: 2, d_ff: 8, num_layers: 1, num_heads: 2 }, "config.json"));
  * const params = makeT5Params(config, (_, shape) => tf.zeros(shape));
  * const layer: T5DecoderLayerParams = params.decoder.layers[0];
- * console.assert(layer.encoder_decoder_attention.key.kernel.shape.join() === "4,4");
- * console.assert(layer.pre_cross_attention_layer_norm.scale.shape.join() === "4");
+ * assert(layer.encoder_decoder_attention.key.kernel.shape.join() === "4,4");
+ * assert(layer.pre_cross_attention_layer_norm.scale.shape.join() === "4");
  * disposeTree(params);
  * ```
  */
@@ -181,10 +187,11 @@ export type T5DecoderLayerParams = {
  * import * as tf from "@tensorflow/tfjs";
  * import type { T5RelPos } from "./params.ts";
  * import { relativePositionBias } from "./position.ts";
+ * import assert from "node:assert/strict";
  * const relpos: T5RelPos = { rel_embedding: tf.zeros([2, 32]) }; // [heads, buckets]
  * const options = { queryLength: 3, keyLength: 3, bidirectional: true, numBuckets: 32, maxDistance: 128 };
  * const bias = relativePositionBias(relpos.rel_embedding, options);
- * console.assert(bias.shape.join() === "1,2,3,3");
+ * assert(bias.shape.join() === "1,2,3,3");
  * tf.dispose([relpos.rel_embedding, bias]);
  * ```
  */
@@ -200,10 +207,11 @@ export type T5RelPos = { readonly rel_embedding: tf.Tensor };
  * import { parseT5Config } from "./config.ts";
  * import { disposeTree } from "../../tree/tree.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const config = orThrow(parseT5Config({ vocab_size: 10, d_model: 4, d_kv: 2, d_ff: 8, num_layers: 1, num_decoder_layers: 2, num_heads: 2 }, "config.json"));
  * const params = makeT5Params(config, (_, shape) => tf.zeros(shape));
  * const decoder: T5DecoderStackParams = params.decoder;
- * console.assert(decoder.layers.length === 2 && decoder.relpos_bias.rel_embedding.shape.join() === "2,32");
+ * assert(decoder.layers.length === 2 && decoder.relpos_bias.rel_embedding.shape.join() === "2,32");
  * disposeTree(params);
  * ```
  */
@@ -227,10 +235,11 @@ export type T5DecoderStackParams = {
  * import { parseT5Config } from "./config.ts";
  * import { disposeTree } from "../../tree/tree.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const config = orThrow(parseT5Config({ vocab_size: 10, d_model: 4, d_kv: 2, d_ff: 8, num_layers: 1, num_heads: 2, tie_word_embeddings: false }, "config.json"));
  * const params: T5Params = makeT5Params(config, (_, shape) => tf.zeros(shape));
- * console.assert(params.token_embedder.embedding.shape.join() === "10,4");
- * console.assert("logits_dense" in params.decoder && params.decoder.logits_dense.kernel.shape.join() === "4,10");
+ * assert(params.token_embedder.embedding.shape.join() === "10,4");
+ * assert("logits_dense" in params.decoder && params.decoder.logits_dense.kernel.shape.join() === "4,10");
  * disposeTree(params);
  * ```
  */
@@ -270,8 +279,9 @@ const shapeText = (s: readonly number[]) => `[${s.join(", ")}]`;
  * @example
  * ```ts
  * import { shapeDifferences } from "./params.ts";
+ * import assert from "node:assert/strict";
  * const d = shapeDifferences(new Map([["a", [2]], ["b", [3]]]), new Map([["a", [4]], ["c", [1]]]));
- * console.assert(d.length === 3 && d[0].startsWith("1 missing"));
+ * assert(d.length === 3 && d[0].startsWith("1 missing"));
  * ```
  */
 export function shapeDifferences(
@@ -312,11 +322,12 @@ export function shapeDifferences(
  * import * as tf from "@tensorflow/tfjs";
  * import { checkT5Params } from "./params.ts";
  * import { parseT5Config } from "./config.ts";
+ * import assert from "node:assert/strict";
  * const c = parseT5Config({ d_model: 4, vocab_size: 5, num_layers: 1 }, "config.json");
  * const tree = { token_embedder: { embedding: tf.zeros([5, 4]) } };
  * if (c._tag === "Right") {
  *   const r = checkT5Params(tree, c.right, "tree");
- *   console.assert(r._tag === "Left" && r.left.message.includes("missing"));
+ *   assert(r._tag === "Left" && r.left.message.includes("missing"));
  * }
  * tree.token_embedder.embedding.dispose();
  * ```
@@ -369,10 +380,11 @@ export function checkT5Params(
  * import { makeT5Params } from "./params.ts";
  * import { parseT5Config } from "./config.ts";
  * import { disposeTree } from "../../tree/tree.ts";
+ * import assert from "node:assert/strict";
  * const c = parseT5Config({ vocab_size: 10, d_model: 4, d_kv: 2, d_ff: 8, num_layers: 1, num_heads: 2 }, "config.json");
  * if (c._tag === "Right") {
  *   const params = makeT5Params(c.right, (_, shape) => tf.zeros(shape));
- *   console.assert(params.encoder.layers.length === 1);
+ *   assert(params.encoder.layers.length === 1);
  *   disposeTree(params);
  * }
  * ```

@@ -27,9 +27,10 @@ const f32 = Math.fround;
  * @example
  * ```ts
  * import { relativePositionBucket } from "./position.ts";
- * console.assert(relativePositionBucket(0, true, 32, 128) === 0);
- * console.assert(relativePositionBucket(3, true, 32, 128) === 19);
- * console.assert(relativePositionBucket(-1000, false, 32, 128) === 31);
+ * import assert from "node:assert/strict";
+ * assert(relativePositionBucket(0, true, 32, 128) === 0);
+ * assert(relativePositionBucket(3, true, 32, 128) === 19);
+ * assert(relativePositionBucket(-1000, false, 32, 128) === 31);
  * ```
  */
 export function relativePositionBucket(
@@ -65,6 +66,7 @@ export function relativePositionBucket(
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { relativePositionBias, type RelativePositionBiasOptions } from "./position.ts";
+ * import assert from "node:assert/strict";
  * // One decoding step after 4 cached tokens: the query sits at position 4 and sees 5 keys.
  * const options: RelativePositionBiasOptions = {
  *   queryLength: 1,
@@ -76,7 +78,7 @@ export function relativePositionBucket(
  * };
  * const rel = tf.tidy(() => tf.range(0, 32).reshape([1, 32])); // one head whose bias is its bucket
  * const bias = relativePositionBias(rel, options);
- * console.assert(bias.dataSync().join() === "4,3,2,1,0"); // near distances have exact buckets
+ * assert(bias.dataSync().join() === "4,3,2,1,0"); // near distances have exact buckets
  * tf.dispose([rel, bias]);
  * ```
  */
@@ -105,9 +107,10 @@ export interface RelativePositionBiasOptions {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { relativePositionBias } from "./position.ts";
+ * import assert from "node:assert/strict";
  * const rel = tf.range(0, 8).reshape([2, 4]);
  * const b = relativePositionBias(rel, { queryLength: 2, keyLength: 3, bidirectional: false, numBuckets: 4, maxDistance: 8 });
- * console.assert(b.shape.join() === "1,2,2,3");
+ * assert(b.shape.join() === "1,2,2,3");
  * tf.dispose([rel, b]);
  * ```
  */

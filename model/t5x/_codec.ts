@@ -20,11 +20,12 @@ import { crc32 } from "../../io/_zip.ts";
  * ```ts
  * import { gzipSync, zlibSync } from "fflate";
  * import { type Compressor, decodeChunk } from "./_codec.ts";
+ * import assert from "node:assert/strict";
  * const raw = new Uint8Array([1, 2, 3, 4]);
  * const stored: [Compressor, Uint8Array][] = [[null, raw], ["gzip", gzipSync(raw)], ["zlib", zlibSync(raw)]];
  * for (const [compressor, data] of stored) {
  *   const r = decodeChunk(data, compressor, 4, "0");
- *   console.assert(r._tag === "Right" && r.right.join() === "1,2,3,4");
+ *   assert(r._tag === "Right" && r.right.join() === "1,2,3,4");
  * }
  * ```
  */
@@ -65,10 +66,11 @@ const u32be = (b: Uint8Array, at: number) =>
  * ```ts
  * import { gzipSync } from "fflate";
  * import { decodeChunk } from "./_codec.ts";
+ * import assert from "node:assert/strict";
  * const data = gzipSync(new Uint8Array([1, 2, 3, 4]));
  * const r = decodeChunk(data, "gzip", 4, "0.0");
- * console.assert(r._tag === "Right" && r.right[3] === 4);
- * console.assert(decodeChunk(data, "gzip", 8, "0.0")._tag === "Left");
+ * assert(r._tag === "Right" && r.right[3] === 4);
+ * assert(decodeChunk(data, "gzip", 8, "0.0")._tag === "Left");
  * ```
  */
 export function decodeChunk(

@@ -117,9 +117,10 @@ function errorText(e: unknown): string {
  * ```ts
  * import { encode } from "@msgpack/msgpack";
  * import { decodeFlaxMsgpack } from "./_msgpack.ts";
+ * import assert from "node:assert/strict";
  * const r = decodeFlaxMsgpack(encode({ version: 3 }), "checkpoint");
- * console.assert(r._tag === "Right");
- * console.assert(decodeFlaxMsgpack(new Uint8Array([0x82]), "checkpoint")._tag === "Left");
+ * assert(r._tag === "Right");
+ * assert(decodeFlaxMsgpack(new Uint8Array([0x82]), "checkpoint")._tag === "Left");
  * ```
  */
 export function decodeFlaxMsgpack(bytes: Uint8Array, where: string): E.Either<Problem, unknown> {
@@ -141,11 +142,12 @@ export function decodeFlaxMsgpack(bytes: Uint8Array, where: string): E.Either<Pr
  * ```ts
  * import { encode, ExtData } from "@msgpack/msgpack";
  * import { asExtension, decodeFlaxMsgpack } from "./_msgpack.ts";
+ * import assert from "node:assert/strict";
  * const payload = encode([[2], "int8", new Uint8Array([1, 255])]);
  * const r = decodeFlaxMsgpack(encode({ a: new ExtData(1, payload) }), "f");
  * const a = r._tag === "Right" ? asExtension((r.right as { a: unknown }).a) : undefined;
- * console.assert(a?.kind === "inline" && a.dtype === "int8");
- * console.assert(asExtension({ kind: "inline" }) === undefined);
+ * assert(a?.kind === "inline" && a.dtype === "int8");
+ * assert(asExtension({ kind: "inline" }) === undefined);
  * ```
  */
 export function asExtension(x: unknown): InlineArray | BadExtension | undefined {
@@ -163,11 +165,12 @@ export function asExtension(x: unknown): InlineArray | BadExtension | undefined 
  * ```ts
  * import { encode, ExtData } from "@msgpack/msgpack";
  * import { decodeFlaxMsgpack, unchunkArray } from "./_msgpack.ts";
+ * import assert from "node:assert/strict";
  * const piece = (b: number[]) => new ExtData(1, encode([[b.length], "uint8", new Uint8Array(b)]));
  * const m = { __msgpack_chunked_array__: true, shape: { 0: 1, 1: 3 }, chunks: { 0: piece([1, 2]), 1: piece([3]) } };
  * const r = decodeFlaxMsgpack(encode(m), "f");
  * const a = r._tag === "Right" ? unchunkArray(r.right as Record<string, unknown>) : undefined;
- * console.assert(a?._tag === "Right" && a.right.bytes[2] === 3 && a.right.shape[1] === 3);
+ * assert(a?._tag === "Right" && a.right.bytes[2] === 3 && a.right.shape[1] === 3);
  * ```
  */
 export function unchunkArray(m: Readonly<Record<string, unknown>>): E.Either<string, InlineArray> {

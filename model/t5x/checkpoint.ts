@@ -35,10 +35,11 @@ import { readZarrArray, readZarray, type ZarrLimits, type ZarrMeta } from "./zar
  * @example
  * ```ts
  * import { readT5xCheckpoint, T5X_MAX_CHECKPOINT_BYTES } from "./checkpoint.ts";
- * console.assert(T5X_MAX_CHECKPOINT_BYTES === 1024 ** 3);
+ * import assert from "node:assert/strict";
+ * assert(T5X_MAX_CHECKPOINT_BYTES === 1024 ** 3);
  * // A checkpoint with very large inline parameters may need a higher limit.
  * const r = await readT5xCheckpoint("no/such/checkpoint_1", { maxCheckpointBytes: 2 * T5X_MAX_CHECKPOINT_BYTES });
- * console.assert(r._tag === "Left" && r.left._tag === "NotFound");
+ * assert(r._tag === "Left" && r.left._tag === "NotFound");
  * ```
  */
 export const T5X_MAX_CHECKPOINT_BYTES = 2 ** 30;
@@ -49,11 +50,12 @@ export const T5X_MAX_CHECKPOINT_BYTES = 2 ** 30;
  * @example
  * ```ts
  * import { readT5xCheckpoint, type ReadT5xOptions } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeFile(`${dir}/checkpoint`, new Uint8Array(64));
  * const options: ReadT5xOptions = { maxCheckpointBytes: 32, maxArrayBytes: 2 ** 20 };
  * const r = await readT5xCheckpoint(dir, options);
- * console.assert(r._tag === "Left" && r.left._tag === "TooLarge");
+ * assert(r._tag === "Left" && r.left._tag === "TooLarge");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -69,12 +71,13 @@ export interface ReadT5xOptions extends ZarrLimits {
  * @example
  * ```ts
  * import { readT5xCheckpoint, type T5xCheckpoint } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
  * const dir = new URL("../../../shared/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3/", import.meta.url);
  * const r = await readT5xCheckpoint(dir);
  * if (r._tag === "Right") {
  *   const ckpt: T5xCheckpoint = r.right;
  *   const query = ckpt.entries.find((e) => e.name === "encoder/layers_0/attention/query/kernel");
- *   console.assert(ckpt.step === 3 && ckpt.dir.includes("checkpoint_3") && query?.shape.length === 2);
+ *   assert(ckpt.step === 3 && ckpt.dir.includes("checkpoint_3") && query?.shape.length === 2);
  *   ckpt.close();
  * }
  * ```
@@ -262,15 +265,16 @@ function scalarNumber(x: unknown): number | undefined {
  * @example
  * ```ts
  * import { readT5xCheckpoint } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
  * const dir = new URL("../../../shared/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3/", import.meta.url);
  * const ckpt = await readT5xCheckpoint(dir);
  * if (ckpt._tag === "Right") {
- *   console.assert(ckpt.right.step === 3);
+ *   assert(ckpt.right.step === 3);
  *   const emb = await ckpt.right.read("token_embedder/embedding");
- *   console.assert(emb._tag === "Right" && emb.right.shape[0] === 32128);
+ *   assert(emb._tag === "Right" && emb.right.shape[0] === 32128);
  * }
  * const empty = await Deno.makeTempDir();
- * console.assert((await readT5xCheckpoint(empty))._tag === "Left");
+ * assert((await readT5xCheckpoint(empty))._tag === "Left");
  * await Deno.remove(empty);
  * ```
  */

@@ -5,10 +5,11 @@
  * ```ts
  * import { loadT5x } from "./mod.ts";
  * import { disposeTree } from "../../tree/tree.ts";
+ * import assert from "node:assert/strict";
  * const dir = new URL("../../../shared/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3/", import.meta.url);
  * const r = await loadT5x(dir);
  * if (r._tag === "Right") {
- *   console.assert(r.right.sizes.dModel === 4);
+ *   assert(r.right.sizes.dModel === 4);
  *   disposeTree(r.right.params);
  * }
  * ```

@@ -29,11 +29,12 @@ import { t5ParamShapes, type T5Sizes } from "../t5/config.ts";
  * import { t5xSizes, type T5xSizes } from "./tree.ts";
  * import { parseT5Config, t5ParamShapes } from "../t5/config.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const config = orThrow(parseT5Config({ vocab_size: 10, d_model: 4, d_kv: 2, d_ff: 8, num_layers: 2, num_heads: 2, feed_forward_proj: "gated-gelu" }, "config.json"));
  * // T5X names layer i `layers_<i>`; the library's tree `layers/<i>`.
  * const entries = [...t5ParamShapes(config)].map(([path, shape]) => ({ name: path.replace(/layers\/(\d+)/, "layers_$1"), shape }));
  * const sizes: T5xSizes = orThrow(t5xSizes(entries));
- * console.assert(sizes.numLayers === 2 && sizes.numHeads === 2 && sizes.dKv === 2 && sizes.gated && sizes.tied);
+ * assert(sizes.numLayers === 2 && sizes.numHeads === 2 && sizes.dKv === 2 && sizes.gated && sizes.tied);
  * ```
  */
 export interface T5xSizes extends Omit<T5Sizes, "isGatedAct" | "tieWordEmbeddings"> {
@@ -49,12 +50,13 @@ export interface T5xSizes extends Omit<T5Sizes, "isGatedAct" | "tieWordEmbedding
  * @example
  * ```ts
  * import { t5xSizes, type T5xShapeEntry } from "./tree.ts";
+ * import assert from "node:assert/strict";
  * const entries: T5xShapeEntry[] = [
  *   { name: "token_embedder/embedding", shape: [10, 4], dtype: "bfloat16" },
  *   { name: "encoder/relpos_bias/rel_embedding", shape: [2, 32] },
  * ];
  * const r = t5xSizes(entries);
- * console.assert(r._tag === "Left" && r.left.message.includes("encoder/layers_0/attention/query/kernel"));
+ * assert(r._tag === "Left" && r.left.message.includes("encoder/layers_0/attention/query/kernel"));
  * ```
  */
 export interface T5xShapeEntry {
@@ -74,14 +76,15 @@ export interface T5xShapeEntry {
  * import { t5xSizes, type T5xTreeOptions } from "./tree.ts";
  * import { parseT5Config, t5ParamShapes } from "../t5/config.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const config = orThrow(parseT5Config({ vocab_size: 10, d_model: 4, d_kv: 2, d_ff: 8, num_layers: 2, num_heads: 2, feed_forward_proj: "gated-gelu" }, "config.json"));
  * // T5X names layer i `layers_<i>`; the library's tree `layers/<i>`.
  * const entries = [...t5ParamShapes(config)].map(([path, shape]) => ({ name: path.replace(/layers\/(\d+)/, "layers_$1"), shape }));
  * const withExtra = [...entries, { name: "encoder/extra/kernel", shape: [4, 4] }];
  * const refused = t5xSizes(withExtra, { where: "ckpt" });
- * console.assert(refused._tag === "Left" && refused.left.where === "ckpt" && refused.left.message.includes("unexpected"));
+ * assert(refused._tag === "Left" && refused.left.where === "ckpt" && refused.left.message.includes("unexpected"));
  * const options: T5xTreeOptions = { allowUnexpected: true, where: "ckpt" };
- * console.assert(t5xSizes(withExtra, options)._tag === "Right");
+ * assert(t5xSizes(withExtra, options)._tag === "Right");
  * ```
  */
 export interface T5xTreeOptions {
@@ -105,8 +108,9 @@ const t5xName = (path: string) => path.replace(TREE_LAYER, "$1/layers_$2/");
  * @example
  * ```ts
  * import { t5xTreePath } from "./tree.ts";
- * console.assert(t5xTreePath("decoder/layers_1/mlp/wo/kernel") === "decoder/layers/1/mlp/wo/kernel");
- * console.assert(t5xTreePath("token_embedder/embedding") === "token_embedder/embedding");
+ * import assert from "node:assert/strict";
+ * assert(t5xTreePath("decoder/layers_1/mlp/wo/kernel") === "decoder/layers/1/mlp/wo/kernel");
+ * assert(t5xTreePath("token_embedder/embedding") === "token_embedder/embedding");
  * ```
  */
 export function t5xTreePath(name: string): string {
@@ -148,8 +152,9 @@ function layerCount(names: readonly string[], stack: string): number {
  * @example
  * ```ts
  * import { t5xSizes } from "./tree.ts";
+ * import assert from "node:assert/strict";
  * const r = t5xSizes([{ name: "token_embedder/embedding", shape: [10, 4] }]);
- * console.assert(r._tag === "Left" && r.left.message.includes("relpos_bias"));
+ * assert(r._tag === "Left" && r.left.message.includes("relpos_bias"));
  * ```
  */
 export function t5xSizes(
@@ -239,8 +244,9 @@ export function t5xSizes(
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { t5xSizesFromTree } from "./tree.ts";
+ * import assert from "node:assert/strict";
  * const tree = { token_embedder: { embedding: tf.zeros([10, 4]) } };
- * console.assert(t5xSizesFromTree(tree)._tag === "Left");
+ * assert(t5xSizesFromTree(tree)._tag === "Left");
  * tree.token_embedder.embedding.dispose();
  * ```
  */
@@ -269,12 +275,13 @@ export function t5xSizesFromTree(
  * import { readT5xCheckpoint } from "./checkpoint.ts";
  * import { t5xToTree } from "./tree.ts";
  * import { disposeTree, flatten } from "../../tree/tree.ts";
+ * import assert from "node:assert/strict";
  * const dir = new URL("../../../shared/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3/", import.meta.url);
  * const ckpt = await readT5xCheckpoint(dir);
  * const tree = ckpt._tag === "Right" ? await t5xToTree(ckpt.right) : ckpt;
  * if (tree._tag === "Right") {
  *   const paths = flatten(tree.right).map(([p]) => p);
- *   console.assert(paths.includes("encoder/layers/1/attention/query/kernel"));
+ *   assert(paths.includes("encoder/layers/1/attention/query/kernel"));
  *   disposeTree(tree.right);
  * }
  * ```

@@ -32,14 +32,15 @@ import { type Compressor, decodeChunk } from "./_codec.ts";
  * @example
  * ```ts
  * import { parseZarray, type ZarrLimits } from "./zarr.ts";
+ * import assert from "node:assert/strict";
  * const text = JSON.stringify({
  *   zarr_format: 2, shape: [1000, 1000], chunks: [100, 1000], dtype: "<f4", compressor: null,
  *   fill_value: 0, filters: null, order: "C",
  * });
  * const limits: ZarrLimits = { maxArrayBytes: 2 ** 20 };
  * const r = parseZarray(text, ".zarray", limits);
- * console.assert(r._tag === "Left" && r.left._tag === "TooLarge"); // 4 MB is over 1 MiB
- * console.assert(parseZarray(text, ".zarray")._tag === "Right"); // the default allows 2 GiB
+ * assert(r._tag === "Left" && r.left._tag === "TooLarge"); // 4 MB is over 1 MiB
+ * assert(parseZarray(text, ".zarray")._tag === "Right"); // the default allows 2 GiB
  * ```
  */
 export interface ZarrLimits {
@@ -67,13 +68,14 @@ const DEFAULTS = {
  * ```ts
  * import { parseZarray, type ZarrMeta } from "./zarr.ts";
  * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
  * const text = JSON.stringify({
  *   zarr_format: 2, shape: [5, 3], chunks: [2, 3], dtype: ">i4", compressor: { id: "zlib", level: 1 },
  *   fill_value: 7, filters: null, order: "F", dimension_separator: "/",
  * });
  * const meta: ZarrMeta = orThrow(parseZarray(text, ".zarray"));
- * console.assert(meta.dtype === "int32" && !meta.littleEndian && meta.compressor === "zlib");
- * console.assert(meta.order === "F" && meta.fillValue === 7 && meta.separator === "/");
+ * assert(meta.dtype === "int32" && !meta.littleEndian && meta.compressor === "zlib");
+ * assert(meta.order === "F" && meta.fillValue === 7 && meta.separator === "/");
  * ```
  */
 export interface ZarrMeta {
@@ -160,13 +162,14 @@ function parseFill(v: unknown, dtype: DType): Parsed<number | bigint | boolean |
  * @example
  * ```ts
  * import { parseZarray } from "./zarr.ts";
+ * import assert from "node:assert/strict";
  * const text = JSON.stringify({
  *   zarr_format: 2, shape: [5, 3], chunks: [2, 3], dtype: "<f4", compressor: { id: "gzip" },
  *   fill_value: null, filters: null, order: "C",
  * });
  * const r = parseZarray(text, ".zarray");
- * console.assert(r._tag === "Right" && r.right.dtype === "float32" && r.right.chunks[0] === 2);
- * console.assert(parseZarray("{", ".zarray")._tag === "Left");
+ * assert(r._tag === "Right" && r.right.dtype === "float32" && r.right.chunks[0] === 2);
+ * assert(parseZarray("{", ".zarray")._tag === "Left");
  * ```
  */
 export function parseZarray(
@@ -266,8 +269,9 @@ export function parseZarray(
  * @example
  * ```ts
  * import { readZarray } from "./zarr.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
- * console.assert((await readZarray(dir))._tag === "Left");
+ * assert((await readZarray(dir))._tag === "Left");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -376,6 +380,7 @@ function place(
  * ```ts
  * import { gzipSync } from "fflate";
  * import { readZarrArray, readZarray } from "./zarr.ts";
+ * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const meta = { zarr_format: 2, shape: [3], chunks: [2], dtype: "|u1", compressor: { id: "gzip" },
  *   fill_value: 9, filters: null, order: "C" };
@@ -383,7 +388,7 @@ function place(
  * await Deno.writeFile(`${dir}/0`, gzipSync(new Uint8Array([1, 2])));
  * const m = await readZarray(dir);
  * const r = m._tag === "Right" ? await readZarrArray(dir, m.right) : m;
- * console.assert(r._tag === "Right" && [...r.right.data].join() === "1,2,9");
+ * assert(r._tag === "Right" && [...r.right.data].join() === "1,2,9");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -54,12 +54,13 @@ import type { LearningRate, Optimizer, OptimizerState } from "./types.ts";
  * import * as tf from "@tensorflow/tfjs";
  * import { adafactor, type AdafactorOptions } from "./adafactor.ts";
  * import { disposeState } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const options: AdafactorOptions = { learningRate: 1e-2, factored: true, momentum: 0.9 };
  * const p = tf.zeros([4, 6]);
  * const s = adafactor(options).init(p);
  * // Factored second moments (one per row, one per column) and a momentum slot.
- * console.assert(Object.keys(s.slots).sort().join() === "m,vCol,vRow");
- * console.assert(s.slots.vRow.shape.join() === "4" && s.slots.vCol.shape.join() === "6");
+ * assert(Object.keys(s.slots).sort().join() === "m,vCol,vRow");
+ * assert(s.slots.vRow.shape.join() === "4" && s.slots.vCol.shape.join() === "6");
  * disposeState(s);
  * p.dispose();
  * ```
@@ -109,8 +110,9 @@ const WHO = "adafactor";
  * @example
  * ```ts
  * import { adafactorSlotShapes } from "./adafactor.ts";
+ * import assert from "node:assert/strict";
  * const s = adafactorSlotShapes([3, 4, 6], { factored: true });
- * console.assert(s.vRow.join() === "3,4" && s.vCol.join() === "3,6");
+ * assert(s.vRow.join() === "3,4" && s.vCol.join() === "3,6");
  * ```
  */
 export function adafactorSlotShapes(
@@ -139,13 +141,14 @@ export function adafactorSlotShapes(
  * import * as tf from "@tensorflow/tfjs";
  * import { adafactor } from "./adafactor.ts";
  * import { disposeState } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const opt = adafactor();
  * const p = tf.zeros([2, 3]);
  * const g = tf.fill([2, 3], 5);
  * const s0 = opt.init(p);
  * const { params, state } = opt.update(g, s0, p);
  * // First step: β2 = 0, so V = g² and U = sign(g); RMS 1 is not clipped; p − 0.3·U.
- * console.assert(Math.abs(params.dataSync()[0] + 0.3) < 1e-6);
+ * assert(Math.abs(params.dataSync()[0] + 0.3) < 1e-6);
  * disposeState(s0);
  * disposeState(state);
  * tf.dispose([p, g, params]);

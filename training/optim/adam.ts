@@ -29,12 +29,13 @@ import type { LearningRate, Optimizer } from "./types.ts";
  * import * as tf from "@tensorflow/tfjs";
  * import { adam, type AdamOptions } from "./adam.ts";
  * import { disposeState } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const options: AdamOptions = { learningRate: 0.1, weightDecay: 1 }; // L2: g + 1·p
  * const opt = adam(options);
  * const p = tf.ones([1]), g = tf.fill([1], -1); // the penalty cancels the gradient
  * const s0 = opt.init(p);
  * const { params, state } = opt.update(g, s0, p);
- * console.assert(params.dataSync()[0] === 1);
+ * assert(params.dataSync()[0] === 1);
  * disposeState(s0);
  * disposeState(state);
  * tf.dispose([p, g, params]);
@@ -111,13 +112,14 @@ function makeAdam(name: string, decoupled: boolean, options: AdamOptions): Optim
  * import * as tf from "@tensorflow/tfjs";
  * import { adam } from "./adam.ts";
  * import { disposeState } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const opt = adam({ learningRate: 0.1 });
  * const p = tf.zeros([3]), g = tf.tensor1d([1, -2, 0]);
  * const s0 = opt.init(p);
  * const { params, state } = opt.update(g, s0, p);
  * // First step moves each coordinate by η·sign(g) (up to ε).
  * const x = params.dataSync();
- * console.assert(Math.abs(x[0] + 0.1) < 1e-6 && Math.abs(x[1] - 0.1) < 1e-6 && x[2] === 0);
+ * assert(Math.abs(x[0] + 0.1) < 1e-6 && Math.abs(x[1] - 0.1) < 1e-6 && x[2] === 0);
  * disposeState(s0);
  * disposeState(state);
  * tf.dispose([p, g, params]);
@@ -138,12 +140,13 @@ export function adam(options: AdamOptions = {}): Optimizer {
  * import * as tf from "@tensorflow/tfjs";
  * import { adamw } from "./adam.ts";
  * import { disposeState } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const opt = adamw({ learningRate: 0.1, weightDecay: 0.5 });
  * const p = tf.ones([1]), g = tf.zeros([1]);
  * const s0 = opt.init(p);
  * const { params, state } = opt.update(g, s0, p);
  * // A zero gradient leaves only the decay: 1·(1 − 0.1·0.5).
- * console.assert(Math.abs(params.dataSync()[0] - 0.95) < 1e-6);
+ * assert(Math.abs(params.dataSync()[0] - 0.95) < 1e-6);
  * disposeState(s0);
  * disposeState(state);
  * tf.dispose([p, g, params]);

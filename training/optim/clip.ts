@@ -15,10 +15,11 @@ import { flatten, type ParamTree, unflatten } from "../../tree/tree.ts";
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { type Clipped, clipByGlobalNorm } from "./clip.ts";
+ * import assert from "node:assert/strict";
  * const g = [tf.tensor1d([0.3]), tf.tensor1d([0.4])];
  * const c: Clipped<tf.Tensor[]> = clipByGlobalNorm(g, 1); // norm 0.5 ≤ 1: values unchanged
- * console.assert(Math.abs(c.norm.dataSync()[0] - 0.5) < 1e-6);
- * console.assert(c.grads.length === 2 && Math.abs(c.grads[1].dataSync()[0] - 0.4) < 1e-6);
+ * assert(Math.abs(c.norm.dataSync()[0] - 0.5) < 1e-6);
+ * assert(c.grads.length === 2 && Math.abs(c.grads[1].dataSync()[0] - 0.4) < 1e-6);
  * tf.dispose([...g, ...c.grads, c.norm]);
  * ```
  */
@@ -40,9 +41,10 @@ export interface Clipped<T extends ParamTree> {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { globalNorm } from "./clip.ts";
+ * import assert from "node:assert/strict";
  * const a = tf.tensor1d([3]), b = tf.tensor1d([4]);
  * const n = globalNorm([a, b]);
- * console.assert(n.dataSync()[0] === 5);
+ * assert(n.dataSync()[0] === 5);
  * tf.dispose([a, b, n]);
  * ```
  */
@@ -69,10 +71,11 @@ export function globalNorm(grads: ParamTree): tf.Scalar {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { clipByGlobalNorm } from "./clip.ts";
+ * import assert from "node:assert/strict";
  * const g = { a: tf.tensor1d([3]), b: tf.tensor1d([4]) };
  * const { grads, norm } = clipByGlobalNorm(g, 1);
- * console.assert(norm.dataSync()[0] === 5);
- * console.assert(Math.abs(grads.b.dataSync()[0] - 0.8) < 1e-6);
+ * assert(norm.dataSync()[0] === 5);
+ * assert(Math.abs(grads.b.dataSync()[0] - 0.8) < 1e-6);
  * tf.dispose([g.a, g.b, grads.a, grads.b, norm]);
  * ```
  */

@@ -19,6 +19,7 @@
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { adafactor, disposeState } from "./mod.ts";
+ * import assert from "node:assert/strict";
  * const opt = adafactor();
  * let prompt = tf.zeros([4, 8]);
  * let state = opt.init(prompt);
@@ -30,7 +31,7 @@
  *   prompt = next.params;
  *   state = next.state;
  * }
- * console.assert(state.step === 3 && prompt.dataSync()[0] < 0);
+ * assert(state.step === 3 && prompt.dataSync()[0] < 0);
  * disposeState(state);
  * prompt.dispose();
  * ```

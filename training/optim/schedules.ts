@@ -31,7 +31,8 @@ function positiveInt(x: number, what: string): void {
  * @example
  * ```ts
  * import { constantSchedule } from "./schedules.ts";
- * console.assert(constantSchedule(0.3)(1000) === 0.3);
+ * import assert from "node:assert/strict";
+ * assert(constantSchedule(0.3)(1000) === 0.3);
  * ```
  */
 export function constantSchedule(value: number): Schedule {
@@ -51,8 +52,9 @@ export function constantSchedule(value: number): Schedule {
  * @example
  * ```ts
  * import { linearSchedule } from "./schedules.ts";
+ * import assert from "node:assert/strict";
  * const s = linearSchedule(1, 0, 4);
- * console.assert(s(0) === 1 && s(1) === 0.75 && s(4) === 0 && s(9) === 0);
+ * assert(s(0) === 1 && s(1) === 0.75 && s(4) === 0 && s(9) === 0);
  * ```
  */
 export function linearSchedule(init: number, end: number, steps: number): Schedule {
@@ -73,8 +75,9 @@ export function linearSchedule(init: number, end: number, steps: number): Schedu
  * @example
  * ```ts
  * import { cosineDecaySchedule } from "./schedules.ts";
+ * import assert from "node:assert/strict";
  * const s = cosineDecaySchedule(2, 10);
- * console.assert(s(0) === 2 && Math.abs(s(5) - 1) < 1e-12 && s(10) === 0);
+ * assert(s(0) === 2 && Math.abs(s(5) - 1) < 1e-12 && s(10) === 0);
  * ```
  */
 export function cosineDecaySchedule(
@@ -108,8 +111,9 @@ export function cosineDecaySchedule(
  * @example
  * ```ts
  * import { rsqrtDecaySchedule } from "./schedules.ts";
+ * import assert from "node:assert/strict";
  * const s = rsqrtDecaySchedule(0.01, 100);
- * console.assert(s(0) === 0.01 && s(100) === 0.01 && s(400) === 0.005);
+ * assert(s(0) === 0.01 && s(100) === 0.01 && s(400) === 0.005);
  * ```
  */
 export function rsqrtDecaySchedule(peak: number, warmupSteps: number): Schedule {
@@ -129,8 +133,9 @@ export function rsqrtDecaySchedule(peak: number, warmupSteps: number): Schedule 
  * @example
  * ```ts
  * import { constantSchedule, joinSchedules } from "./schedules.ts";
+ * import assert from "node:assert/strict";
  * const s = joinSchedules([constantSchedule(1), (t) => 10 + t], [5]);
- * console.assert(s(4) === 1 && s(5) === 10 && s(7) === 12);
+ * assert(s(4) === 1 && s(5) === 10 && s(7) === 12);
  * ```
  */
 export function joinSchedules(
@@ -174,8 +179,9 @@ export function joinSchedules(
  * @example
  * ```ts
  * import { constantSchedule, linearWarmup } from "./schedules.ts";
+ * import assert from "node:assert/strict";
  * const s = linearWarmup(4, constantSchedule(0.3));
- * console.assert(s(0) === 0 && Math.abs(s(2) - 0.15) < 1e-12 && s(4) === 0.3);
+ * assert(s(0) === 0 && Math.abs(s(2) - 0.15) < 1e-12 && s(4) === 0.3);
  * ```
  */
 export function linearWarmup(

@@ -17,10 +17,11 @@ import type { Optimizer, OptimizerState } from "./types.ts";
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { disposeState, type HostOptimizerState, stateToHost } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const s = { step: 3, slots: { v: tf.tensor1d([0.25, 4]) } };
  * const host: HostOptimizerState = await stateToHost(s);
  * disposeState(s);
- * console.assert(host.step === 3 && host.slots.v.dtype === "float32" && host.slots.v.data[1] === 4);
+ * assert(host.step === 3 && host.slots.v.dtype === "float32" && host.slots.v.data[1] === 4);
  * ```
  */
 export interface HostOptimizerState {
@@ -39,9 +40,10 @@ export interface HostOptimizerState {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { disposeState } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const before = tf.memory().numTensors;
  * disposeState({ step: 3, slots: { m: tf.zeros([2]), v: tf.zeros([2]) } });
- * console.assert(tf.memory().numTensors === before);
+ * assert(tf.memory().numTensors === before);
  * ```
  */
 export function disposeState(state: OptimizerState): void {
@@ -58,10 +60,11 @@ export function disposeState(state: OptimizerState): void {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { disposeState, stateToHost } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const s = { step: 2, slots: { v: tf.tensor1d([0.5, 1e-30]) } };
  * const h = await stateToHost(s);
  * disposeState(s);
- * console.assert(h.step === 2 && h.slots.v.data[1] === Math.fround(1e-30));
+ * assert(h.step === 2 && h.slots.v.data[1] === Math.fround(1e-30));
  * ```
  */
 export async function stateToHost(state: OptimizerState): Promise<HostOptimizerState> {
@@ -84,11 +87,12 @@ export async function stateToHost(state: OptimizerState): Promise<HostOptimizerS
  * ```ts
  * import { hostTensor } from "../../io/host_tensor.ts";
  * import { disposeState, stateFromHost } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const v = hostTensor("float32", [2], new Float32Array([1, 2]));
  * const r = stateFromHost({ step: 4, slots: { v } });
- * console.assert(r._tag === "Right" && r.right.step === 4);
+ * assert(r._tag === "Right" && r.right.step === 4);
  * if (r._tag === "Right") disposeState(r.right);
- * console.assert(stateFromHost({ step: -1, slots: {} })._tag === "Left");
+ * assert(stateFromHost({ step: -1, slots: {} })._tag === "Left");
  * ```
  */
 export function stateFromHost(
@@ -136,10 +140,11 @@ const show = (shape: readonly number[]) => `[${shape.join(", ")}]`;
  * import { adafactor } from "./adafactor.ts";
  * import { adam } from "./adam.ts";
  * import { checkState, disposeState } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const p = tf.zeros([2, 3]);
  * const s = adam().init(p);
- * console.assert(checkState(adam(), s, p)._tag === "Right");
- * console.assert(checkState(adafactor(), s, p)._tag === "Left");
+ * assert(checkState(adam(), s, p)._tag === "Right");
+ * assert(checkState(adafactor(), s, p)._tag === "Left");
  * disposeState(s);
  * p.dispose();
  * ```

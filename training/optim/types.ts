@@ -18,8 +18,9 @@ import type * as tf from "@tensorflow/tfjs";
  * @example
  * ```ts
  * import type { Schedule } from "./types.ts";
+ * import assert from "node:assert/strict";
  * const halveEvery10: Schedule = (step) => 0.1 * 0.5 ** Math.floor(step / 10);
- * console.assert(halveEvery10(0) === 0.1 && halveEvery10(9) === 0.1 && halveEvery10(25) === 0.025);
+ * assert(halveEvery10(0) === 0.1 && halveEvery10(9) === 0.1 && halveEvery10(25) === 0.025);
  * ```
  */
 export type Schedule = (step: number) => number;
@@ -32,10 +33,11 @@ export type Schedule = (step: number) => number;
  * import { adam } from "./adam.ts";
  * import { linearSchedule } from "./schedules.ts";
  * import type { LearningRate } from "./types.ts";
+ * import assert from "node:assert/strict";
  * const fixed: LearningRate = 0.3;
  * const warmUp: LearningRate = linearSchedule(0, 0.3, 10);
- * console.assert(adam({ learningRate: fixed }).learningRate(5) === 0.3);
- * console.assert(Math.abs(adam({ learningRate: warmUp }).learningRate(5) - 0.15) < 1e-12);
+ * assert(adam({ learningRate: fixed }).learningRate(5) === 0.3);
+ * assert(Math.abs(adam({ learningRate: warmUp }).learningRate(5) - 0.15) < 1e-12);
  * ```
  */
 export type LearningRate = number | Schedule;
@@ -50,8 +52,9 @@ export type LearningRate = number | Schedule;
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import type { OptimizerState } from "./types.ts";
+ * import assert from "node:assert/strict";
  * const s: OptimizerState = { step: 0, slots: { v: tf.zeros([2, 3]) } };
- * console.assert(s.slots.v.size === 6);
+ * assert(s.slots.v.size === 6);
  * s.slots.v.dispose();
  * ```
  */
@@ -73,11 +76,12 @@ export interface OptimizerState {
  * import { adamw } from "./adam.ts";
  * import { disposeState } from "./state.ts";
  * import type { OptimizerUpdate } from "./types.ts";
+ * import assert from "node:assert/strict";
  * const opt = adamw();
  * const p = tf.ones([2]), g = tf.ones([2]);
  * const s = opt.init(p);
  * const next: OptimizerUpdate = opt.update(g, s, p);
- * console.assert(next.params.shape.join() === "2" && next.state.step === s.step + 1);
+ * assert(next.params.shape.join() === "2" && next.state.step === s.step + 1);
  * disposeState(s);
  * disposeState(next.state);
  * tf.dispose([p, g, next.params]);
@@ -101,12 +105,13 @@ export interface OptimizerUpdate {
  * import * as tf from "@tensorflow/tfjs";
  * import { adam } from "./adam.ts";
  * import { disposeState } from "./state.ts";
+ * import assert from "node:assert/strict";
  * const opt = adam({ learningRate: 0.1 });
  * const p = tf.ones([2]);
  * const g = tf.ones([2]);
  * const s = opt.init(p);
  * const next = opt.update(g, s, p);
- * console.assert(next.state.step === 1 && next.params.dataSync()[0] < 1);
+ * assert(next.state.step === 1 && next.params.dataSync()[0] < 1);
  * disposeState(s);
  * disposeState(next.state);
  * tf.dispose([p, g, next.params]);
