@@ -111,7 +111,7 @@ async function fromTensorFile(path: string, name?: string): Promise<E.Either<Pro
  * ```ts
  * import { readPrompt } from "./_prompt.ts";
  * import assert from "node:assert/strict";
- * const r = await readPrompt("../shared/data/prompt-tuning/pretrained_prompts/t5_1_1_lm100k_base/sst2.npy");
+ * const r = await readPrompt("tests/data/prompt-tuning/pretrained_prompts/t5_1_1_lm100k_base/sst2.npy");
  * assert(r._tag === "Right" && r.right.shape.join() === "100,768");
  * ```
  */

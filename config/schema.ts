@@ -17,9 +17,17 @@ import type { DataFormat, MetricName } from "../data/mod.ts";
  * @example
  * ```ts
  * import type { RunConfig } from "./schema.ts";
+ * import * as E from "fp-ts/Either";
+ * import { validateConfig } from "./validate.ts";
  * import assert from "node:assert/strict";
- * const pick = (c: RunConfig) => [c.model, c.prompt.length, c.optimizer.learning_rate];
- * assert(typeof pick === "function");
+ * const r = validateConfig({
+ *   model: "embedded:default",
+ *   task: "glue/sst2",
+ *   prompt: { length: 20, initializer: { kind: "sampled_vocab" } },
+ * });
+ * if (E.isLeft(r)) throw new Error(r.left.join("; "));
+ * const c: RunConfig = r.right;
+ * assert.deepEqual([c.model, c.prompt.length, c.optimizer.learning_rate], ["embedded:default", 20, 0.3]);
  * ```
  */
 export interface RunConfig {
@@ -83,7 +91,7 @@ export type TaskConfig = BuiltinTaskConfig | CustomTaskConfig;
  * ```ts
  * import type { BuiltinTaskConfig } from "./schema.ts";
  * import assert from "node:assert/strict";
- * const t: BuiltinTaskConfig = { kind: "builtin", name: "glue/rte", data_dir: "../shared/data/glue/RTE", taskless: true };
+ * const t: BuiltinTaskConfig = { kind: "builtin", name: "glue/rte", data_dir: "tests/data/glue/RTE", taskless: true };
  * assert(t.taskless);
  * ```
  */
@@ -405,10 +413,19 @@ export interface OptimizerCommon {
  *
  * @example
  * ```ts
- * import type { AdafactorConfig } from "./schema.ts";
+ * import * as E from "fp-ts/Either";
+ * import { validateConfig } from "./validate.ts";
  * import assert from "node:assert/strict";
- * const f = (o: AdafactorConfig) => o.decay_rate;
- * assert(typeof f === "function");
+ * const r = validateConfig({
+ *   model: "embedded:default",
+ *   task: "glue/sst2",
+ *   prompt: { length: 20, initializer: { kind: "sampled_vocab" } },
+ * });
+ * if (E.isLeft(r)) throw new Error(r.left.join("; "));
+ * // Adafactor is the default optimizer, with the original's settings.
+ * assert(r.right.optimizer.kind === "adafactor");
+ * assert.equal(r.right.optimizer.decay_rate, 0.8);
+ * assert.equal(r.right.optimizer.factored, false);
  * ```
  */
 export interface AdafactorConfig extends OptimizerCommon {
@@ -442,10 +459,18 @@ export interface AdafactorConfig extends OptimizerCommon {
  *
  * @example
  * ```ts
- * import type { AdamConfig } from "./schema.ts";
+ * import * as E from "fp-ts/Either";
+ * import { validateConfig } from "./validate.ts";
  * import assert from "node:assert/strict";
- * const f = (o: AdamConfig) => o.eps;
- * assert(typeof f === "function");
+ * const r = validateConfig({
+ *   model: "embedded:default",
+ *   task: "glue/sst2",
+ *   prompt: { length: 20, initializer: { kind: "sampled_vocab" } },
+ *   optimizer: { kind: "adamw", learning_rate: 0.001 },
+ * });
+ * if (E.isLeft(r)) throw new Error(r.left.join("; "));
+ * assert(r.right.optimizer.kind === "adamw");
+ * assert.deepEqual([r.right.optimizer.betas, r.right.optimizer.eps], [[0.9, 0.999], 1e-8]);
  * ```
  */
 export interface AdamConfig extends OptimizerCommon {
@@ -522,10 +547,17 @@ export interface EarlyStoppingConfig {
  *
  * @example
  * ```ts
- * import type { TrainConfig } from "./schema.ts";
+ * import * as E from "fp-ts/Either";
+ * import { validateConfig } from "./validate.ts";
  * import assert from "node:assert/strict";
- * const f = (t: TrainConfig) => t.steps * t.batch_size;
- * assert(typeof f === "function");
+ * const r = validateConfig({
+ *   model: "embedded:default",
+ *   task: "glue/sst2",
+ *   prompt: { length: 20, initializer: { kind: "sampled_vocab" } },
+ * });
+ * if (E.isLeft(r)) throw new Error(r.left.join("; "));
+ * // The paper's defaults: 30,000 steps of 32 examples.
+ * assert.deepEqual([r.right.train.steps, r.right.train.batch_size], [30000, 32]);
  * ```
  */
 export interface TrainConfig {
@@ -612,10 +644,17 @@ export interface EvalConfig {
  *
  * @example
  * ```ts
- * import type { DecodingConfig } from "./schema.ts";
+ * import * as E from "fp-ts/Either";
+ * import { validateConfig } from "./validate.ts";
  * import assert from "node:assert/strict";
- * const f = (d: DecodingConfig) => d.mode === "beam" ? d.num_beams : 1;
- * assert(typeof f === "function");
+ * const r = validateConfig({
+ *   model: "embedded:default",
+ *   task: "glue/sst2",
+ *   prompt: { length: 20, initializer: { kind: "sampled_vocab" } },
+ *   decoding: { mode: "beam" },
+ * });
+ * if (E.isLeft(r)) throw new Error(r.left.join("; "));
+ * assert.deepEqual([r.right.decoding.mode, r.right.decoding.num_beams], ["beam", 4]);
  * ```
  */
 export interface DecodingConfig {

@@ -184,7 +184,7 @@ function classify(
  * Loads one split of a task as examples.
  *
  * @param task the task (built-in from `getTask`, or defined in a config)
- * @param dir the benchmark's root (`../shared/data/glue`) or the task's own folder
+ * @param dir the benchmark's root (e.g. `glue_data/`, holding `SST-2/`, `RTE/` …) or the task's own folder
  * @param split the split name (`train`, `validation`, `test`; MNLI: `validation_matched`, …)
  * @param options what bad records do, a record limit, another file layout
  * @returns the examples and counts, or a problem: the task is unsound, the split is unknown,

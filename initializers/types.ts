@@ -16,8 +16,12 @@ import type { Key } from "../random/mod.ts";
  * import type { Initializer } from "./types.ts";
  * import * as tf from "@tensorflow/tfjs";
  * import assert from "node:assert/strict";
+ * import { key } from "../random/mod.ts";
  * const zeros: Initializer = (_key, shape) => tf.zeros([...shape]); // ignores the key
- * assert(typeof zeros === "function");
+ * const p = zeros(key(1), [2, 3]); // [P, H]
+ * assert.deepEqual(p.shape, [2, 3]);
+ * assert.deepEqual(Array.from(p.dataSync()), [0, 0, 0, 0, 0, 0]);
+ * p.dispose();
  * ```
  */
 export type Initializer = (key: Key, shape: readonly number[]) => tf.Tensor;

@@ -14,8 +14,8 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const TINY = "tests/fixtures/cli/sst2_tiny.json";
 const MODEL = "tests/fixtures/cli/model";
 const TEST_TSV = "tests/fixtures/cli/sst2/test.tsv";
-const T5X = "../shared/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3";
-const WIDE = "../shared/data/prompt-tuning/pretrained_prompts/t5_1_1_lm100k_base/sst2.npy";
+const T5X = "tests/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3";
+const WIDE = "tests/data/prompt-tuning/pretrained_prompts/t5_1_1_lm100k_base/sst2.npy";
 
 const work = await Deno.makeTempDir({ prefix: "cli_commands_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(work, { recursive: true }));

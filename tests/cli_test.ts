@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 
 const root = new URL("../", import.meta.url);
-const data = new URL("../../shared/data/prompt-tuning/", import.meta.url);
+const data = new URL("./data/prompt-tuning/", import.meta.url);
 
 async function cli(...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {

@@ -4,15 +4,7 @@ import { type DataRecord, type ReadOptions, readRecords, scanRecords } from "../
 import { describeProblem, type Problem } from "../problem.ts";
 
 const FIXTURES = new URL("./fixtures/data/", import.meta.url);
-const GLUE = new URL("../../shared/data/glue/", import.meta.url);
-const HAVE_GLUE = (() => {
-  try {
-    return Deno.statSync(new URL("SST-2/train.tsv", GLUE)).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!HAVE_GLUE) console.warn(`Skipping real GLUE file tests: ${GLUE.pathname} is absent`);
+const GLUE = new URL("./data/glue/", import.meta.url);
 
 const dir = await Deno.makeTempDir({ prefix: "data_test_" });
 globalThis.addEventListener("unload", () => {
@@ -307,15 +299,15 @@ Deno.test("readRecords() reports a corrupt Parquet file", async () => {
 const COLA = ["source", "label", "original_label", "sentence"];
 
 Deno.test({
-  name: "readRecords() reads GLUE's SST-2, RTE and CoLA files with their exact record counts",
-  ignore: !HAVE_GLUE,
+  name:
+    "readRecords() reads GLUE's SST-2, RTE and CoLA files (trimmed train splits) with their exact record counts",
   fn: async () => {
     const cases: [string, ReadOptions, number][] = [
-      ["SST-2/train.tsv", {}, 67_349],
+      ["SST-2/train.tsv", {}, 3_000],
       ["SST-2/dev.tsv", {}, 872],
-      ["RTE/train.tsv", {}, 2_490],
+      ["RTE/train.tsv", {}, 500],
       ["RTE/dev.tsv", {}, 277],
-      ["CoLA/train.tsv", { header: false, columns: COLA }, 8_551],
+      ["CoLA/train.tsv", { header: false, columns: COLA }, 3_100],
       ["CoLA/dev.tsv", { header: false, columns: COLA }, 1_043],
     ];
     for (const [file, options, n] of cases) {

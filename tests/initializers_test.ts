@@ -352,11 +352,11 @@ Deno.test("fromFile() reports a missing file, a missing name and a non-float arr
 
 leakFree("fromFile() loads the released SST-2 prompt as a [100, 768] initializer", async () => {
   const path = new URL(
-    "../../shared/data/prompt-tuning/pretrained_prompts/t5_1_1_lm100k_base/sst2.npy",
+    "./data/prompt-tuning/pretrained_prompts/t5_1_1_lm100k_base/sst2.npy",
     import.meta.url,
   ).pathname;
   const init = await fromFile(path);
-  assert.ok(E.isRight(init), "the shared data folder ../shared/data must be present");
+  assert.ok(E.isRight(init), "tests/data/ holds the released prompts");
   const p = init.right(key(0), [100, 768]);
   assert.deepEqual(p.shape, [100, 768]);
   p.dispose();

@@ -260,7 +260,7 @@ Deno.test("fromTensor() refuses string tensors", async () => {
 
 Deno.test("toTensor() then fromTensor() returns a real prompt unchanged", async () => {
   const url = new URL(
-    "../../shared/data/prompt-tuning/pretrained_prompts/t5_1_1_lm100k_base/rte.npy",
+    "./data/prompt-tuning/pretrained_prompts/t5_1_1_lm100k_base/rte.npy",
     import.meta.url,
   );
   let bytes: Uint8Array;
@@ -268,7 +268,7 @@ Deno.test("toTensor() then fromTensor() returns a real prompt unchanged", async 
     bytes = Deno.readFileSync(url);
   } catch {
     throw new Error(
-      `Reference file ${url.pathname} is missing; the tests expect shared/data beside the repository (CI has it)`,
+      `Reference file ${url.pathname} is missing from tests/data/ (see tests/data/README.md)`,
     );
   }
   const h = right(parseNpy(bytes, "rte.npy"));

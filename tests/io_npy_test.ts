@@ -15,14 +15,14 @@ import { left, right } from "./_io_helpers.ts";
 // ---- helpers (each io test file keeps its own: tests import nothing but the library) ----
 
 const fixture = (p: string) => new URL(`./fixtures/io/${p}`, import.meta.url);
-const sharedData = (p: string) => new URL(`../../shared/data/${p}`, import.meta.url);
+const sharedData = (p: string) => new URL(`./data/${p}`, import.meta.url);
 
 function requireFile(url: URL): void {
   try {
     Deno.statSync(url);
   } catch {
     throw new Error(
-      `Reference file ${url.pathname} is missing; the tests expect shared/data beside the repository (CI has it)`,
+      `Reference file ${url.pathname} is missing from tests/data/ (see tests/data/README.md)`,
     );
   }
 }

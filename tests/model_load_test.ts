@@ -10,7 +10,7 @@ await initBackend("wasm");
 const root = new URL("../", import.meta.url);
 const fixtures = new URL("./fixtures/models/", import.meta.url).pathname;
 const t5x = new URL(
-  "../../shared/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3",
+  "./data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3",
   import.meta.url,
 ).pathname;
 

@@ -23,7 +23,7 @@ import {
 
 await initBackend("wasm");
 
-const DATA = new URL("../../shared/data/prompt-tuning/test_data/", import.meta.url);
+const DATA = new URL("./data/prompt-tuning/test_data/", import.meta.url);
 const CKPT = fileURLToPath(new URL("test_t5_1_1_tiny/checkpoint_3/", DATA));
 const EMBEDDINGS = new URL("tiny_embeddings_32128x4.npy", DATA);
 

@@ -27,15 +27,7 @@ import { describeProblem, orThrow, type Problem } from "../problem.ts";
 const FIXTURES = new URL("./fixtures/data/", import.meta.url).pathname;
 const GLUE_FIXTURES = `${FIXTURES}glue`;
 const SUPER_GLUE_FIXTURES = `${FIXTURES}super_glue`;
-const GLUE = new URL("../../shared/data/glue/", import.meta.url).pathname;
-const HAVE_GLUE = (() => {
-  try {
-    return Deno.statSync(`${GLUE}SST-2/train.tsv`).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!HAVE_GLUE) console.warn(`Skipping real GLUE task tests: ${GLUE} is absent`);
+const GLUE = new URL("./data/glue/", import.meta.url).pathname;
 
 const dir = await Deno.makeTempDir({ prefix: "tasks_test_" });
 globalThis.addEventListener("unload", () => {
@@ -286,12 +278,12 @@ Deno.test("scoreText() rounds like T5's stsb: float32, to 0.2, ties to even", ()
 // ---- GLUE on the real files ----
 
 Deno.test({
-  name: "GLUE SST-2, CoLA and RTE load from the real files with T5's inputs and targets",
-  ignore: !HAVE_GLUE,
+  name:
+    "GLUE SST-2, CoLA and RTE load from the real files (trimmed train splits) with T5's inputs and targets",
   fn: async () => {
     const cases: [string, string, number, { inputs: string; targets: string; label: number }[]][] =
       [
-        ["glue_sst2", "train", 67_349, [
+        ["glue_sst2", "train", 3_000, [
           {
             inputs: "sst2 sentence: hide new secretions from the parental units ",
             targets: "negative",
@@ -321,7 +313,7 @@ Deno.test({
             label: 0,
           },
         ]],
-        ["glue_cola", "train", 8_551, [
+        ["glue_cola", "train", 3_100, [
           {
             inputs:
               "cola sentence: Our friends won't buy this analysis, let alone the next one we propose.",
@@ -336,7 +328,7 @@ Deno.test({
             label: 1,
           },
         ]],
-        ["glue_rte", "train", 2_490, [
+        ["glue_rte", "train", 500, [
           {
             inputs:
               "rte sentence1: No Weapons of Mass Destruction Found in Iraq Yet. sentence2: Weapons of Mass Destruction Found in Iraq.",
@@ -379,7 +371,6 @@ Deno.test({
 
 Deno.test({
   name: "taskless GLUE tasks drop the task word, and a task's own folder works as the directory",
-  ignore: !HAVE_GLUE,
   fn: async () => {
     const s = await load("taskless_glue_sst2", `${GLUE}SST-2`, "validation", { limit: 1 });
     assert.deepEqual(s.examples.map(pick), [

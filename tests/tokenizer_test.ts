@@ -10,15 +10,7 @@ import {
 import { describeProblem, ProblemError } from "../problem.ts";
 
 const FIXTURES = new URL("./fixtures/tokenizers/", import.meta.url);
-const GPT2 = new URL("../../shared/data/tokenizers/gpt2/tokenizer.json", import.meta.url);
-const HAVE_GPT2 = (() => {
-  try {
-    return Deno.statSync(GPT2).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!HAVE_GPT2) console.warn(`Skipping GPT-2 tokenizer tests: ${GPT2.pathname} is absent`);
+const GPT2 = new URL("./data/tokenizers/gpt2/tokenizer.json", import.meta.url);
 
 interface Case {
   ids: number[];
@@ -99,11 +91,8 @@ Deno.test("the parity fixture holds a few hundred strings of every kind", () => 
 });
 
 for (const name of NAMES) {
-  const ignore = name === "gpt2" && !HAVE_GPT2;
-
   Deno.test({
     name: `loadTokenizer() finds the ${name} special tokens and vocabulary size the reference has`,
-    ignore,
     fn: async () => {
       const tok = await tokenizer(name);
       const ref = PARITY.tokenizers[name];
@@ -122,7 +111,6 @@ for (const name of NAMES) {
 
   Deno.test({
     name: `encode() and encodeWithSpecial() give the Python ids for every ${name} parity string`,
-    ignore,
     fn: async () => {
       const tok = await tokenizer(name);
       everyString(name, (text, c) => {
@@ -143,7 +131,6 @@ for (const name of NAMES) {
   Deno.test({
     name:
       `decode() gives the Python text for every ${name} parity string, with and without special tokens`,
-    ignore,
     fn: async () => {
       const tok = await tokenizer(name);
       everyString(name, (_, c) => {
@@ -161,7 +148,6 @@ for (const name of NAMES) {
 
   Deno.test({
     name: `encodeBatch() truncates and pads ${name} batches left and right as the reference does`,
-    ignore,
     fn: async () => {
       const tok = await tokenizer(name);
       for (const b of PARITY.tokenizers[name].batches) {
@@ -186,11 +172,9 @@ Deno.test("the special tokens sit where each model expects them", async () => {
   assert.deepEqual([llama.specialPrefix, llama.specialSuffix], [[1], []]);
   assert.deepEqual(t5.encodeWithSpecial(""), [1]);
   assert.deepEqual(llama.encodeWithSpecial(""), [1]);
-  if (HAVE_GPT2) {
-    const gpt2 = await tokenizer("gpt2");
-    assert.deepEqual([gpt2.specialPrefix, gpt2.specialSuffix], [[], []]);
-    assert.deepEqual(gpt2.encodeWithSpecial("Hello world"), gpt2.encode("Hello world"));
-  }
+  const gpt2 = await tokenizer("gpt2");
+  assert.deepEqual([gpt2.specialPrefix, gpt2.specialSuffix], [[], []]);
+  assert.deepEqual(gpt2.encodeWithSpecial("Hello world"), gpt2.encode("Hello world"));
 });
 
 Deno.test("sentinelId() maps T5's <extra_id_N> to 32099 - N and nothing else", async () => {
@@ -224,11 +208,9 @@ Deno.test("decode() undoes encode() on text each tokenizer keeps intact", async 
     }
   });
   assert.ok(checked > 150, `only ${checked} T5 round trips`);
-  if (HAVE_GPT2) {
-    const gpt2 = await tokenizer("gpt2");
-    for (const text of PARITY.texts) {
-      if (!special.test(text)) assert.equal(gpt2.decode(gpt2.encode(text)), text);
-    }
+  const gpt2 = await tokenizer("gpt2");
+  for (const text of PARITY.texts) {
+    if (!special.test(text)) assert.equal(gpt2.decode(gpt2.encode(text)), text);
   }
   assert.equal(t5.decode([]), "");
 });

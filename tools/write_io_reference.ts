@@ -91,7 +91,7 @@ const ok = (r: E.Either<{ message: string }, unknown>) => {
     );
     // A real prompt, copied through our reader and writers.
     const sst2 = new URL(
-      "../../shared/data/prompt-tuning/pretrained_prompts/t5_1_1_lm100k_base/sst2.npy",
+      "../tests/data/prompt-tuning/pretrained_prompts/t5_1_1_lm100k_base/sst2.npy",
       import.meta.url,
     );
     const prompt = await readNpy(sst2);

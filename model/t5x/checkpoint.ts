@@ -72,7 +72,7 @@ export interface ReadT5xOptions extends ZarrLimits {
  * ```ts
  * import { readT5xCheckpoint, type T5xCheckpoint } from "./checkpoint.ts";
  * import assert from "node:assert/strict";
- * const dir = new URL("../../../shared/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3/", import.meta.url);
+ * const dir = new URL("../../tests/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3/", import.meta.url);
  * const r = await readT5xCheckpoint(dir);
  * if (r._tag === "Right") {
  *   const ckpt: T5xCheckpoint = r.right;
@@ -266,7 +266,7 @@ function scalarNumber(x: unknown): number | undefined {
  * ```ts
  * import { readT5xCheckpoint } from "./checkpoint.ts";
  * import assert from "node:assert/strict";
- * const dir = new URL("../../../shared/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3/", import.meta.url);
+ * const dir = new URL("../../tests/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3/", import.meta.url);
  * const ckpt = await readT5xCheckpoint(dir);
  * if (ckpt._tag === "Right") {
  *   assert(ckpt.right.step === 3);

@@ -17,7 +17,7 @@ import { type T5xSizes, t5xSizes, t5xToTree, type T5xTreeOptions } from "./tree.
  * import { type LoadedT5x, loadT5x } from "./load.ts";
  * import { disposeTree } from "../../tree/tree.ts";
  * import assert from "node:assert/strict";
- * const r = await loadT5x(new URL("../../../shared/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3/", import.meta.url));
+ * const r = await loadT5x(new URL("../../tests/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3/", import.meta.url));
  * if (r._tag === "Right") {
  *   const loaded: LoadedT5x = r.right;
  *   assert(loaded.step === 3 && loaded.sizes.vocabSize === 32128 && loaded.sizes.dModel === 4);
@@ -47,7 +47,7 @@ export interface LoadedT5x {
  * import { loadT5x } from "./load.ts";
  * import { disposeTree } from "../../tree/tree.ts";
  * import assert from "node:assert/strict";
- * const dir = new URL("../../../shared/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3/", import.meta.url);
+ * const dir = new URL("../../tests/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3/", import.meta.url);
  * const r = await loadT5x(dir);
  * if (r._tag === "Right") {
  *   assert(r.right.sizes.numLayers === 2 && r.right.sizes.gated);

@@ -6,7 +6,7 @@
  * import { loadT5x } from "./mod.ts";
  * import { disposeTree } from "../../tree/tree.ts";
  * import assert from "node:assert/strict";
- * const dir = new URL("../../../shared/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3/", import.meta.url);
+ * const dir = new URL("../../tests/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3/", import.meta.url);
  * const r = await loadT5x(dir);
  * if (r._tag === "Right") {
  *   assert(r.right.sizes.dModel === 4);

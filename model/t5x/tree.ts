@@ -276,7 +276,7 @@ export function t5xSizesFromTree(
  * import { t5xToTree } from "./tree.ts";
  * import { disposeTree, flatten } from "../../tree/tree.ts";
  * import assert from "node:assert/strict";
- * const dir = new URL("../../../shared/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3/", import.meta.url);
+ * const dir = new URL("../../tests/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3/", import.meta.url);
  * const ckpt = await readT5xCheckpoint(dir);
  * const tree = ckpt._tag === "Right" ? await t5xToTree(ckpt.right) : ckpt;
  * if (tree._tag === "Right") {
