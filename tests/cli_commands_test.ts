@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { hostTensor, readNpy, writeNpy } from "../io/mod.ts";
 import { orThrow } from "../problem.ts";
+import { type Run, runCli, showRun } from "./_cli.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const TINY = "tests/fixtures/cli/sst2_tiny.json";
@@ -20,25 +21,11 @@ const WIDE = "tests/data/prompt-tuning/pretrained_prompts/t5_1_1_lm100k_base/sst
 const work = await Deno.makeTempDir({ prefix: "cli_commands_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(work, { recursive: true }));
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs the CLI with `--allow-read` and writes allowed under the test's directory only. */
-async function cli(args: readonly string[], permissions?: readonly string[]): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...(permissions ?? ["--allow-read", `--allow-write=${work}`]), "cli.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+const cli = (args: readonly string[], permissions?: readonly string[]): Promise<Run> =>
+  runCli(args, permissions ?? ["--allow-read", `--allow-write=${work}`]);
 
-const show = (r: Run) => `exit ${r.code}\nstdout: ${r.stdout.slice(-2000)}\nstderr: ${r.stderr}`;
+const show = (r: Run) => showRun(r, 2000);
 
 function succeeded(r: Run): void {
   assert.equal(r.code, 0, show(r));

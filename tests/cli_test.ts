@@ -1,18 +1,9 @@
 import assert from "node:assert/strict";
+import { runCli } from "./_cli.ts";
 
-const root = new URL("../", import.meta.url);
 const data = new URL("./data/prompt-tuning/", import.meta.url);
 
-async function cli(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-env", "cli.ts", ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+const cli = (...args: string[]) => runCli(args);
 
 Deno.test("cli --help prints the commands and exits 0", async () => {
   const r = await cli("--help");

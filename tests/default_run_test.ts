@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { comparisonMarkdown } from "../cli/_compare.ts";
 import { modelDir } from "../cli/_embedded.ts";
 import { DEFAULT_RUN_CONFIG, defaultRunDir } from "../cli/train.ts";
+import { type Run, runCli, showRun } from "./_cli.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const work = await Deno.makeTempDir({ prefix: "default_run_" });
@@ -29,24 +30,10 @@ const TINY = [
   "eval.batch_size=8",
 ];
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+const cli = (args: readonly string[]): Promise<Run> =>
+  runCli(args, ["--allow-read", `--allow-write=${work}`]);
 
-async function cli(args: readonly string[]): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", `--allow-write=${work}`, "cli.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
-
-const show = (r: Run) => `exit ${r.code}\nstdout: ${r.stdout.slice(-3000)}\nstderr: ${r.stderr}`;
+const show = (r: Run) => showRun(r);
 const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
 Deno.test("train without --config runs the default: trains, compares on test, saves the table", async () => {

@@ -4,26 +4,17 @@ import * as E from "fp-ts/Either";
 import { initBackend } from "../backend.ts";
 import { loadModel } from "../model/load.ts";
 import { countParams, disposeTree, flatten } from "../tree/tree.ts";
+import { runCli } from "./_cli.ts";
 
 await initBackend("wasm");
 
-const root = new URL("../", import.meta.url);
 const fixtures = new URL("./fixtures/models/", import.meta.url).pathname;
 const t5x = new URL(
   "./data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3",
   import.meta.url,
 ).pathname;
 
-async function cli(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-env", "cli.ts", ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+const cli = (...args: string[]) => runCli(args);
 
 /** A copy of a fixture directory in a temp dir, changed by `edit`. */
 async function brokenCopy(name: string, edit: (dir: string) => Promise<void>): Promise<string> {

@@ -1,0 +1,39 @@
+/**
+ * Test helper shared by the command-line tests: runs `cli.ts` in a subprocess from the repository
+ * root and collects its exit code and output.
+ *
+ * @module
+ */
+
+/** What a run of the CLI gave. */
+export interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const ROOT = new URL("../", import.meta.url);
+
+/**
+ * Runs `deno run PERMISSIONS cli.ts ARGS` from the repository root.
+ *
+ * @param args the command line after `cli.ts`
+ * @param permissions Deno's permission flags (default: read and env only)
+ */
+export async function runCli(
+  args: readonly string[],
+  permissions: readonly string[] = ["--allow-read", "--allow-env"],
+): Promise<Run> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, "cli.ts", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+/** A run's exit code and output, for assertion messages (the end of stdout only). */
+export const showRun = (r: Run, tail = 3000): string =>
+  `exit ${r.code}\nstdout: ${r.stdout.slice(-tail)}\nstderr: ${r.stderr}`;
