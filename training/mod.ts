@@ -24,6 +24,7 @@ export * from "./evaluate.ts";
 export * from "./interrupt.ts";
 export * from "./metrics_log.ts";
 export * from "./progress.ts";
+export * from "./step.ts";
 export * from "./loop.ts";
 export * from "./peft.ts";
 export * from "./tune.ts";
