@@ -27,4 +27,6 @@ export * from "./progress.ts";
 export * from "./step.ts";
 export * from "./loop.ts";
 export * from "./peft.ts";
+export * from "./collate.ts";
+export * from "./prompt_objective.ts";
 export * from "./tune.ts";
