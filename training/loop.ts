@@ -26,7 +26,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import { join } from "node:path";
 import { fromTensor } from "../io/host_tensor.ts";
