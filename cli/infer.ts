@@ -19,9 +19,11 @@ import { generateAndMatch } from "../eval/mod.ts";
 import { predictionsJsonl, writePredictions } from "../eval/mod.ts";
 import { problem } from "../problem.ts";
 import { key } from "../random/mod.ts";
-import { Failure, one, orFail, parseCommand, positionals, required } from "./_args.ts";
+import { Failure, one, orFail, parseCommand, positionals, required } from "./args.ts";
 import { PROMPT_OPTIONS, promptTensor, resolvePrompted } from "./_frozen_prompt.ts";
-import { combineOf, decodingOf, disposeFrozen, encodeInput, loadFrozen } from "./_run.ts";
+import { encodeInput } from "./_encode.ts";
+import { disposeFrozen, loadFrozen } from "./_model.ts";
+import { combineOf, decodingOf } from "./_run_config.ts";
 import { taskFromConfig } from "./_task.ts";
 
 /**
