@@ -18,7 +18,6 @@ import {
   rankPredictions,
 } from "../eval/mod.ts";
 import { problem } from "../problem.ts";
-import { key } from "../random/mod.ts";
 import {
   type Evaluate,
   lossEvaluator,
@@ -30,7 +29,7 @@ import { Failure } from "./args.ts";
 import { encodeInput, encodeTarget } from "./_encode.ts";
 import { taskMetrics } from "./_metrics.ts";
 import type { Frozen } from "./_model.ts";
-import { combineOf, decodingOf } from "./_run_config.ts";
+import { combineOf, generateOptions } from "./_run_config.ts";
 
 /**
  * A prompt's evaluation: the metrics and one JSON row per example.
@@ -129,14 +128,7 @@ export async function evaluatePrompt(
       model,
       prompt,
       inputs.map((inputIds, i) => ({ inputIds, target: examples[i].targets })),
-      {
-        tokenizer,
-        maxNewTokens: config.decoding.max_length,
-        decoding: decodingOf(config.decoding),
-        key: key(config.decoding.seed),
-        batchSize: config.eval.batch_size,
-        combine,
-      },
+      generateOptions(config, tokenizer),
     );
     predictions = generated.map((g) => g.prediction.trim());
     rows = where(generationPredictions(generated));

@@ -1,7 +1,7 @@
 /**
  * The run configuration, and the objects it names: the configuration itself (files, extra
  * layers, `--set`), how the prompt meets the input, the prompt initializer, the optimizer and its
- * learning-rate schedule, and the decoding.
+ * learning-rate schedule, and the decoding and generation.
  *
  * Every function here throws {@link Failure} (one line per problem) rather than returning an
  * `Either`: they are the command line's last step before printing.
@@ -25,6 +25,7 @@ import {
 import type { JsonValue } from "../config/json.ts";
 import type { Task } from "../data/mod.ts";
 import type { Decoding } from "../decode/mod.ts";
+import type { GenerateOptions } from "../eval/mod.ts";
 import {
   fromArray,
   fromEmbeddedList,
@@ -34,6 +35,7 @@ import {
   randomUniform,
 } from "../initializers/mod.ts";
 import { problem } from "../problem.ts";
+import { key } from "../random/mod.ts";
 import {
   adafactor,
   adam,
@@ -289,4 +291,40 @@ export function decodingOf(d: DecodingConfig): Decoding {
         ...(d.top_k > 0 ? { topK: d.top_k } : {}),
       };
   }
+}
+
+/**
+ * How `eval` and `infer` generate, as the configuration says: the decoding and its seed, the most
+ * new tokens (`decoding.max_length`), the batch size (`eval.batch_size`) and where the prompt goes.
+ *
+ * @param config the configuration
+ * @param tokenizer turns generated ids into text
+ * @returns the options of `generateAndMatch`
+ * @example
+ * ```ts
+ * import { loadTokenizer } from "../tokenizer/mod.ts";
+ * import { orThrow } from "../problem.ts";
+ * import { generateOptions, resolveRun } from "./_run_config.ts";
+ * import assert from "node:assert/strict";
+ * const config = await resolveRun([], [
+ *   "model=m", "task=glue/sst2", "prompt.length=4", "prompt.initializer.kind=sampled_vocab",
+ *   "decoding.max_length=7", "eval.batch_size=3",
+ * ]);
+ * const tokenizer = orThrow(await loadTokenizer("tests/fixtures/cli/model"));
+ * const o = generateOptions(config, tokenizer);
+ * assert(o.maxNewTokens === 7 && o.batchSize === 3 && o.decoding?.mode === config.decoding.mode);
+ * ```
+ */
+export function generateOptions(
+  config: RunConfig,
+  tokenizer: GenerateOptions["tokenizer"],
+): GenerateOptions {
+  return {
+    tokenizer,
+    maxNewTokens: config.decoding.max_length,
+    decoding: decodingOf(config.decoding),
+    key: key(config.decoding.seed),
+    batchSize: config.eval.batch_size,
+    combine: combineOf(config.prompt.combine),
+  };
 }
