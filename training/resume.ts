@@ -48,13 +48,22 @@ import { errorText, writeTextAtomic } from "./_fs.ts";
  * ```
  */
 export interface RunState {
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /** The prompt `[P, H]` float32. */
   prompt: tf.Tensor;
+  /** The optimizer's state. */
   opt: OptimizerState;
+  /** The run's key (split into the data, step and evaluation keys). */
   key: Key;
+  /** Steps done. */
   step: number;
+  /** Where the next batch starts. */
   data: DataPosition;
+  /** The best evaluation so far, or null. */
   best: BestSoFar | null;
+  /** The best prompt so far (in host memory), or undefined. */
   bestPrompt: HostTensor | undefined;
+  /** Evaluations in a row without improvement. */
   badEvals: number;
 }
 
@@ -77,10 +86,16 @@ export interface RunState {
  * ```
  */
 export interface StartOptions {
+  /** The run directory (created if missing). */
   readonly runDir: string;
+  /** The optimizer (a checkpoint must have been trained with the same one). */
   readonly optimizer: Optimizer;
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /** The initial prompt `[P, H]`: a tensor the caller keeps, or a function making one. */
   readonly prompt: tf.Tensor | (() => tf.Tensor);
+  /** The run's key on a fresh start. */
   readonly key: Key;
+  /** Continue from the latest checkpoint (default false). */
   readonly resume?: boolean;
 }
 
