@@ -16,10 +16,15 @@ import { promptRankLoss, type RankBatch } from "./rank_objective.ts";
  *
  * @example
  * ```ts
+ * import { collateRank } from "./collate.ts";
+ * import { disposeTensors } from "./evaluate.ts";
  * import type { TuneBatch } from "./prompt_objective.ts";
  * import assert from "node:assert/strict";
- * const isRank = (b: TuneBatch) => "choices" in b;
- * assert(typeof isRank === "function");
+ * const example = { inputIds: [5, 1], targetIds: [31, 1] };
+ * const b: TuneBatch = collateRank({ architecture: "t5" }, [example], [[30, 1], [31, 1]]);
+ * // A rank batch: the input once per label, and the index of the example's label.
+ * assert("choices" in b && b.choices.length === 2 && b.labels.dataSync()[0] === 1);
+ * disposeTensors(b);
  * ```
  */
 export type TuneBatch = PromptBatch | RankBatch;
