@@ -8,7 +8,7 @@
  * @module
  */
 import * as E from "fp-ts/Either";
-import { Failure, parseCommand, UsageError } from "./cli/_args.ts";
+import { Failure, parseCommand, UsageError } from "./cli/args.ts";
 import { runConvert } from "./cli/convert.ts";
 import { runEval } from "./cli/eval.ts";
 import { runExtract } from "./cli/extract.ts";

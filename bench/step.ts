@@ -1,6 +1,6 @@
 /**
- * Benchmark of a prompt-tuning step: the training loop's step (batch, forward, backward to the
- * prompt, Adafactor update) on
+ * Benchmark of a prompt-tuning step: the training loop's step, `trainStep` (batch, forward,
+ * backward to the prompt, Adafactor update), on
  *
  * - `fixture`: the tiny T5 1.1 checkpoint `tests/fixtures/models/t5_v1_1` (H 32, 2 + 2 layers);
  * - `t5-small`: a T5 1.1 of t5-small's size with deterministic hashed weights (d_model 512,
@@ -8,7 +8,7 @@
  *   parameters), built in memory in under a second (`perf/t5_small.ts`).
  *
  * Each step is a batch of 8 examples of 128 input tokens (no padding) and 4 target tokens, with a
- * 20-token prompt in front of the encoder input. The first step(s) are warm-up and not counted.
+ * 20-token prompt in front of the encoder input; the batches take 32 examples in order. The first step(s) are warm-up and not counted.
  * Prints one JSON object on stdout (progress goes to stderr):
  *
  * ```text
@@ -37,9 +37,10 @@ import { orThrow } from "../problem.ts";
 import { key, uniform } from "../random/mod.ts";
 import { randomT5Small } from "../perf/t5_small.ts";
 import { disposeTree } from "../tree/tree.ts";
-import { train } from "../training/loop.ts";
+import { disposeTensors } from "../training/evaluate.ts";
 import { promptLoss, type Seq2SeqBatch } from "../training/objective.ts";
-import { adafactor } from "../training/optim/mod.ts";
+import { adafactor, disposeState } from "../training/optim/mod.ts";
+import { type StepState, trainStep } from "../training/step.ts";
 
 const BATCH = 8, INPUT = 128, PROMPT = 20, TARGET = 4;
 
@@ -96,42 +97,37 @@ async function bench(
 ) {
   if (model.architecture !== "t5") throw new Error("Benchmark expects a T5 model");
   const h = model.config.dModel;
-  const runDir = await Deno.makeTempDir({ prefix: "bench_step_" });
   const times: number[] = [];
   const losses: number[] = [];
   peakRss = 0;
   peakTensorBytes = 0;
   sampleRss();
-  const r = orThrow(
-    await train({
-      prompt: () => uniform(key(1), [PROMPT, h], { minval: -0.5, maxval: 0.5 }),
-      key: key(0),
-      train: examples(model.config.vocabSize, BATCH * 4),
-      collate,
-      loss: (p, b: Seq2SeqBatch) => {
-        const l = promptLoss(model, b, { recompute })(p);
-        sampleRss(); // after the forward pass
-        return l;
-      },
-      optimizer: adafactor(),
-      batchSize: BATCH,
-      steps: warmup + steps,
-      checkpointEvery: 1_000_000, // only the final checkpoint
-      runDir,
-      progress: false,
-      interrupts: false,
-      onProgress: (m) => {
-        sampleRss();
-        times.push(1 / m.stepsPerSec);
-        losses.push(m.loss);
-        log(
-          `${name}: step ${m.step} ${(1 / m.stepsPerSec).toFixed(2)} s, loss ${m.loss.toFixed(4)}`,
-        );
-      },
-    }),
-  );
-  r.prompt.dispose();
-  await Deno.remove(runDir, { recursive: true });
+  const data = examples(model.config.vocabSize, BATCH * 4);
+  const optimizer = adafactor();
+  const loss = (p: tf.Tensor, b: Seq2SeqBatch) => {
+    const l = promptLoss(model, b, { recompute })(p);
+    sampleRss(); // after the forward pass
+    return l;
+  };
+  const prompt = uniform(key(1), [PROMPT, h], { minval: -0.5, maxval: 0.5 });
+  let state: StepState = { prompt, opt: optimizer.init(prompt) };
+  for (let step = 1; step <= warmup + steps; step++) {
+    const t0 = performance.now();
+    const at = ((step - 1) * BATCH) % data.length; // the examples in order, a batch at a time
+    const batch = collate(data.slice(at, at + BATCH));
+    const r = await trainStep(state, batch, { loss, optimizer });
+    disposeTensors(batch);
+    state.prompt.dispose();
+    disposeState(state.opt);
+    state = r.state;
+    const sec = (performance.now() - t0) / 1000;
+    sampleRss();
+    times.push(sec);
+    losses.push(r.loss);
+    log(`${name}: step ${step} ${sec.toFixed(2)} s, loss ${r.loss.toFixed(4)}`);
+  }
+  state.prompt.dispose();
+  disposeState(state.opt);
   const measured = times.slice(warmup);
   const sec = measured.reduce((a, b) => a + b, 0) / measured.length;
   const perStep = BATCH * (PROMPT + INPUT + TARGET);

@@ -9,10 +9,10 @@ import type * as tf from "@tensorflow/tfjs";
 import type { Layer, RunConfig } from "../config/mod.ts";
 import type { HostTensor } from "../io/host_tensor.ts";
 import { toTensor } from "../io/host_tensor.ts";
-import { one, orFail, type Parsed, UsageError } from "./_args.ts";
+import { one, orFail, type Parsed, UsageError } from "./args.ts";
 import { checkPromptWidth, readPrompt } from "./_prompt.ts";
-import type { Frozen } from "./_run.ts";
-import { resolveRun } from "./_run.ts";
+import type { Frozen } from "./_model.ts";
+import { resolveRun } from "./_run_config.ts";
 
 /**
  * The options `eval` and `infer` take for the configuration and the prompt.
@@ -63,7 +63,7 @@ export interface PromptedConfig {
  * @returns the configuration and the prompt; throws `UsageError` or `Failure`
  * @example
  * ```ts
- * import { parseCommand } from "./_args.ts";
+ * import { parseCommand } from "./args.ts";
  * import { PROMPT_OPTIONS, resolvePrompted } from "./_frozen_prompt.ts";
  * import assert from "node:assert/strict";
  * const p = parseCommand("eval", ["--set", "model=m", "--set", "task=glue/sst2", "--no-prompt"], PROMPT_OPTIONS);

@@ -9,14 +9,18 @@
  * installed npm package (`data/spam.ts`); with a `data_dir`, from the JSON-lines splits that
  * `writeSpamAssassinSplits` writes there.
  *
+ * {@link loadSplit} loads a split's examples, reporting skipped bad records on stderr.
+ *
  * @module
  */
 import * as E from "fp-ts/Either";
 import type { CustomTaskConfig, TaskConfig } from "../config/mod.ts";
 import {
+  type Example,
   getTask,
   type LoadedSplit,
   loadSpamAssassin,
+  loadTaskSplit,
   SPAM_ASSASSIN,
   type SplitFile,
   type Task,
@@ -24,6 +28,7 @@ import {
   taskNames,
 } from "../data/mod.ts";
 import { type Problem, problem } from "../problem.ts";
+import { orFail } from "./args.ts";
 
 /** `glue_sst2` → `glue/sst2`, `super_glue_boolq` → `super_glue/boolq` (else undefined). */
 function slashName(name: string): string | undefined {
@@ -138,4 +143,43 @@ export function taskFromConfig(config: TaskConfig): E.Either<Problem, TaskData> 
   }
   const task = config.taskless ? taskless(found.right) : found.right;
   return E.right({ task, dir: config.data_dir });
+}
+
+/**
+ * Loads a split of the task. Bad records fail the run or, with `on_bad_record: "skip"`, are
+ * counted in a warning on stderr naming the first one's `file:line`.
+ *
+ * @param data the task and its directory
+ * @param split the split
+ * @param onBadRecord what a bad record does
+ * @returns the examples; throws {@link Failure}
+ * @example
+ * ```ts
+ * import { loadSplit, taskFromConfig } from "./_task.ts";
+ * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
+ * const data = orThrow(taskFromConfig({ kind: "builtin", name: "glue/sst2", data_dir: "tests/fixtures/cli/sst2", taskless: false }));
+ * const dev = await loadSplit(data, "validation", "fail");
+ * assert(dev.length === 4);
+ * ```
+ */
+export async function loadSplit(
+  data: TaskData,
+  split: string,
+  onBadRecord: "skip" | "fail",
+): Promise<readonly Example[]> {
+  const loaded = orFail(
+    data.load === undefined
+      ? await loadTaskSplit(data.task, data.dir, split, { onBadRecord })
+      : await data.load(split),
+  );
+  if (loaded.skipped > 0) {
+    const first = loaded.problems[0];
+    console.error(
+      `Warning: skipped ${loaded.skipped} bad record(s) of ${loaded.file}${
+        first === undefined ? "" : `; first: ${first.where}: ${first.message}`
+      }`,
+    );
+  }
+  return loaded.examples;
 }

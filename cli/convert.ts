@@ -22,7 +22,7 @@ import {
   readPeftAdapter,
   writePeftAdapter,
 } from "../training/peft.ts";
-import { Failure, one, orFail, parseCommand, positionals, UsageError } from "./_args.ts";
+import { Failure, one, orFail, parseCommand, positionals, UsageError } from "./args.ts";
 import { checkPromptWidth, directoryKind, readPrompt } from "./_prompt.ts";
 
 /**

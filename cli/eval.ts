@@ -14,10 +14,11 @@ import {
   writeReport,
 } from "../eval/mod.ts";
 import { problem } from "../problem.ts";
-import { Failure, one, orFail, parseCommand, positionals } from "./_args.ts";
+import { Failure, one, orFail, parseCommand, positionals } from "./args.ts";
 import { PROMPT_OPTIONS, promptTensor, resolvePrompted } from "./_frozen_prompt.ts";
-import { disposeFrozen, evaluatePrompt, loadFrozen, loadSplit } from "./_run.ts";
-import { taskFromConfig } from "./_task.ts";
+import { evaluatePrompt } from "./_evaluate.ts";
+import { disposeFrozen, loadFrozen } from "./_model.ts";
+import { loadSplit, taskFromConfig } from "./_task.ts";
 
 /**
  * `eval --help`.

@@ -21,7 +21,7 @@ import { type Problem, problem } from "../problem.ts";
 import { ADAPTER_WEIGHTS } from "../training/peft.ts";
 import { disposeTree, flatten } from "../tree/tree.ts";
 import { initBackend } from "../backend.ts";
-import { Failure, orFail, parseCommand, positionals, required, UsageError } from "./_args.ts";
+import { Failure, orFail, parseCommand, positionals, required, UsageError } from "./args.ts";
 import { directoryKind, latestCheckpointDir } from "./_prompt.ts";
 
 /**

@@ -18,10 +18,11 @@ import {
 import { generateAndMatch } from "../eval/mod.ts";
 import { predictionsJsonl, writePredictions } from "../eval/mod.ts";
 import { problem } from "../problem.ts";
-import { key } from "../random/mod.ts";
-import { Failure, one, orFail, parseCommand, positionals, required } from "./_args.ts";
+import { Failure, one, orFail, parseCommand, positionals, required } from "./args.ts";
 import { PROMPT_OPTIONS, promptTensor, resolvePrompted } from "./_frozen_prompt.ts";
-import { combineOf, decodingOf, disposeFrozen, encodeInput, loadFrozen } from "./_run.ts";
+import { encodeInput } from "./_encode.ts";
+import { disposeFrozen, loadFrozen } from "./_model.ts";
+import { generateOptions } from "./_run_config.ts";
 import { taskFromConfig } from "./_task.ts";
 
 /**
@@ -104,14 +105,7 @@ export async function runInfer(args: readonly string[]): Promise<void> {
         inputIds: encodeInput(tokenizer, t, config.train.max_input_length),
         target: "",
       })),
-      {
-        tokenizer,
-        maxNewTokens: config.decoding.max_length,
-        decoding: decodingOf(config.decoding),
-        key: key(config.decoding.seed),
-        batchSize: config.eval.batch_size,
-        combine: combineOf(config.prompt.combine),
-      },
+      generateOptions(config, tokenizer),
     );
     const rows: JsonValue[] = generated.map((g, index) => ({
       index,

@@ -6,37 +6,20 @@
  */
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { formatConfig, type RunConfig, writeResolvedConfig } from "../config/mod.ts";
+import { formatConfig, writeResolvedConfig } from "../config/mod.ts";
 import type { Example, Task } from "../data/mod.ts";
 import { key } from "../random/mod.ts";
-import {
-  type Evaluate,
-  listCheckpoints,
-  lossEvaluator,
-  type ObjectiveOptions,
-  promptObjective,
-  type PromptObjectiveOptions,
-  type TokenExample,
-  tunePrompt,
-} from "../training/mod.ts";
+import { type ObjectiveOptions, type TokenExample, tunePrompt } from "../training/mod.ts";
+import { checkRunDir } from "../training/resume.ts";
 import { specialIds } from "../decode/mod.ts";
 import { problem } from "../problem.ts";
-import { Failure, one, orFail, parseCommand, positionals } from "./_args.ts";
-import {
-  buildInitializer,
-  buildOptimizer,
-  combineOf,
-  disposeFrozen,
-  encodeInput,
-  encodeTarget,
-  evaluatePrompt,
-  type Frozen,
-  loadFrozen,
-  loadSplit,
-  resolveRun,
-} from "./_run.ts";
-import { taskFromConfig } from "./_task.ts";
-import { compareOnSplit, comparisonMarkdown, writeComparison } from "./_compare.ts";
+import { Failure, one, orFail, parseCommand, positionals } from "./args.ts";
+import { compareOnSplit, comparisonMarkdown, writeComparison } from "./compare.ts";
+import { encodeExample, encodeTarget } from "./_encode.ts";
+import { trainingEvaluator } from "./_evaluate.ts";
+import { disposeFrozen, loadFrozen } from "./_model.ts";
+import { buildInitializer, buildOptimizer, combineOf, resolveRun } from "./_run_config.ts";
+import { loadSplit, taskFromConfig } from "./_task.ts";
 
 /**
  * The configuration `train` uses when given no `--config`: the embedded model, the spam task,
@@ -73,15 +56,6 @@ export function defaultRunDir(date: Date): string {
   return `runs/default-${day}-${time}`;
 }
 
-async function isNonEmptyDir(dir: string): Promise<boolean> {
-  try {
-    for await (const _ of Deno.readDir(dir)) return true;
-  } catch {
-    return false;
-  }
-  return false;
-}
-
 /**
  * `train --help`.
  *
@@ -116,30 +90,6 @@ The resolved configuration is printed first and saved as RUN_DIR/config.json. Th
 directory must hold tokenizer.json. Writes RUN_DIR/checkpoints/, prompts/, metrics.jsonl,
 best.npy (with an evaluation), prompt.npy and adapter/ (a PEFT prompt-tuning adapter).
 Evaluation runs every train.eval_every steps on the task's eval.split when it has one.`;
-
-/**
- * The training evaluator: validation loss (the training loss, so the rank loss with `rank`),
- * and the task's metrics by `eval.method`.
- */
-function evaluator(
-  frozen: Frozen,
-  byIds: ReadonlyMap<TokenExample, Example>,
-  run: RunConfig,
-  task: Task,
-  objective: ObjectiveOptions,
-  rank: PromptObjectiveOptions["rank"],
-): Evaluate<TokenExample> {
-  const { model } = frozen;
-  const padId = specialIds(model).padTokenId;
-  const { collate, loss: lossOf } = promptObjective(model, { objective, rank, padId });
-  const loss = lossEvaluator({ loss: lossOf, collate, batchSize: run.eval.batch_size });
-  return async (prompt, examples, context) => {
-    const l = await loss(prompt, examples, context);
-    const original = examples.map((x) => byIds.get(x) as Example);
-    const { metrics } = await evaluatePrompt(frozen, prompt, task, original, run);
-    return { ...l, ...metrics };
-  };
-}
 
 /**
  * The label words' token ids for `train.loss: "rank"`, tokenized as the examples' targets are;
@@ -258,10 +208,7 @@ export async function runTrain(args: readonly string[]): Promise<void> {
     const initializer = await buildInitializer(config, frozen, task);
     const optimizer = buildOptimizer(config.optimizer);
     const { tokenizer } = frozen;
-    const tokens = (e: Example): TokenExample => ({
-      inputIds: encodeInput(tokenizer, e.inputs, config.train.max_input_length),
-      targetIds: encodeTarget(tokenizer, e.targets, config.train.max_target_length),
-    });
+    const tokens = (e: Example): TokenExample => encodeExample(tokenizer, e, config.train);
     const train = trainSet.map(tokens);
     const byIds = new Map<TokenExample, Example>();
     const validation = evalSet.map((e) => {
@@ -284,30 +231,20 @@ export async function runTrain(args: readonly string[]): Promise<void> {
       }
       : undefined;
     const runDir = config.run_dir;
-    const existing = await listCheckpoints(runDir);
-    if (existing.length === 0 && !p.flags.has("resume") && await isNonEmptyDir(runDir)) {
-      throw new Failure([
-        problem(
-          "Invalid",
-          runDir,
-          "Run directory exists and is not empty; give another --run-dir, or remove it",
-        ),
-      ]);
-    }
-    if (existing.length > 0 && !p.flags.has("resume")) {
-      throw new Failure([
-        problem(
-          "Invalid",
-          runDir,
-          `Run directory already holds checkpoints (up to step ${
-            existing[existing.length - 1]
-          }); pass --resume to continue, or give another --run-dir`,
-        ),
-      ]);
-    }
+    orFail(
+      await checkRunDir(runDir, {
+        resume: p.flags.has("resume"),
+        refuseNonEmpty: true, // config.json goes in before the first checkpoint
+        resumeHint: "--resume",
+        elsewhere: "give another --run-dir",
+      }),
+    );
     orFail(await writeResolvedConfig(runDir, config));
     const evaluate = validation.length > 0
-      ? { validation, evaluate: evaluator(frozen, byIds, config, task, objective, rank) }
+      ? {
+        validation,
+        evaluate: trainingEvaluator(frozen, byIds, config, task, { objective, rank }),
+      }
       : {};
     if (validation.length === 0) {
       console.log(`No labelled ${config.eval.split} examples: training without evaluation`);

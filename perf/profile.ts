@@ -1,6 +1,7 @@
 /**
- * Profiles one prompt-tuning forward + backward pass on the t5-small-shaped model (batch 8 ×
- * (20 + 128) encoder tokens, 4 targets): kernel times grouped by kernel name, and by shapes.
+ * Profiles one prompt-tuning step, `trainStep` (forward, backward to the prompt, Adafactor
+ * update), on the t5-small-shaped model (batch 8 × (20 + 128) encoder tokens, 4 targets): kernel
+ * times grouped by kernel name, and by shapes. Every run steps from the same prompt and state.
  *
  * ```text
  * deno run -A perf/profile.ts [--top 25] [--runs 2] [--no-profile] [--recompute none|layer]
@@ -13,8 +14,9 @@ import { parseArgs } from "node:util";
 import { initBackend } from "../backend.ts";
 import { orThrow } from "../problem.ts";
 import { disposeTree } from "../tree/tree.ts";
-import { valueAndGradOfPrompt } from "../training/grad.ts";
 import { promptLoss, type Seq2SeqBatch } from "../training/objective.ts";
+import { adafactor, disposeState } from "../training/optim/mod.ts";
+import { type StepState, trainStep } from "../training/step.ts";
 import { hashUniform, randomT5Small } from "./t5_small.ts";
 
 const { values: args } = parseArgs({
@@ -44,36 +46,37 @@ const batch: Seq2SeqBatch = {
 const prompt = tf.tensor2d(hashUniform(P * 512, 1, 0.5), [P, 512]);
 const lossOf = promptLoss(model, batch, { recompute: args.recompute as "none" | "layer" });
 let afterForward = 0;
-const step = valueAndGradOfPrompt((p) => {
+const loss = (p: tf.Tensor) => {
   const l = lossOf(p);
   afterForward = Math.max(afterForward, tf.memory().numBytes);
   return l;
-});
+};
+const optimizer = adafactor();
+const state: StepState = { prompt, opt: optimizer.init(prompt) };
+/** One step from `state`; the new state is dropped, so that every run does the same work. */
+const step = async () => {
+  const r = await trainStep(state, batch, { loss, optimizer });
+  r.state.prompt.dispose();
+  disposeState(r.state.opt);
+  return r;
+};
 const before = tf.memory().numTensors;
 const times: number[] = [];
 let peak = 0;
 for (let r = 0; r < Number(args.runs); r++) {
   t0 = performance.now();
-  const { value, grad } = step(prompt);
-  const l = (await value.data())[0];
-  const g = await grad.data() as Float32Array;
+  const { loss, gradNorm } = await step();
   times.push((performance.now() - t0) / 1000);
   peak = Math.max(peak, Deno.memoryUsage().rss);
-  console.error(
-    `run ${r}: ${times.at(-1)!.toFixed(2)} s loss ${l} |g|² ${
-      g.reduce((a: number, x: number) => a + x * x, 0)
-    }`,
-  );
-  tf.dispose([value, grad]);
+  console.error(`run ${r}: ${times.at(-1)!.toFixed(2)} s loss ${loss} |g| ${gradNorm}`);
 }
 console.error(`live tensors after forward ${(afterForward / 2 ** 20).toFixed(0)} MB`);
 console.error(
   `leaked ${tf.memory().numTensors - before}; peak rss ${(peak / 2 ** 20).toFixed(0)} MB`,
 );
 if (!args["no-profile"]) {
-  const info = await tf.profile(() => {
-    const { value, grad } = step(prompt);
-    tf.dispose([value, grad]);
+  const info = await tf.profile(async () => {
+    await step();
   });
   const byName = new Map<string, [number, number]>();
   const byShape = new Map<string, [number, number]>();
@@ -102,4 +105,5 @@ if (!args["no-profile"]) {
   }
 }
 tf.dispose([batch.inputIds, batch.inputMask, batch.targetIds, batch.targetMask, prompt]);
+disposeState(state.opt);
 disposeTree(model.params);

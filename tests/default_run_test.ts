@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { comparisonMarkdown } from "../cli/_compare.ts";
-import { modelDir } from "../cli/_embedded.ts";
+import { comparisonMarkdown } from "../cli/compare.ts";
+import { modelDir } from "../cli/embedded.ts";
 import { DEFAULT_RUN_CONFIG, defaultRunDir } from "../cli/train.ts";
 import { type Run, runCli, showRun } from "./_cli.ts";
 

@@ -4,10 +4,11 @@
  * progress, Ctrl-C. It knows nothing about models: examples are opaque values that the caller's
  * `collate` turns into a batch, and the loss closes over the frozen model.
  *
- * A step, in one `tf.tidy`: `loss, g = valueAndGrad(prompt ↦ loss(prompt, batch))(prompt)`,
- * `n = ‖g‖₂` (clipped to `clipNorm` when set), `prompt, state = optimizer.update(g, state,
- * prompt)`; then, outside the tidy, the loss and norm are read and the old prompt and state are
- * disposed. Frozen tensors are constants of the loss: never differentiated, copied or updated.
+ * A step is `trainStep` (`step.ts`): the loss and its gradient in the prompt, the gradient's norm
+ * (clipped to `clipNorm` when set) and the optimizer's update, in one `tf.tidy`; the loop then
+ * disposes the old prompt and state. Frozen tensors are constants of the loss: never
+ * differentiated, copied or updated. The loop itself draws the batches, and keeps the metrics,
+ * the checkpoints, early stopping and interrupts.
  *
  * What a run directory holds (see `checkpoint.ts` for the checkpoint layout):
  *
@@ -25,27 +26,21 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import { join } from "node:path";
 import { fromTensor } from "../io/host_tensor.ts";
 import { type Problem, problem } from "../problem.ts";
 import { foldIn, type Key, keyData, split } from "../random/mod.ts";
-import {
-  clipByGlobalNorm,
-  disposeState,
-  globalNorm,
-  type Optimizer,
-  stateToHost,
-} from "./optim/mod.ts";
-import { valueAndGradOfPrompt } from "./grad.ts";
+import { disposeState, type Optimizer, stateToHost } from "./optim/mod.ts";
+import { type StepResult, trainStep } from "./step.ts";
 import { batchesPerEpoch, nextBatch } from "./batches.ts";
 import { type BestSoFar, type Checkpoint, writeCheckpoint } from "./checkpoint.ts";
 import { disposeTensors, type Evaluate, improves, type StepContext } from "./evaluate.ts";
 import { type InterruptSource, sigint } from "./interrupt.ts";
 import { appendMetrics, type StepMetrics } from "./metrics_log.ts";
 import { type Progress, progressReporter } from "./progress.ts";
-import { saveBest, start } from "./_start.ts";
+import { saveBest, start } from "./resume.ts";
 
 /**
  * Why a run stopped.
@@ -390,37 +385,22 @@ export async function train<Ex, B>(
       const lr = optimizer.learningRate(s.opt.step);
       const context: StepContext = { step: stepNo, key: foldIn(stepKey, stepNo), training: true };
       let tokens: number | undefined;
-      let out: {
-        value: tf.Scalar;
-        norm: tf.Scalar;
-        params: tf.Tensor;
-        slots: Record<string, tf.Tensor>;
-      };
-      let optStep = 0;
+      let stepped: StepResult;
       try {
         tokens = options.countTokens?.(batch);
-        out = tf.tidy(() => {
-          const f = (p: tf.Tensor) => options.loss(p, batch, context);
-          const { value, grad } = valueAndGradOfPrompt(f)(s.prompt);
-          let g = grad, norm: tf.Scalar;
-          if (options.clipNorm !== undefined) {
-            const c = clipByGlobalNorm(grad, options.clipNorm);
-            g = c.grads;
-            norm = c.norm;
-          } else norm = globalNorm(grad);
-          const next = optimizer.update(g, s.opt, s.prompt);
-          optStep = next.state.step;
-          return { value, norm, params: next.params, slots: { ...next.state.slots } };
+        stepped = await trainStep(s, batch, {
+          loss: (p, b) => options.loss(p, b, context),
+          optimizer,
+          clipNorm: options.clipNorm,
         });
       } finally {
         disposeBatch(batch);
       }
-      const loss = (await out.value.data())[0];
-      const norm = (await out.norm.data())[0];
-      tf.dispose([out.value, out.norm]);
+      const { loss, gradNorm: norm } = stepped;
       finalLoss = loss;
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
-        tf.dispose([out.params, ...Object.values(out.slots)]);
+        stepped.state.prompt.dispose();
+        disposeState(stepped.state.opt);
         const what = Number.isFinite(loss) ? `Gradient norm is ${norm}` : `Loss is ${loss}`;
         const last = lastCheckpoint === null
           ? "there is no checkpoint"
@@ -433,8 +413,8 @@ export async function train<Ex, B>(
       }
       s.prompt.dispose();
       disposeState(s.opt);
-      s.prompt = out.params;
-      s.opt = { step: optStep, slots: out.slots };
+      s.prompt = stepped.state.prompt;
+      s.opt = stepped.state.opt;
       s.step = stepNo;
       s.data = drawn.next;
       const sec = (performance.now() - t0) / 1000;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import { join } from "node:path";
 import type { Initializer } from "../initializers/types.ts";
@@ -13,167 +13,16 @@ import { writeNpy } from "../io/npy.ts";
 import type { FrozenModel } from "../model/load.ts";
 import type { Problem } from "../problem.ts";
 import { split } from "../random/mod.ts";
+import type { TokenExample } from "./collate.ts";
 import { train, type TrainOptions, type TrainResult } from "./loop.ts";
-import { type ObjectiveOptions, type PromptBatch, promptLoss } from "./objective.ts";
 import { peftOptionsFor, writePeftAdapter } from "./peft.ts";
-import { promptRankLoss, type RankBatch } from "./rank_objective.ts";
-
-/**
- * One training example as token ids: the model's input and the target it should produce.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { collateExamples, type TokenExample } from "./tune.ts";
- * import assert from "node:assert/strict";
- * const example: TokenExample = { inputIds: [5, 6, 2], targetIds: [7, 2] };
- * const b = collateExamples({ architecture: "gpt2" }, [example]);
- * // Decoder-only: one sequence, trained only on the target tokens.
- * assert(b.inputIds.dataSync().join() === "5,6,2,7,2");
- * assert("labels" in b && b.labels?.dataSync().join() === "-100,-100,-100,7,2");
- * tf.dispose(Object.values(b));
- * ```
- */
-export interface TokenExample {
-  /** Input ids, special tokens included (T5: ending with EOS). */
-  readonly inputIds: readonly number[];
-  /** Target ids, special tokens included (T5: ending with EOS). */
-  readonly targetIds: readonly number[];
-}
-
-/**
- * Options of {@link collateExamples}.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { type CollateOptions, collateExamples } from "./tune.ts";
- * import assert from "node:assert/strict";
- * const options: CollateOptions = { padId: 9 };
- * const examples = [{ inputIds: [5, 1], targetIds: [1] }, { inputIds: [1], targetIds: [1] }];
- * const b = collateExamples({ architecture: "t5" }, examples, options);
- * // Padding uses id 9 and is masked out.
- * assert(b.inputIds.dataSync().join() === "5,1,1,9");
- * assert(b.inputMask.dataSync().join() === "1,1,1,0");
- * tf.dispose(Object.values(b));
- * ```
- */
-export interface CollateOptions {
-  /** The id used for padding (masked out either way); default 0. */
-  readonly padId?: number;
-}
-
-function padRows(rows: readonly (readonly number[])[], width: number, pad: number): Int32Array {
-  const out = new Int32Array(rows.length * width).fill(pad);
-  rows.forEach((r, i) => out.set(r.slice(0, width), i * width));
-  return out;
-}
-
-function maskRows(rows: readonly (readonly number[])[], width: number): Int32Array {
-  const out = new Int32Array(rows.length * width);
-  rows.forEach((r, i) => out.fill(1, i * width, i * width + Math.min(r.length, width)));
-  return out;
-}
-
-/**
- * Pads token examples into a batch for {@link promptLoss}, right-padded. Encoder-decoder models get
- * `{inputIds, inputMask, targetIds, targetMask}`; decoder-only models get the input followed by the
- * target, with labels `-100` everywhere but the target tokens.
- *
- * @param model the frozen model (only its architecture is read)
- * @param examples the examples of one batch
- * @param options the padding id
- * @returns the batch; the caller disposes its tensors
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { collateExamples } from "./tune.ts";
- * import assert from "node:assert/strict";
- * const model = { architecture: "gpt2" } as Parameters<typeof collateExamples>[0];
- * const b = collateExamples(model, [{ inputIds: [5, 6], targetIds: [7] }, { inputIds: [5], targetIds: [8, 9] }]);
- * assert(b.inputIds.shape.join() === "2,3");
- * tf.dispose(Object.values(b));
- * ```
- */
-// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-export function collateExamples(
-  model: Pick<FrozenModel, "architecture">,
-  examples: readonly TokenExample[],
-  options: CollateOptions = {},
-): PromptBatch {
-  const pad = options.padId ?? 0;
-  const b = examples.length;
-  if (model.architecture === "t5") {
-    const inputs = examples.map((e) => e.inputIds), targets = examples.map((e) => e.targetIds);
-    const t = Math.max(1, ...inputs.map((r) => r.length));
-    const s = Math.max(1, ...targets.map((r) => r.length));
-    return {
-      inputIds: tf.tensor2d(padRows(inputs, t, pad), [b, t], "int32"), // [B, T]
-      inputMask: tf.tensor2d(maskRows(inputs, t), [b, t], "int32"),
-      targetIds: tf.tensor2d(padRows(targets, s, pad), [b, s], "int32"), // [B, S]
-      targetMask: tf.tensor2d(maskRows(targets, s), [b, s], "int32"),
-    };
-  }
-  const joined = examples.map((e) => [...e.inputIds, ...e.targetIds]);
-  const t = Math.max(1, ...joined.map((r) => r.length));
-  const labels = new Int32Array(b * t).fill(-100);
-  examples.forEach((e, i) => labels.set(e.targetIds, i * t + e.inputIds.length));
-  return {
-    inputIds: tf.tensor2d(padRows(joined, t, pad), [b, t], "int32"), // [B, T]
-    inputMask: tf.tensor2d(maskRows(joined, t), [b, t], "int32"),
-    labels: tf.tensor2d(labels, [b, t], "int32"),
-  };
-}
-
-const sameIds = (a: readonly number[], b: readonly number[]) =>
-  a.length === b.length && a.every((x, i) => x === b[i]);
-
-/**
- * Pads token examples into a batch for `promptRankLoss`: the inputs once per label (each with
- * that label's tokens as target, as {@link collateExamples} pads them) and, for each example, the
- * index of the label its `targetIds` equal.
- *
- * @param model the frozen model (only its architecture is read)
- * @param examples the examples of one batch; each target must be one of `classes`
- * @param classes the token ids of each label (as the examples' targets are tokenized), in order
- * @param options the padding id
- * @returns the batch; the caller disposes its tensors
- * @throws {RangeError} when an example's target is none of the labels
- * @example
- * ```ts
- * import { disposeTensors } from "./evaluate.ts";
- * import { collateRank } from "./tune.ts";
- * import assert from "node:assert/strict";
- * const classes = [[30, 1], [31, 1]];
- * const examples = [{ inputIds: [5, 1], targetIds: [31, 1] }, { inputIds: [6, 1], targetIds: [30, 1] }];
- * const b = collateRank({ architecture: "t5" }, examples, classes);
- * assert(b.choices.length === 2 && b.labels.dataSync().join() === "1,0");
- * disposeTensors(b);
- * ```
- */
-// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-export function collateRank(
-  model: Pick<FrozenModel, "architecture">,
-  examples: readonly TokenExample[],
-  classes: readonly (readonly number[])[],
-  options: CollateOptions = {},
-): RankBatch {
-  const labels = examples.map((e, i) => {
-    const k = classes.findIndex((c) => sameIds(c, e.targetIds));
-    if (k < 0) {
-      throw new RangeError(
-        `Example ${i} of the batch has target ids [${
-          e.targetIds.join(", ")
-        }], none of the ${classes.length} labels'; rank-classification training needs label targets`,
-      );
-    }
-    return k;
-  });
-  const choices = classes.map((c) =>
-    collateExamples(model, examples.map((e) => ({ inputIds: e.inputIds, targetIds: c })), options)
-  );
-  return { choices, labels: tf.tensor1d(labels, "int32") }; // labels [B]
-}
+import {
+  promptObjective,
+  type PromptObjectiveOptions,
+  type TuneBatch,
+} from "./prompt_objective.ts";
+// The collation lives in collate.ts; these names stay importable from here.
+export { collateExamples, type CollateOptions, collateRank, type TokenExample } from "./collate.ts";
 
 /**
  * Options of {@link tunePrompt}: the loop's options, less what the model and examples decide.
@@ -206,116 +55,17 @@ export function collateRank(
  * ```
  */
 export interface TunePromptOptions
-  extends Omit<TrainOptions<TokenExample, TuneBatch>, "prompt" | "collate" | "loss"> {
+  extends
+    Omit<TrainOptions<TokenExample, TuneBatch>, "prompt" | "collate" | "loss">,
+    PromptObjectiveOptions {
   /** The frozen model. */
   readonly model: FrozenModel;
   /** How the prompt starts; called once with a key split from `key`, on a fresh start. */
   readonly initializer: Initializer;
   /** Prompt length P (paper: 100; 20 is nearly as good). */
   readonly promptLength: number;
-  /** How the prompt meets the input, and loss options (label smoothing, z-loss). */
-  readonly objective?: ObjectiveOptions;
-  /**
-   * Train with the rank-classification loss (`promptRankLoss`) instead of the token loss: the
-   * token ids of each label, in order (every training target must be one of them), and whether
-   * the label scores are length-normalized.
-   */
-  readonly rank?: {
-    readonly classes: readonly (readonly number[])[];
-    readonly lengthNormalize?: boolean;
-  };
-  /** Padding id for batches (default 0). */
-  readonly padId?: number;
   /** PEFT adapter: write `adapter/` at the end (default true), in PEFT's seq2seq layout or not. */
   readonly peft?: false | { readonly seq2seqLayout?: "encoder-only" | "peft" };
-}
-
-/**
- * A batch {@link tunePrompt} trains on: token-loss batches, or rank batches when `rank` is given.
- *
- * @example
- * ```ts
- * import type { TuneBatch } from "./tune.ts";
- * import assert from "node:assert/strict";
- * const isRank = (b: TuneBatch) => "choices" in b;
- * assert(typeof isRank === "function");
- * ```
- */
-export type TuneBatch = PromptBatch | RankBatch;
-
-/**
- * What a training objective needs from {@link tunePrompt}'s options: the loss options, the rank
- * loss's labels (absent: the token loss) and the padding id.
- *
- * @example
- * ```ts
- * import type { PromptObjectiveOptions } from "./tune.ts";
- * import assert from "node:assert/strict";
- * const options: PromptObjectiveOptions = { rank: { classes: [[30, 1], [31, 1]] }, padId: 0 };
- * assert(options.rank?.classes.length === 2);
- * ```
- */
-export type PromptObjectiveOptions = Pick<TunePromptOptions, "objective" | "rank" | "padId">;
-
-/**
- * The training objective as the loop takes it: how examples become a batch, the loss of a prompt
- * on a batch, and a batch's token count. With `rank`, {@link collateRank} and `promptRankLoss`;
- * else {@link collateExamples} and `promptLoss`. {@link tunePrompt} trains with it; a validation
- * loss made with it (`lossEvaluator`) is the training loss.
- *
- * @param model the frozen model
- * @param options loss options, the rank loss's labels, the padding id
- * @returns `{ collate, loss, countTokens }`
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { orThrow } from "../problem.ts";
- * import { loadModel } from "../model/load.ts";
- * import { disposeTree } from "../tree/tree.ts";
- * import { disposeTensors } from "./evaluate.ts";
- * import { promptObjective } from "./tune.ts";
- * import assert from "node:assert/strict";
- * const model = orThrow(await loadModel("tests/fixtures/models/t5_v1_1"));
- * const { collate, loss, countTokens } = promptObjective(model, { rank: { classes: [[30, 1], [31, 1]] } });
- * const batch = collate([{ inputIds: [5, 6, 1], targetIds: [31, 1] }]);
- * const prompt = tf.zeros([2, 32]);
- * const value = loss(prompt, batch);
- * assert(value.dataSync()[0] > 0 && countTokens(batch) === 5);
- * tf.dispose([prompt, value]);
- * disposeTensors(batch);
- * disposeTree(model.params);
- * ```
- */
-// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-export function promptObjective(
-  model: FrozenModel,
-  options: PromptObjectiveOptions = {},
-): {
-  collate: (examples: readonly TokenExample[]) => TuneBatch;
-  loss: (prompt: tf.Tensor, batch: TuneBatch) => tf.Scalar;
-  countTokens: (batch: TuneBatch) => number;
-} {
-  const { objective, rank, padId } = options;
-  const tokens = (batch: PromptBatch) =>
-    tf.tidy(() => {
-      const t = "targetMask" in batch
-        ? tf.add(batch.inputMask.sum(), batch.targetMask.sum())
-        : batch.inputMask.sum();
-      return t.dataSync()[0];
-    });
-  if (rank === undefined) {
-    return {
-      collate: (examples) => collateExamples(model, examples, { padId }),
-      loss: (prompt, batch) => promptLoss(model, batch as PromptBatch, objective)(prompt),
-      countTokens: (batch) => tokens(batch as PromptBatch),
-    };
-  }
-  const rankOptions = { ...objective, lengthNormalize: rank.lengthNormalize };
-  return {
-    collate: (examples) => collateRank(model, examples, rank.classes, { padId }),
-    loss: (prompt, batch) => promptRankLoss(model, batch as RankBatch, rankOptions)(prompt),
-    countTokens: (batch) => tokens((batch as RankBatch).choices[0]),
-  };
 }
 
 /**

@@ -13,15 +13,16 @@ import type { JsonObject } from "../config/json.ts";
 import type { Example, Task } from "../data/mod.ts";
 import { predictBagOfWords, trainBagOfWords, writeTextAtomically } from "../eval/mod.ts";
 import { accuracy, f1Binary } from "../eval/metrics.ts";
-import { orFail } from "./_args.ts";
-import { evaluatePrompt, type Frozen } from "./_run.ts";
+import { orFail } from "./args.ts";
+import { evaluatePrompt } from "./_evaluate.ts";
+import type { Frozen } from "./_model.ts";
 
 /**
  * One row of the comparison.
  *
  * @example
  * ```ts
- * import type { ComparisonRow } from "./_compare.ts";
+ * import type { ComparisonRow } from "./compare.ts";
  * import assert from "node:assert/strict";
  * const r: ComparisonRow = { model: "frozen, no prompt", accuracy: 0.7, f1: 0, seconds: 20 };
  * assert(r.accuracy <= 1);
@@ -43,7 +44,7 @@ export interface ComparisonRow {
  *
  * @example
  * ```ts
- * import { type Comparison, comparisonMarkdown } from "./_compare.ts";
+ * import { type Comparison, comparisonMarkdown } from "./compare.ts";
  * import assert from "node:assert/strict";
  * const c: Comparison = { task: "t", split: "test", examples: 2, rows: [] };
  * assert(comparisonMarkdown(c).includes("| model |"));
@@ -71,7 +72,7 @@ function pct(x: number | null): string {
  * @returns the table, a title line first, ending with a newline
  * @example
  * ```ts
- * import { comparisonMarkdown } from "./_compare.ts";
+ * import { comparisonMarkdown } from "./compare.ts";
  * import assert from "node:assert/strict";
  * const md = comparisonMarkdown({
  *   task: "spam_assassin", split: "test", examples: 593,
@@ -98,7 +99,7 @@ export function comparisonMarkdown(c: Comparison): string {
  * @returns a JSON object: task, split, examples, rows, and the markdown table
  * @example
  * ```ts
- * import { comparisonJson } from "./_compare.ts";
+ * import { comparisonJson } from "./compare.ts";
  * import assert from "node:assert/strict";
  * const j = comparisonJson({ task: "t", split: "test", examples: 0, rows: [] });
  * assert(j.split === "test" && typeof j.table === "string");
@@ -126,7 +127,7 @@ export function comparisonJson(c: Comparison): JsonObject {
  * @returns the comparison; throws `Failure`
  * @example
  * ```ts
- * import { compareOnSplit } from "./_compare.ts";
+ * import { compareOnSplit } from "./compare.ts";
  * import assert from "node:assert/strict";
  * assert(typeof compareOnSplit === "function");
  * ```
@@ -187,7 +188,7 @@ export async function compareOnSplit(
  * @returns the two paths; throws `Failure`
  * @example
  * ```ts
- * import { writeComparison } from "./_compare.ts";
+ * import { writeComparison } from "./compare.ts";
  * import assert from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * const [json] = await writeComparison(dir, { task: "t", split: "test", examples: 0, rows: [] });

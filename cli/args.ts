@@ -14,7 +14,7 @@ import { describeProblem, type Problem } from "../problem.ts";
  *
  * @example
  * ```ts
- * import { UsageError } from "./_args.ts";
+ * import { UsageError } from "./args.ts";
  * import assert from "node:assert/strict";
  * assert(new UsageError("eval needs --config").message === "eval needs --config");
  * ```
@@ -26,7 +26,7 @@ export class UsageError extends Error {}
  *
  * @example
  * ```ts
- * import { Failure } from "./_args.ts";
+ * import { Failure } from "./args.ts";
  * import { problem } from "../problem.ts";
  * import assert from "node:assert/strict";
  * const f = new Failure([problem("NotFound", "a.json", "No such file")]);
@@ -53,7 +53,7 @@ export class Failure extends Error {
  * @example
  * ```ts
  * import * as E from "fp-ts/Either";
- * import { orFail } from "./_args.ts";
+ * import { orFail } from "./args.ts";
  * import assert from "node:assert/strict";
  * assert(orFail(E.right(3)) === 3);
  * ```
@@ -68,7 +68,7 @@ export function orFail<T>(r: E.Either<Problem, T>): T {
  *
  * @example
  * ```ts
- * import type { OptionKinds } from "./_args.ts";
+ * import type { OptionKinds } from "./args.ts";
  * import assert from "node:assert/strict";
  * const o: OptionKinds = { config: "strings", out: "string", resume: "boolean" };
  * assert(o.out === "string");
@@ -81,7 +81,7 @@ export type OptionKinds = Readonly<Record<string, "boolean" | "string" | "string
  *
  * @example
  * ```ts
- * import type { Parsed } from "./_args.ts";
+ * import type { Parsed } from "./args.ts";
  * import assert from "node:assert/strict";
  * const p: Parsed = { flags: new Set(["resume"]), values: new Map([["out", ["a.npy"]]]), positionals: [] };
  * assert(p.flags.has("resume"));
@@ -106,7 +106,7 @@ export interface Parsed {
  * @returns the parsed arguments
  * @example
  * ```ts
- * import { parseCommand } from "./_args.ts";
+ * import { parseCommand } from "./args.ts";
  * import assert from "node:assert/strict";
  * const p = parseCommand("train", ["--config", "a.json", "--config", "b.json"], { config: "strings" });
  * assert(p.values.get("config")?.join() === "a.json,b.json");
@@ -149,7 +149,7 @@ export function parseCommand(command: string, args: readonly string[], kinds: Op
  * @returns its value
  * @example
  * ```ts
- * import { one, parseCommand } from "./_args.ts";
+ * import { one, parseCommand } from "./args.ts";
  * import assert from "node:assert/strict";
  * const p = parseCommand("eval", ["--out", "dir"], { out: "string" });
  * assert(one(p, "out") === "dir" && one(p, "split") === undefined);
@@ -169,7 +169,7 @@ export function one(p: Parsed, name: string): string | undefined {
  * @returns its value
  * @example
  * ```ts
- * import { parseCommand, required } from "./_args.ts";
+ * import { parseCommand, required } from "./args.ts";
  * import assert from "node:assert/strict";
  * const p = parseCommand("extract", ["--out", "x.npy"], { out: "string" });
  * assert(required(p, "extract", "out", "FILE.npy") === "x.npy");
@@ -192,7 +192,7 @@ export function required(p: Parsed, command: string, name: string, what: string)
  * @returns the positional arguments
  * @example
  * ```ts
- * import { parseCommand, positionals } from "./_args.ts";
+ * import { parseCommand, positionals } from "./args.ts";
  * import assert from "node:assert/strict";
  * const p = parseCommand("convert", ["a.npy", "b"], {});
  * assert(positionals(p, "convert", ["IN", "OUT"]).join() === "a.npy,b");

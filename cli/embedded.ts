@@ -13,7 +13,7 @@ import { EMBEDDED_PREFIX } from "../config/mod.ts";
  *
  * @example
  * ```ts
- * import { EMBEDDED_MODELS } from "./_embedded.ts";
+ * import { EMBEDDED_MODELS } from "./embedded.ts";
  * import assert from "node:assert/strict";
  * assert(EMBEDDED_MODELS.default === EMBEDDED_MODELS.lm_adapted);
  * ```
@@ -30,7 +30,7 @@ export const EMBEDDED_MODELS: Readonly<Record<string, string>> = {
  * @returns `default`, `lm_adapted`, `span_corruption`
  * @example
  * ```ts
- * import { embeddedModelNames } from "./_embedded.ts";
+ * import { embeddedModelNames } from "./embedded.ts";
  * import assert from "node:assert/strict";
  * assert(embeddedModelNames().includes("default"));
  * ```
@@ -47,7 +47,7 @@ export function embeddedModelNames(): string[] {
  * @returns a checkpoint directory, or undefined for an unknown embedded name
  * @example
  * ```ts
- * import { modelDir } from "./_embedded.ts";
+ * import { modelDir } from "./embedded.ts";
  * import assert from "node:assert/strict";
  * assert(modelDir("embedded:default")?.endsWith("lm_adapted") === true);
  * assert(modelDir("some/dir") === "some/dir" && modelDir("embedded:nope") === undefined);

@@ -1,0 +1,119 @@
+/**
+ * The training objective of a prompt as the loop takes it: token examples collated into batches,
+ * the loss of a prompt on a batch (the token loss or the rank-classification loss), and a
+ * batch's token count. `tunePrompt` trains with it, and the command line's validation loss is it.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { FrozenModel } from "../model/load.ts";
+import { collateExamples, collateRank, type TokenExample } from "./collate.ts";
+import { type ObjectiveOptions, type PromptBatch, promptLoss } from "./objective.ts";
+import { promptRankLoss, type RankBatch } from "./rank_objective.ts";
+
+/**
+ * A batch `tunePrompt` trains on: token-loss batches, or rank batches when `rank` is given.
+ *
+ * @example
+ * ```ts
+ * import { collateRank } from "./collate.ts";
+ * import { disposeTensors } from "./evaluate.ts";
+ * import type { TuneBatch } from "./prompt_objective.ts";
+ * import assert from "node:assert/strict";
+ * const example = { inputIds: [5, 1], targetIds: [31, 1] };
+ * const b: TuneBatch = collateRank({ architecture: "t5" }, [example], [[30, 1], [31, 1]]);
+ * // A rank batch: the input once per label, and the index of the example's label.
+ * assert("choices" in b && b.choices.length === 2 && b.labels.dataSync()[0] === 1);
+ * disposeTensors(b);
+ * ```
+ */
+export type TuneBatch = PromptBatch | RankBatch;
+
+/**
+ * What a training objective needs (and `tunePrompt` takes among its options): the loss options,
+ * the rank loss's labels (absent: the token loss) and the padding id.
+ *
+ * @example
+ * ```ts
+ * import type { PromptObjectiveOptions } from "./prompt_objective.ts";
+ * import assert from "node:assert/strict";
+ * const options: PromptObjectiveOptions = { rank: { classes: [[30, 1], [31, 1]] }, padId: 0 };
+ * assert(options.rank?.classes.length === 2);
+ * ```
+ */
+export interface PromptObjectiveOptions {
+  /** How the prompt meets the input, and loss options (label smoothing, z-loss). */
+  readonly objective?: ObjectiveOptions;
+  /**
+   * Train with the rank-classification loss (`promptRankLoss`) instead of the token loss: the
+   * token ids of each label, in order (every training target must be one of them), and whether
+   * the label scores are length-normalized.
+   */
+  readonly rank?: {
+    readonly classes: readonly (readonly number[])[];
+    readonly lengthNormalize?: boolean;
+  };
+  /** Padding id for batches (default 0). */
+  readonly padId?: number;
+}
+
+/**
+ * The training objective as the loop takes it: how examples become a batch, the loss of a prompt
+ * on a batch, and a batch's token count. With `rank`, `collateRank` and `promptRankLoss`;
+ * else `collateExamples` and `promptLoss`. `tunePrompt` trains with it; a validation
+ * loss made with it (`lossEvaluator`) is the training loss.
+ *
+ * @param model the frozen model
+ * @param options loss options, the rank loss's labels, the padding id
+ * @returns `{ collate, loss, countTokens }`
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { orThrow } from "../problem.ts";
+ * import { loadModel } from "../model/load.ts";
+ * import { disposeTree } from "../tree/tree.ts";
+ * import { disposeTensors } from "./evaluate.ts";
+ * import { promptObjective } from "./prompt_objective.ts";
+ * import assert from "node:assert/strict";
+ * const model = orThrow(await loadModel("tests/fixtures/models/t5_v1_1"));
+ * const { collate, loss, countTokens } = promptObjective(model, { rank: { classes: [[30, 1], [31, 1]] } });
+ * const batch = collate([{ inputIds: [5, 6, 1], targetIds: [31, 1] }]);
+ * const prompt = tf.zeros([2, 32]);
+ * const value = loss(prompt, batch);
+ * assert(value.dataSync()[0] > 0 && countTokens(batch) === 5);
+ * tf.dispose([prompt, value]);
+ * disposeTensors(batch);
+ * disposeTree(model.params);
+ * ```
+ */
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+export function promptObjective(
+  model: FrozenModel,
+  options: PromptObjectiveOptions = {},
+): {
+  collate: (examples: readonly TokenExample[]) => TuneBatch;
+  loss: (prompt: tf.Tensor, batch: TuneBatch) => tf.Scalar;
+  countTokens: (batch: TuneBatch) => number;
+} {
+  const { objective, rank, padId } = options;
+  const tokens = (batch: PromptBatch) =>
+    tf.tidy(() => {
+      const t = "targetMask" in batch
+        ? tf.add(batch.inputMask.sum(), batch.targetMask.sum())
+        : batch.inputMask.sum();
+      return t.dataSync()[0];
+    });
+  if (rank === undefined) {
+    return {
+      collate: (examples) => collateExamples(model, examples, { padId }),
+      loss: (prompt, batch) => promptLoss(model, batch as PromptBatch, objective)(prompt),
+      countTokens: (batch) => tokens(batch as PromptBatch),
+    };
+  }
+  const rankOptions = { ...objective, lengthNormalize: rank.lengthNormalize };
+  return {
+    collate: (examples) => collateRank(model, examples, rank.classes, { padId }),
+    loss: (prompt, batch) => promptRankLoss(model, batch as RankBatch, rankOptions)(prompt),
+    countTokens: (batch) => tokens((batch as RankBatch).choices[0]),
+  };
+}
