@@ -38,7 +38,8 @@ import { key, uniform } from "../random/mod.ts";
 import { randomT5Small } from "../perf/t5_small.ts";
 import { disposeTree } from "../tree/tree.ts";
 import { train } from "../training/loop.ts";
-import { promptLoss, type Seq2SeqBatch } from "../training/objective.ts";
+import { promptLoss } from "../training/objective.ts";
+import type { Seq2SeqBatch } from "../model/prompted.ts";
 import { adafactor } from "../training/optim/mod.ts";
 
 const BATCH = 8, INPUT = 128, PROMPT = 20, TARGET = 4;

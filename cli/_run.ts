@@ -49,18 +49,15 @@ import {
   adafactor,
   adam,
   adamw,
-  type Combine,
   constantSchedule,
   cosineDecaySchedule,
   type LearningRate,
   linearSchedule,
   linearWarmup,
   type Optimizer,
-  prefix,
-  prefixAfterBos,
   rsqrtDecaySchedule,
-  suffix,
 } from "../training/mod.ts";
+import { type Combine, prefix, prefixAfterBos, suffix } from "../model/combine.ts";
 import { disposeTree } from "../tree/tree.ts";
 import { Failure, orFail } from "./_args.ts";
 import { taskMetrics } from "./_metrics.ts";
@@ -297,7 +294,7 @@ export async function loadSplit(
  * @returns {@link prefix}, {@link prefixAfterBos} or {@link suffix}
  * @example
  * ```ts
- * import { suffix } from "../training/mod.ts";
+ * import { suffix } from "../model/combine.ts";
  * import { combineOf } from "./_run.ts";
  * import assert from "node:assert/strict";
  * assert(combineOf("suffix") === suffix);

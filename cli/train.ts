@@ -16,9 +16,9 @@ import {
   type ObjectiveOptions,
   promptObjective,
   type PromptObjectiveOptions,
-  type TokenExample,
   tunePrompt,
 } from "../training/mod.ts";
+import type { TokenExample } from "../data/batch.ts";
 import { specialIds } from "../decode/mod.ts";
 import { problem } from "../problem.ts";
 import { Failure, one, orFail, parseCommand, positionals } from "./_args.ts";
