@@ -89,7 +89,7 @@ export type FrozenModel =
  * const embedding = tf.tensor2d([[0, 0], [1, 1], [2, 2]]); // [V = 3, H = 2]
  * const model = { architecture: "gpt2", params: { token_embedder: { embedding } } } as FrozenModel;
  * const table = embeddingTable(model);
- * assert.deepEqual(table.arraySync()[2], [2, 2]);
+ * assert.deepEqual((table.arraySync() as number[][])[2], [2, 2]);
  * embedding.dispose();
  * ```
  */

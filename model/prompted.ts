@@ -557,6 +557,28 @@ export function t5EncodeWithPrompt(
   return { states, mask: inputs.mask, index: inputs.index };
 }
 
+/**
+ * How {@link promptForward} and {@link causalNextTokens} run: where the prompt goes, the label of
+ * positions that are not targets, and what the backward pass keeps of T5's encoder.
+ *
+ * @example
+ * ```ts
+ * import type { ForwardOptions } from "./prompted.ts";
+ * import { suffix } from "./combine.ts";
+ * import assert from "node:assert/strict";
+ * const options: ForwardOptions = { combine: suffix, ignore: -100, recompute: "layer" };
+ * assert.equal(options.recompute, "layer");
+ * ```
+ */
+export interface ForwardOptions {
+  /** Where the prompt goes in the (encoder) input. */
+  readonly combine: Combine;
+  /** The label of a position that is not a target. */
+  readonly ignore: number;
+  /** What the backward pass keeps of T5's encoder. */
+  readonly recompute: Recompute;
+}
+
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
  * The forward pass with the prompt: T5's decoder logits `[B, S, V]` with the labels, or a
@@ -590,7 +612,7 @@ export function promptForward(
   model: FrozenModel,
   batch: PromptBatch,
   prompt: tf.Tensor | undefined,
-  options: { readonly combine: Combine; readonly ignore: number; readonly recompute: Recompute },
+  options: ForwardOptions,
 ): { logits: tf.Tensor; labels?: tf.Tensor; placed?: Int32Array; index?: Int32Array } {
   const { combine, ignore, recompute } = options;
   if (model.architecture === "t5") {
@@ -624,26 +646,26 @@ export function promptForward(
  * import { causalNextTokens } from "./prompted.ts";
  * import { prefix } from "./combine.ts";
  * import assert from "node:assert/strict";
- * const model = orThrow(await loadModel("tests/fixtures/models/gpt2_tiny"));
- * const batch = {
- *   inputIds: tf.tensor2d([[1, 5, 6]], [1, 3], "int32"),
- *   inputMask: tf.ones([1, 3], "int32"),
- *   labels: tf.tensor2d([[-100, 5, 6]], [1, 3], "int32"),
- * };
- * const prompt = tf.zeros([1, 24]);
- * const out = tf.tidy(() => causalNextTokens(model, batch, prompt, { combine: prefix, ignore: -100, recompute: "none" }));
- * assert.equal(out.logits.shape.join(), "1,3,96"); // [B, P + T − 1, V]
- * // [prompt, 1, 5, 6]: labels [-100, -100, 5, 6], the next token of each position but the last
- * assert.deepEqual(out.next.dataSync(), Int32Array.from([-100, 5, 6]));
- * tf.dispose([out.logits, out.next, prompt, ...Object.values(batch)]);
- * disposeTree(model.params);
+ * const llama = orThrow(await loadModel("tests/fixtures/models/llama_gqa"));
+ * const ids = tf.tensor2d([[1, 5, 6]], [1, 3], "int32");
+ * const labels = tf.tensor2d([[-100, 5, 6]], [1, 3], "int32");
+ * const [logits, next] = tf.tidy(() => {
+ *   const batch = { inputIds: ids, inputMask: tf.onesLike(ids), labels };
+ *   const out = causalNextTokens(llama, batch, tf.zeros([1, 32]), { combine: prefix, ignore: -100, recompute: "none" });
+ *   return [out.logits, out.next];
+ * });
+ * // [prompt, 1, 5, 6]: labels [-100, -100, 5, 6]; each position but the last predicts the next.
+ * assert.deepEqual(next.dataSync(), Int32Array.from([-100, 5, 6]));
+ * assert.equal(logits.shape[1], 3); // [B, P + T − 1, V]
+ * tf.dispose([logits, next, ids, labels]);
+ * disposeTree(llama.params);
  * ```
  */
 export function causalNextTokens(
   model: FrozenModel,
   batch: CausalBatch,
   prompt: tf.Tensor | undefined,
-  options: { readonly combine: Combine; readonly ignore: number; readonly recompute: Recompute },
+  options: ForwardOptions,
 ): { logits: tf.Tensor; next: tf.Tensor } {
   const out = promptForward(model, batch, prompt, options); // [B, P + T, V]
   const moved = out.index === undefined || prompt === undefined
