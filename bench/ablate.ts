@@ -33,7 +33,8 @@ import { key } from "../random/mod.ts";
 import { type HfTokenizer, loadTokenizer } from "../tokenizer/mod.ts";
 import { disposeTree } from "../tree/tree.ts";
 import { adafactor, cosineDecaySchedule } from "../training/optim/mod.ts";
-import { type TokenExample, tunePrompt } from "../training/tune.ts";
+import { tunePrompt } from "../training/tune.ts";
+import type { TokenExample } from "../data/batch.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,

@@ -38,7 +38,8 @@ import { key, uniform } from "../random/mod.ts";
 import { randomT5Small } from "../perf/t5_small.ts";
 import { disposeTree } from "../tree/tree.ts";
 import { disposeTensors } from "../training/evaluate.ts";
-import { promptLoss, type Seq2SeqBatch } from "../training/objective.ts";
+import { promptLoss } from "../training/objective.ts";
+import type { Seq2SeqBatch } from "../model/prompted.ts";
 import { adafactor, disposeState } from "../training/optim/mod.ts";
 import { type StepState, trainStep } from "../training/step.ts";
 

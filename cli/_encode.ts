@@ -8,7 +8,7 @@
 import type { RunConfig } from "../config/mod.ts";
 import type { Example } from "../data/mod.ts";
 import type { HfTokenizer } from "../tokenizer/mod.ts";
-import type { TokenExample } from "../training/mod.ts";
+import type { TokenExample } from "../data/batch.ts";
 
 /**
  * The ids of a model input: the tokenizer's special tokens around the text (T5: EOS after it;

@@ -23,8 +23,8 @@ import {
   lossEvaluator,
   promptObjective,
   type PromptObjectiveOptions,
-  type TokenExample,
 } from "../training/mod.ts";
+import type { TokenExample } from "../data/batch.ts";
 import { Failure } from "./args.ts";
 import { encodeInput, encodeTarget } from "./_encode.ts";
 import { taskMetrics } from "./_metrics.ts";

@@ -40,18 +40,15 @@ import {
   adafactor,
   adam,
   adamw,
-  type Combine,
   constantSchedule,
   cosineDecaySchedule,
   type LearningRate,
   linearSchedule,
   linearWarmup,
   type Optimizer,
-  prefix,
-  prefixAfterBos,
   rsqrtDecaySchedule,
-  suffix,
 } from "../training/mod.ts";
+import { type Combine, prefix, prefixAfterBos, suffix } from "../model/combine.ts";
 import { Failure, orFail } from "./args.ts";
 import { embeddedModelNames } from "./embedded.ts";
 import type { Frozen } from "./_model.ts";
@@ -101,7 +98,7 @@ export async function resolveRun(
  * @returns {@link prefix}, {@link prefixAfterBos} or {@link suffix}
  * @example
  * ```ts
- * import { suffix } from "../training/mod.ts";
+ * import { suffix } from "../model/combine.ts";
  * import { combineOf } from "./_run_config.ts";
  * import assert from "node:assert/strict";
  * assert(combineOf("suffix") === suffix);

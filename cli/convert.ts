@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { HostTensor } from "../io/host_tensor.ts";
 import { writeNpy } from "../io/npy.ts";
 import { writeSafetensors } from "../io/safetensors.ts";
-import { type FrozenModel, readJsonFile } from "../model/load.ts";
+import { type ModelConfig, readJsonFile } from "../model/load.ts";
 import { parseGpt2Config } from "../model/gpt2/mod.ts";
 import { LLAMA_MODEL_TYPES, parseLlamaConfig } from "../model/llama/mod.ts";
 import { parseT5Config } from "../model/t5/mod.ts";
@@ -81,28 +81,21 @@ async function modelSizes(dir: string): Promise<Sizes> {
   const json = orFail(await readJsonFile(path));
   const type = (json as { model_type?: unknown } | null)?.model_type;
   // peftOptionsFor reads only the architecture and the configuration.
-  const none = {};
-  let model: FrozenModel;
+  let model: ModelConfig;
   if (type === "t5") {
     model = {
       architecture: "t5",
       config: orFail(parseT5Config(json, path)),
-      params: none,
-      format: "huggingface",
     };
   } else if (type === "gpt2") {
     model = {
       architecture: "gpt2",
       config: orFail(parseGpt2Config(json, path)),
-      params: none,
-      format: "huggingface",
     };
   } else if (typeof type === "string" && (LLAMA_MODEL_TYPES as readonly string[]).includes(type)) {
     model = {
       architecture: "llama",
       config: orFail(parseLlamaConfig(json, path)),
-      params: none,
-      format: "huggingface",
     };
   } else {
     throw new Failure([

@@ -15,6 +15,7 @@
  * @module
  */
 export * from "./read.ts";
+export * from "./batch.ts";
 export * from "./template.ts";
 export * from "./labels.ts";
 export * from "./task.ts";

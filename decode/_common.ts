@@ -7,7 +7,9 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/load.ts";
 import { type DecodeResult, type DecodingOptions, specialIds } from "./options.ts";
-import { type DecodeBatch, prefill, step, vocabSize } from "./prefill.ts";
+import { decodeStep, prefill } from "./prefill.ts";
+import { vocabSize } from "../model/frozen.ts";
+import type { InputBatch } from "../model/prompted.ts";
 import { disposeDecodeState } from "./state.ts";
 
 /**
@@ -58,7 +60,7 @@ export interface Choice {
 export async function tokenLoop(
   model: FrozenModel,
   prompt: tf.Tensor | undefined,
-  batch: DecodeBatch,
+  batch: InputBatch,
   options: DecodingOptions,
   choose: (logits: tf.Tensor, stepIndex: number) => Promise<Choice>,
 ): Promise<DecodeResult> {
@@ -84,7 +86,7 @@ export async function tokenLoop(
         next[r] = id;
       }
       if (finished.every((f) => f) || i + 1 === options.maxNewTokens) break;
-      const following = step(model, out.state, next);
+      const following = decodeStep(model, out.state, next);
       out.logits.dispose();
       disposeDecodeState(out.state);
       out = following;

@@ -28,7 +28,9 @@ import * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/load.ts";
 import { resolveIds } from "./_common.ts";
 import type { DecodeResult, DecodingOptions } from "./options.ts";
-import { type DecodeBatch, prefill, step, vocabSize } from "./prefill.ts";
+import { decodeStep, prefill } from "./prefill.ts";
+import { vocabSize } from "../model/frozen.ts";
+import type { InputBatch } from "../model/prompted.ts";
 import { type DecodeState, disposeDecodeState, selectRows } from "./state.ts";
 
 /** `transformers`' stand-in for minus infinity in beam scores. */
@@ -158,7 +160,7 @@ async function topCandidates(
 export async function beamSearch(
   model: FrozenModel,
   prompt: tf.Tensor | undefined,
-  batch: DecodeBatch,
+  batch: InputBatch,
   options: BeamOptions,
 ): Promise<DecodeResult> {
   checkBeamOptions(options);
@@ -253,7 +255,7 @@ export async function beamSearch(
       const reordered = selectRows(state, sources, { withinGroups: true });
       disposeDecodeState(state);
       state = reordered;
-      const following = step(model, state, next);
+      const following = decodeStep(model, state, next);
       logits.dispose();
       disposeDecodeState(state);
       state = following.state;

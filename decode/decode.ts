@@ -10,7 +10,7 @@ import type { Key } from "../random/mod.ts";
 import { beamSearch } from "./beam.ts";
 import { greedy } from "./greedy.ts";
 import type { DecodeResult, DecodingOptions } from "./options.ts";
-import type { DecodeBatch } from "./prefill.ts";
+import type { InputBatch } from "../model/prompted.ts";
 import { sample } from "./sample.ts";
 
 /**
@@ -117,7 +117,7 @@ export interface RunDecodingOptions extends DecodingOptions {
 export function decode(
   model: FrozenModel,
   prompt: tf.Tensor | undefined,
-  batch: DecodeBatch,
+  batch: InputBatch,
   decoding: Decoding,
   options: RunDecodingOptions,
 ): Promise<DecodeResult> {

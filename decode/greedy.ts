@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/load.ts";
 import { tokenLoop } from "./_common.ts";
 import type { DecodeResult, DecodingOptions } from "./options.ts";
-import type { DecodeBatch } from "./prefill.ts";
+import type { InputBatch } from "../model/prompted.ts";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
@@ -42,7 +42,7 @@ import type { DecodeBatch } from "./prefill.ts";
 export function greedy(
   model: FrozenModel,
   prompt: tf.Tensor | undefined,
-  batch: DecodeBatch,
+  batch: InputBatch,
   options: DecodingOptions,
 ): Promise<DecodeResult> {
   return tokenLoop(model, prompt, batch, options, async (logits) => {

@@ -37,14 +37,12 @@ export {
   stateRows,
 } from "./state.ts";
 export {
-  type DecodeBatch,
+  decodeStep,
   extend,
   type ExtendOutput,
   prefill,
   type PrefillOptions,
-  step,
   type StepOutput,
-  vocabSize,
 } from "./prefill.ts";
 export { type DecodeResult, type DecodingOptions, type SpecialIds, specialIds } from "./options.ts";
 export { greedy } from "./greedy.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { FrozenModel } from "../model/load.ts";
-import type { Combine } from "../training/prompt.ts";
+import type { Combine } from "../model/combine.ts";
 
 /**
  * Options every decoding mode takes.

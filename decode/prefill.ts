@@ -1,6 +1,6 @@
 /**
  * The model-agnostic decoding steps: {@link prefill} reads the input (with the soft prompt put in
- * by a combine function) and gives the first token's logits; {@link step} feeds one token per row
+ * by a combine function) and gives the first token's logits; {@link decodeStep} feeds one token per row
  * and gives the next logits; {@link extend} feeds several (teacher forcing, for scoring).
  *
  * - T5: prefill encodes `combine(prompt, embed(inputIds))` and runs the decoder on
@@ -14,39 +14,19 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { FrozenModel } from "../model/load.ts";
-import { t5Decode, t5Encode, type T5Params } from "../model/t5/mod.ts";
-import { gpt2Forward, type Gpt2Params } from "../model/gpt2/mod.ts";
-import { llamaForward, type LlamaParams } from "../model/llama/mod.ts";
-import type { DecoderOptions, DecoderOutput } from "../model/_decoder.ts";
-import { type Combine, prefix } from "../training/prompt.ts";
+import { type FrozenModel, vocabSize } from "../model/frozen.ts";
+import { t5Decode, t5Encode } from "../model/t5/mod.ts";
+import { type Combine, prefix } from "../model/combine.ts";
+import {
+  causalForward,
+  checkInputs,
+  checkPrompt,
+  embed,
+  type InputBatch,
+  promptedInputs,
+  shapeText,
+} from "../model/prompted.ts";
 import type { DecodeState } from "./state.ts";
-
-// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-/**
- * The inputs to decode from: token ids and their padding mask. The caller keeps owning them.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import type { DecodeBatch } from "./prefill.ts";
- * import assert from "node:assert/strict";
- * const batch: DecodeBatch = {
- *   inputIds: tf.tensor2d([[5, 6, 1], [7, 1, 0]], [2, 3], "int32"),
- *   inputMask: tf.tensor2d([[1, 1, 1], [1, 1, 0]], [2, 3], "int32"),
- * };
- * assert(batch.inputIds.shape[0] === 2);
- * tf.dispose([batch.inputIds, batch.inputMask]);
- * ```
- */
-export interface DecodeBatch {
-  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-  /** `[B, T]` int32 input ids (left or right padded). */
-  readonly inputIds: tf.Tensor;
-  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-  /** `[B, T]` padding mask, non-zero at real tokens. */
-  readonly inputMask: tf.Tensor;
-}
 
 /**
  * Options of {@link prefill}.
@@ -54,7 +34,7 @@ export interface DecodeBatch {
  * @example
  * ```ts
  * import type { PrefillOptions } from "./prefill.ts";
- * import { prefixAfterBos } from "../training/prompt.ts";
+ * import { prefixAfterBos } from "../model/combine.ts";
  * import assert from "node:assert/strict";
  * const options: PrefillOptions = { combine: prefixAfterBos, useCache: false };
  * assert(options.useCache === false);
@@ -72,7 +52,7 @@ export interface PrefillOptions {
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
- * What {@link prefill} and {@link step} return: the next token's logits and the new state. The
+ * What {@link prefill} and {@link decodeStep} return: the next token's logits and the new state. The
  * caller owns both.
  *
  * @example
@@ -125,76 +105,6 @@ export interface ExtendOutput {
   readonly state: DecodeState;
 }
 
-const shapeText = (t: tf.Tensor) => `[${t.shape.join(", ")}]`;
-
-/** The model's input embedding table, `token_embedder/embedding` `[V, H]`. */
-function embeddingTable(model: FrozenModel): tf.Tensor {
-  return (model.params as unknown as { token_embedder: { embedding: tf.Tensor } }).token_embedder
-    .embedding;
-}
-
-/**
- * The vocabulary size: the embedding table's rows.
- *
- * @param model a loaded model
- * @returns `V`, the number of token ids the model embeds and scores
- * @example
- * ```ts
- * import { orThrow } from "../problem.ts";
- * import { loadModel } from "../model/load.ts";
- * import { disposeTree } from "../tree/tree.ts";
- * import { vocabSize } from "./prefill.ts";
- * import assert from "node:assert/strict";
- * const model = orThrow(await loadModel("tests/fixtures/models/gpt2_tiny"));
- * assert(vocabSize(model) === 96);
- * disposeTree(model.params);
- * ```
- */
-export function vocabSize(model: FrozenModel): number {
-  return embeddingTable(model).shape[0];
-}
-
-function checkBatch(batch: DecodeBatch): void {
-  const { inputIds, inputMask } = batch;
-  if (inputIds.dtype !== "int32" || inputIds.rank !== 2) {
-    throw new TypeError(
-      `Decoding: inputIds is ${inputIds.dtype} ${shapeText(inputIds)}; expected int32 [B, T]`,
-    );
-  }
-  if (inputMask.shape.join() !== inputIds.shape.join()) {
-    throw new RangeError(
-      `Decoding: inputMask has shape ${shapeText(inputMask)}; expected inputIds' ${
-        shapeText(inputIds)
-      }`,
-    );
-  }
-  if (inputIds.shape[0] === 0) {
-    throw new RangeError("Decoding: the batch has no rows; expected at least one");
-  }
-}
-
-function checkPrompt(model: FrozenModel, prompt: tf.Tensor): void {
-  const width = embeddingTable(model).shape[1];
-  if (prompt.rank !== 2 || prompt.dtype !== "float32" || prompt.shape[1] !== width) {
-    throw new RangeError(
-      `Decoding: the prompt is ${prompt.dtype} ${
-        shapeText(prompt)
-      }; expected float32 [P, ${width}] (the model's width)`,
-    );
-  }
-}
-
-/** A decoder-only forward pass, whichever the architecture. */
-function causalForward(model: FrozenModel, options: DecoderOptions): DecoderOutput {
-  if (model.architecture === "gpt2") {
-    return gpt2Forward(model.params as unknown as Gpt2Params, model.config, options);
-  }
-  if (model.architecture === "llama") {
-    return llamaForward(model.params as unknown as LlamaParams, model.config, options);
-  }
-  throw new TypeError(`Decoding: ${model.architecture} is not a decoder-only model`);
-}
-
 /**
  * For each row, the flat index (into `[B·W]`) of its last real position in the combined
  * sequence; `index` maps combined positions to inputs (`≥ B·T`: a prompt row, always real).
@@ -241,7 +151,7 @@ function lastRealPositions(
  * import { orThrow } from "../problem.ts";
  * import { loadModel } from "../model/load.ts";
  * import { disposeTree } from "../tree/tree.ts";
- * import { prefill, step } from "./prefill.ts";
+ * import { decodeStep, prefill } from "./prefill.ts";
  * import { disposeDecodeState } from "./state.ts";
  * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/t5_v1_1"));
@@ -249,7 +159,7 @@ function lastRealPositions(
  * const inputMask = tf.ones([1, 3], "int32");
  * const prompt = tf.zeros([2, 32]);
  * const first = prefill(model, prompt, { inputIds, inputMask });
- * const next = step(model, first.state, [7]);
+ * const next = decodeStep(model, first.state, [7]);
  * assert(first.logits.shape.join() === "1,96" && next.logits.shape.join() === "1,96");
  * tf.dispose([inputIds, inputMask, prompt, first.logits, next.logits]);
  * disposeDecodeState(first.state);
@@ -260,11 +170,11 @@ function lastRealPositions(
 export function prefill(
   model: FrozenModel,
   prompt: tf.Tensor | undefined,
-  batch: DecodeBatch,
+  batch: InputBatch,
   options: PrefillOptions = {},
 ): StepOutput {
-  checkBatch(batch);
-  if (prompt !== undefined) checkPrompt(model, prompt);
+  checkInputs(batch, "decoding");
+  if (prompt !== undefined) checkPrompt(model, prompt, "decoding");
   const combine = options.combine ?? prefix;
   const cached = options.useCache ?? true;
   const hostMask = batch.inputMask.dataSync();
@@ -277,26 +187,19 @@ export function prefill(
 function encodeInputs(
   model: FrozenModel,
   prompt: tf.Tensor | undefined,
-  batch: DecodeBatch,
+  batch: InputBatch,
   combine: Combine,
   cached: boolean,
   hostMask: ArrayLike<number>,
 ): StepOutput {
   const [b, t] = batch.inputIds.shape as [number, number];
-  const embeds = tf.gather(embeddingTable(model), batch.inputIds); // [V, H] by [B, T] → [B, T, H]
-  let inputs = embeds;
-  let mask = tf.cast(tf.notEqual(batch.inputMask, 0), "int32"); // [B, T]
-  let index: Int32Array | undefined;
-  if (prompt !== undefined) {
-    const c = combine(prompt, embeds, batch.inputMask);
-    inputs = c.embeds; // [B, P + T, H]
-    mask = c.mask; // [B, P + T]
-    index = c.index;
-  }
+  const prompted = promptedInputs(model, prompt, batch, combine); // [B, W, H], W = P + T or T
+  const inputs = prompted.embeds;
+  const mask = prompted.mask; // [B, W]
   const width = inputs.shape[1] as number;
-  const last = lastRealPositions(hostMask, b, t, width, index);
+  const last = lastRealPositions(hostMask, b, t, width, prompted.index);
   if (model.architecture === "t5") {
-    const params = model.params as unknown as T5Params;
+    const params = model.params;
     const encoderStates = t5Encode(params, model.config, {
       inputsEmbeds: inputs,
       attentionMask: mask,
@@ -385,7 +288,7 @@ export function extend(model: FrozenModel, state: DecodeState, tokens: tf.Tensor
 function feed(model: FrozenModel, state: DecodeState, tokens: tf.Tensor): ExtendOutput {
   const [b, s] = tokens.shape as [number, number];
   if (model.architecture === "t5") {
-    const params = model.params as unknown as T5Params;
+    const params = model.params;
     const encoderStates = state.encoderStates!; // [B, T, H]
     const base = {
       architecture: "t5" as const,
@@ -424,7 +327,7 @@ function feed(model: FrozenModel, state: DecodeState, tokens: tf.Tensor): Extend
       state: { _tag: "Cached", architecture, mask, cache: forward.cache },
     };
   }
-  const embeds = tf.gather(embeddingTable(model), tokens); // [B, S, H]
+  const embeds = embed(model, tokens); // [B, S, H]
   const sequence = tf.concat([state.sequence, embeds], 1); // [B, W + S, H]
   const forward = causalForward(model, { inputsEmbeds: sequence, attentionMask: mask });
   const total = sequence.shape[1] as number;
@@ -448,14 +351,14 @@ function feed(model: FrozenModel, state: DecodeState, tokens: tf.Tensor): Extend
  * import { orThrow } from "../problem.ts";
  * import { loadModel } from "../model/load.ts";
  * import { disposeTree } from "../tree/tree.ts";
- * import { prefill, step } from "./prefill.ts";
+ * import { decodeStep, prefill } from "./prefill.ts";
  * import { disposeDecodeState } from "./state.ts";
  * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/llama_gqa"));
  * const inputIds = tf.tensor2d([[0, 1, 5], [1, 7, 8]], [2, 3], "int32");
  * const inputMask = tf.tensor2d([[0, 1, 1], [1, 1, 1]], [2, 3], "int32"); // left padding
  * const first = prefill(model, undefined, { inputIds, inputMask });
- * const next = step(model, first.state, [9, 10]);
+ * const next = decodeStep(model, first.state, [9, 10]);
  * assert(next.logits.shape.join() === "2,96");
  * tf.dispose([inputIds, inputMask, first.logits, next.logits]);
  * disposeDecodeState(first.state);
@@ -463,7 +366,7 @@ function feed(model: FrozenModel, state: DecodeState, tokens: tf.Tensor): Extend
  * disposeTree(model.params);
  * ```
  */
-export function step(
+export function decodeStep(
   model: FrozenModel,
   state: DecodeState,
   nextTokens: ArrayLike<number>,

@@ -15,7 +15,7 @@ import { foldIn, type Key, uniform } from "../random/mod.ts";
 import { tokenLoop } from "./_common.ts";
 import { checkFilterOptions, filterLogits, type FilterOptions } from "./filter.ts";
 import type { DecodeResult, DecodingOptions } from "./options.ts";
-import type { DecodeBatch } from "./prefill.ts";
+import type { InputBatch } from "../model/prompted.ts";
 
 /** The smallest normal float32, `jnp.finfo(jnp.float32).tiny`: the lower bound of the draw. */
 const FLOAT32_TINY = 2 ** -126;
@@ -116,7 +116,7 @@ function draw(
 export async function sample(
   model: FrozenModel,
   prompt: tf.Tensor | undefined,
-  batch: DecodeBatch,
+  batch: InputBatch,
   options: SamplingOptions,
 ): Promise<DecodeResult> {
   checkFilterOptions(options);

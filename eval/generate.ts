@@ -9,9 +9,10 @@ import type * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/load.ts";
 import { foldIn, type Key } from "../random/mod.ts";
 import type { Tokenizer } from "../tokenizer/mod.ts";
-import type { Combine } from "../training/prompt.ts";
-import { decode, type Decoding, DECODING_PRESETS, specialIds, vocabSize } from "../decode/mod.ts";
-import { checkBatchSize, padRows } from "./_collate.ts";
+import type { Combine } from "../model/combine.ts";
+import { decode, type Decoding, DECODING_PRESETS, specialIds } from "../decode/mod.ts";
+import { vocabSize } from "../model/frozen.ts";
+import { checkBatchSize, padRows } from "../data/batch.ts";
 
 /**
  * An example to generate for: the input's token ids and the expected text.

@@ -2,26 +2,20 @@
  * Rank classification: score each label's words as the continuation of the input (with the soft
  * prompt) and pick the most likely label, as T5's `rank_classification` evaluation does.
  *
- * Per batch of examples the input is read once ({@link prefill}: the encoder, or the decoder-only
- * prefix), its state repeated for every label ({@link selectRows}), and all labels' tokens are
- * fed at once with teacher forcing ({@link extend}): the label's first token is scored by the
- * prefill logits, the others by the logits after their predecessors.
+ * Per batch of examples the inputs are padded once per label, with that label as target
+ * (`collateChoices`), and scored by `labelScores`, the computation the rank-classification loss
+ * (`promptRankLoss`) trains: teacher forcing, T5's encoder once and its decoder once per label,
+ * a decoder-only model once per label on the input followed by the label.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { FrozenModel } from "../model/load.ts";
-import {
-  type DecodeState,
-  disposeDecodeState,
-  extend,
-  prefill,
-  selectRows,
-  specialIds,
-  vocabSize,
-} from "../decode/mod.ts";
-import type { Combine } from "../training/prompt.ts";
-import { checkBatchSize, padRows } from "./_collate.ts";
+import { type FrozenModel, vocabSize } from "../model/frozen.ts";
+import type { Combine } from "../model/combine.ts";
+import { checkPrompt } from "../model/prompted.ts";
+import { labelScores } from "../model/label_scores.ts";
+import { specialIds } from "../decode/options.ts";
+import { checkBatchSize, checkRows, collateChoices } from "../data/batch.ts";
 
 /**
  * Options of {@link rankClassify}.
@@ -40,8 +34,9 @@ export interface RankOptions {
   /** Examples per forward pass (each makes one row per label); default 16. */
   readonly batchSize?: number;
   /**
-   * Where the prompt goes in each input (default `prefix`). Decoder-only models see it in the
-   * input alone; the label's tokens follow the input.
+   * Where the prompt goes (default `prefix`). Decoder-only models read the input followed by the
+   * label, and the combine places the prompt in that sequence as the rank loss does in training
+   * (`prefix` and `prefixAfterBos` put it in the input).
    */
   readonly combine?: Combine;
   /** The padding id of batches; default the model's. */
@@ -84,65 +79,6 @@ function checkLabels(labelWords: readonly (readonly number[])[], vocab: number):
   });
 }
 
-/**
- * The log-probability of every label token of every row: `[n·L, S]` values, row `i·L + l` for
- * example `i` and label `l` (positions past a label's end hold garbage).
- */
-async function labelLogprobs(
-  model: FrozenModel,
-  prompt: tf.Tensor | undefined,
-  inputs: readonly (readonly number[])[],
-  labelWords: readonly (readonly number[])[],
-  options: { combine?: Combine; pad: number; vocab: number; offset: number },
-): Promise<Float32Array> {
-  const n = inputs.length;
-  const l = labelWords.length;
-  const s = Math.max(...labelWords.map((w) => w.length));
-  const { pad, vocab } = options;
-  const batch = padRows(inputs, pad, vocab, "Rank classification: example", options.offset);
-  // Each example's row once per label, example-major: [n] → [n·L].
-  const repeat = Int32Array.from({ length: n * l }, (_, i) => Math.floor(i / l));
-  const labels = new Int32Array(n * l * s).fill(pad); // [n·L, S]
-  for (let i = 0; i < n; i++) {
-    labelWords.forEach((words, k) => labels.set(words, (i * l + k) * s));
-  }
-  const owned: tf.Tensor[] = [batch.inputIds, batch.inputMask];
-  const states: DecodeState[] = [];
-  try {
-    const first = prefill(model, prompt, batch, { combine: options.combine });
-    owned.push(first.logits);
-    states.push(first.state);
-    const rows = selectRows(first.state, repeat);
-    states.push(rows);
-    let more: tf.Tensor | undefined;
-    if (s > 1) {
-      // Every label token but the last is fed: [n·L, S − 1].
-      const fedIds = new Int32Array(n * l * (s - 1));
-      for (let r = 0; r < n * l; r++) {
-        fedIds.set(labels.subarray(r * s, r * s + s - 1), r * (s - 1));
-      }
-      const fed = tf.tensor2d(fedIds, [n * l, s - 1], "int32");
-      owned.push(fed);
-      const extended = extend(model, rows, fed);
-      owned.push(extended.logits);
-      states.push(extended.state);
-      more = extended.logits; // [n·L, S − 1, V]
-    }
-    const picked = tf.tidy(() => {
-      const head = tf.gather(first.logits, tf.tensor1d(repeat, "int32")).expandDims(1); // [n·L, 1, V]
-      const logits = more === undefined ? head : tf.concat([head, more], 1); // [n·L, S, V]
-      const logprobs = tf.reshape(tf.logSoftmax(logits), [n * l * s * vocab]); // [n·L·S·V]
-      const at = Int32Array.from(labels, (id, j) => j * vocab + id); // flat index of each target
-      return tf.gather(logprobs, tf.tensor1d(at, "int32")); // [n·L·S]
-    });
-    owned.push(picked);
-    return await picked.data() as Float32Array;
-  } finally {
-    tf.dispose(owned);
-    states.forEach(disposeDecodeState);
-  }
-}
-
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
  * Rank classification: for every example, the log-likelihood of each label's tokens given the
@@ -183,22 +119,27 @@ export async function rankClassify(
   checkLabels(labelWords, vocab);
   const pad = options.padTokenId ?? specialIds(model).padTokenId;
   const l = labelWords.length;
-  const s = Math.max(...labelWords.map((w) => w.length));
   const out: RankedExample[] = [];
   for (let start = 0; start < examples.length; start += batchSize) {
     const inputs = examples.slice(start, start + batchSize);
-    const values = await labelLogprobs(model, prompt, inputs, labelWords, {
-      combine: options.combine,
-      pad,
-      vocab,
-      offset: start,
-    });
+    checkRows(inputs, vocab, "Rank classification: example", start);
+    if (prompt !== undefined) checkPrompt(model, prompt, "decoding");
+    const choices = collateChoices(model, inputs, labelWords, { padId: pad });
+    let values: Float32Array;
+    try {
+      const scores = tf.tidy(() =>
+        labelScores(model, prompt, choices, {
+          combine: options.combine,
+          lengthNormalize: options.lengthNormalize,
+        })
+      ); // [n, L]
+      values = await scores.data() as Float32Array;
+      scores.dispose();
+    } finally {
+      tf.dispose(choices.flatMap((c) => Object.values(c)));
+    }
     inputs.forEach((_, i) => {
-      const scores = labelWords.map((words, k) => {
-        let sum = 0;
-        for (let j = 0; j < words.length; j++) sum += values[(i * l + k) * s + j];
-        return options.lengthNormalize ? sum / words.length : sum;
-      });
+      const scores = Array.from(values.subarray(i * l, i * l + l));
       let predicted = 0;
       scores.forEach((v, k) => {
         if (v > scores[predicted]) predicted = k;

@@ -11,57 +11,32 @@ import { openSafetensorsIndex } from "../io/safetensors.ts";
 import { openTensorFile, type TensorSource } from "../io/tensor_file.ts";
 import { readFileCapped } from "../io/_bytes.ts";
 import { type Problem, problem } from "../problem.ts";
-import { disposeTree, type ParamTree } from "../tree/tree.ts";
-import { type Gpt2Config, loadGpt2FromHuggingFace, parseGpt2Config } from "./gpt2/mod.ts";
+import { disposeTree } from "../tree/tree.ts";
+import {
+  type Gpt2Config,
+  type Gpt2Params,
+  loadGpt2FromHuggingFace,
+  parseGpt2Config,
+} from "./gpt2/mod.ts";
 import {
   LLAMA_MODEL_TYPES,
   type LlamaConfig,
+  type LlamaParams,
   loadLlamaFromHuggingFace,
   parseLlamaConfig,
 } from "./llama/mod.ts";
-import { checkT5Params, loadT5FromHuggingFace, parseT5Config, type T5Config } from "./t5/mod.ts";
+import {
+  checkT5Params,
+  loadT5FromHuggingFace,
+  parseT5Config,
+  type T5Config,
+  type T5Params,
+} from "./t5/mod.ts";
 import { loadT5x } from "./t5x/mod.ts";
 import { type GenerationConfig, parseGenerationConfig } from "./generation_config.ts";
+import type { FrozenModel, ModelConfig } from "./frozen.ts";
 
-/**
- * A loaded frozen model: its architecture, configuration and parameter tree.
- *
- * @example
- * ```ts
- * import { type FrozenModel, loadModel } from "./load.ts";
- * import { disposeTree } from "../tree/tree.ts";
- * import { orThrow } from "../problem.ts";
- * import assert from "node:assert/strict";
- * const dir = new URL("../tests/fixtures/models/llama_gqa", import.meta.url).pathname;
- * const model: FrozenModel = orThrow(await loadModel(dir));
- * // The architecture tells the config's type apart.
- * assert(model.architecture === "llama" && model.config.numKvHeads === 2);
- * assert(model.format === "huggingface");
- * disposeTree(model.params);
- * ```
- */
-export type FrozenModel =
-  | {
-    readonly architecture: "t5";
-    readonly config: T5Config;
-    readonly params: ParamTree;
-    readonly format: "huggingface" | "t5x";
-    readonly generation?: GenerationConfig;
-  }
-  | {
-    readonly architecture: "gpt2";
-    readonly config: Gpt2Config;
-    readonly params: ParamTree;
-    readonly format: "huggingface";
-    readonly generation?: GenerationConfig;
-  }
-  | {
-    readonly architecture: "llama";
-    readonly config: LlamaConfig;
-    readonly params: ParamTree;
-    readonly format: "huggingface";
-    readonly generation?: GenerationConfig;
-  };
+export { embeddingTable, type FrozenModel, type ModelConfig, vocabSize } from "./frozen.ts";
 
 /**
  * Config and JSON files larger than this are refused (they are a few KB in practice).
@@ -160,11 +135,17 @@ async function loadHuggingFace(dir: string): Promise<E.Either<Problem, FrozenMod
     );
   }
   // Parse the config before opening the weights, so a bad config is reported first.
-  const parsed = modelType === "t5"
-    ? parseT5Config(json.right, configPath)
+  const parsed: E.Either<Problem, ModelConfig> = modelType === "t5"
+    ? E.map((config: T5Config) => ({ architecture: "t5" as const, config }))(
+      parseT5Config(json.right, configPath),
+    )
     : modelType === "gpt2"
-    ? parseGpt2Config(json.right, configPath)
-    : parseLlamaConfig(json.right, configPath);
+    ? E.map((config: Gpt2Config) => ({ architecture: "gpt2" as const, config }))(
+      parseGpt2Config(json.right, configPath),
+    )
+    : E.map((config: LlamaConfig) => ({ architecture: "llama" as const, config }))(
+      parseLlamaConfig(json.right, configPath),
+    );
   if (E.isLeft(parsed)) return parsed;
   const generation = await readGenerationConfig(dir);
   if (E.isLeft(generation)) return generation;
@@ -173,23 +154,20 @@ async function loadHuggingFace(dir: string): Promise<E.Either<Problem, FrozenMod
   if (E.isLeft(weights)) return weights;
   const source = weights.right;
   try {
-    const architecture = modelType === "t5" ? "t5" : modelType === "gpt2" ? "gpt2" : "llama";
-    const load = architecture === "t5"
-      ? loadT5FromHuggingFace
-      : architecture === "gpt2"
-      ? loadGpt2FromHuggingFace
-      : loadLlamaFromHuggingFace;
-    const params: E.Either<Problem, ParamTree> = await load(dir, json.right, source);
-    // The config was parsed by the same architecture's parser above, so the pair is consistent.
-    return E.map((p: ParamTree) =>
-      ({
-        architecture,
-        config: parsed.right,
-        params: p,
-        format: "huggingface",
-        ...extra,
-      }) as FrozenModel
-    )(params);
+    const c = parsed.right;
+    const format = "huggingface" as const;
+    if (c.architecture === "t5") {
+      const params = await loadT5FromHuggingFace(dir, json.right, source);
+      return E.map((p: T5Params): FrozenModel => ({ ...c, params: p, format, ...extra }))(params);
+    }
+    if (c.architecture === "gpt2") {
+      const params = await loadGpt2FromHuggingFace(dir, json.right, source);
+      return E.map((p: Gpt2Params): FrozenModel => ({ ...c, params: p, format, ...extra }))(
+        params,
+      );
+    }
+    const params = await loadLlamaFromHuggingFace(dir, json.right, source);
+    return E.map((p: LlamaParams): FrozenModel => ({ ...c, params: p, format, ...extra }))(params);
   } finally {
     source.close();
   }
@@ -231,7 +209,12 @@ async function loadT5xDir(dir: string): Promise<E.Either<Problem, FrozenModel>> 
     disposeTree(params);
     return E.isLeft(config) ? config : checked as E.Left<Problem>;
   }
-  return E.right({ architecture: "t5", config: config.right, params, format: "t5x" });
+  return E.right({
+    architecture: "t5",
+    config: config.right,
+    params: checked.right,
+    format: "t5x",
+  });
 }
 
 /**

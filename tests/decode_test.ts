@@ -11,6 +11,7 @@ import {
   beamSearch,
   decode,
   type DecodeResult,
+  decodeStep,
   DECODING_PRESETS,
   disposeDecodeState,
   extend,
@@ -19,7 +20,6 @@ import {
   prefill,
   sample,
   selectRows,
-  step,
 } from "../decode/mod.ts";
 import { int2d, MODELS, table, width, withModel } from "./_model_helpers.ts";
 
@@ -376,8 +376,8 @@ for (const name of MODELS) {
           const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a.logits, b.logits))).dataSync()[0]);
           assert.ok(diff < 1e-4, `step ${s}: ${diff}`);
           const next = [7 + s, 30 + s];
-          const a2 = step(model, a.state, next);
-          const b2 = step(model, b.state, next);
+          const a2 = decodeStep(model, a.state, next);
+          const b2 = decodeStep(model, b.state, next);
           tf.dispose([a.logits, b.logits]);
           disposeDecodeState(a.state);
           disposeDecodeState(b.state);
@@ -393,12 +393,12 @@ for (const name of MODELS) {
   });
 }
 
-Deno.test("step() grows the cache by one token and continues the positions", async () => {
+Deno.test("decodeStep() grows the cache by one token and continues the positions", async () => {
   await withModel("llama_gqa", async (model) => {
     await withBatch(rowsFor(model), (batch) => {
       const first = prefill(model, undefined, batch);
       assert.equal(first.state._tag, "Cached");
-      const next = step(model, first.state, [3, 4]);
+      const next = decodeStep(model, first.state, [3, 4]);
       if (first.state._tag !== "Cached" || next.state._tag !== "Cached") throw new Error("cached");
       assert.equal(next.state.cache[0].key.shape[2], first.state.cache[0].key.shape[2]! + 1);
       assert.equal(next.state.mask.shape[1], first.state.mask.shape[1]! + 1);
@@ -529,8 +529,8 @@ Deno.test("selectRows() repeats and reorders rows of a state", async () => {
     await withBatch(rowsFor(model), (batch) => {
       const first = prefill(model, undefined, batch);
       const picked = selectRows(first.state, [1, 0, 1]);
-      const next = step(model, picked, [9, 9, 9]);
-      const base = step(model, first.state, [9, 9]);
+      const next = decodeStep(model, picked, [9, 9, 9]);
+      const base = decodeStep(model, first.state, [9, 9]);
       const rows = tf.tidy(() => tf.gather(base.logits, tf.tensor1d([1, 0, 1], "int32")));
       const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(next.logits, rows))).dataSync()[0]);
       assert.ok(diff < 1e-6);

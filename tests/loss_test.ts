@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend.ts";
-import { crossEntropy, type CrossEntropyOptions } from "../training/loss.ts";
+import { crossEntropy, type CrossEntropyOptions } from "../model/loss.ts";
 
 await initBackend("wasm");
 

@@ -5,14 +5,10 @@ import type { FrozenModel } from "../model/load.ts";
 import { gpt2Forward, type Gpt2Params } from "../model/gpt2/mod.ts";
 import { shiftRight, t5Decode, t5Encode, type T5Params } from "../model/t5/mod.ts";
 import { flatten } from "../tree/tree.ts";
-import { crossEntropy } from "../training/loss.ts";
+import { crossEntropy } from "../model/loss.ts";
 import { adam, disposeState } from "../training/optim/mod.ts";
-import {
-  type CausalBatch,
-  promptLogits,
-  promptLoss,
-  type Seq2SeqBatch,
-} from "../training/objective.ts";
+import { promptLogits, promptLoss } from "../training/objective.ts";
+import type { CausalBatch, Seq2SeqBatch } from "../model/prompted.ts";
 import { valueAndGradOfPrompt } from "../training/grad.ts";
 import { assertFiniteDifferences, int2d, table, width, withModel } from "./_model_helpers.ts";
 

@@ -7,7 +7,8 @@ import { type FrozenModel, loadModel } from "../model/load.ts";
 import { orThrow } from "../problem.ts";
 import { disposeTree } from "../tree/tree.ts";
 import { adam, disposeState } from "../training/optim/mod.ts";
-import { type PromptBatch, promptLogits, promptLoss } from "../training/objective.ts";
+import { promptLogits, promptLoss } from "../training/objective.ts";
+import type { PromptBatch } from "../model/prompted.ts";
 import { valueAndGradOfPrompt } from "../training/grad.ts";
 import {
   ADAPTER_CONFIG,

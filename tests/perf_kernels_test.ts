@@ -6,7 +6,8 @@ import { loadModel } from "../model/load.ts";
 import { orThrow } from "../problem.ts";
 import { disposeTree } from "../tree/tree.ts";
 import { valueAndGradOfPrompt } from "../training/grad.ts";
-import { promptLoss, type Seq2SeqBatch } from "../training/objective.ts";
+import { promptLoss } from "../training/objective.ts";
+import type { Seq2SeqBatch } from "../model/prompted.ts";
 import { hashUniform, randomT5Small } from "../perf/t5_small.ts";
 
 await initBackend("wasm");

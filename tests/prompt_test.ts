@@ -14,7 +14,7 @@ import {
   prefix,
   prefixAfterBos,
   suffix,
-} from "../training/prompt.ts";
+} from "../model/combine.ts";
 
 await initBackend("wasm");
 

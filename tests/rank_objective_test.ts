@@ -7,10 +7,10 @@ import { rankClassify } from "../eval/rank.ts";
 import { key, normal } from "../random/mod.ts";
 import { disposeTensors } from "../training/evaluate.ts";
 import { valueAndGradOfPrompt } from "../training/grad.ts";
-import { classCrossEntropy, sequenceLogLikelihood } from "../training/loss.ts";
+import { classCrossEntropy, sequenceLogLikelihood } from "../model/loss.ts";
 import { adam, disposeState } from "../training/optim/mod.ts";
 import { promptRankLoss } from "../training/rank_objective.ts";
-import { collateRank, type TokenExample } from "../training/tune.ts";
+import { collateRank, type TokenExample } from "../data/batch.ts";
 import { assertFiniteDifferences, MODELS, width, withModel } from "./_model_helpers.ts";
 
 await initBackend("wasm");

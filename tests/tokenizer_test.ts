@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as E from "fp-ts/Either";
+import { batchIds } from "../data/batch.ts";
 import {
-  batchIds,
   type HfTokenizer,
   loadTokenizer,
   precompiledNormalizer,

@@ -5,12 +5,12 @@ import { loadModel } from "../model/load.ts";
 import { orThrow } from "../problem.ts";
 import { key } from "../random/mod.ts";
 import { disposeTree } from "../tree/tree.ts";
+import { collateExamples } from "../data/batch.ts";
+import type { PromptBatch } from "../model/prompted.ts";
 import {
   adafactor,
-  collateExamples,
   disposeState,
   disposeTensors,
-  type PromptBatch,
   promptLoss,
   type StepMetrics,
   type StepState,

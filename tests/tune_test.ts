@@ -9,7 +9,8 @@ import { key } from "../random/mod.ts";
 import { disposeTree } from "../tree/tree.ts";
 import { adafactor } from "../training/optim/mod.ts";
 import { readPeftAdapter } from "../training/peft.ts";
-import { collateExamples, type TokenExample, tunePrompt } from "../training/tune.ts";
+import { tunePrompt } from "../training/tune.ts";
+import { collateExamples, type TokenExample } from "../data/batch.ts";
 
 await initBackend("wasm");
 

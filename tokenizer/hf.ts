@@ -16,7 +16,7 @@ import { type Problem, problem, ProblemError } from "../problem.ts";
 import { pathText, readFileCapped } from "../io/_bytes.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 import { asRecord, checkTokenizerJson, settle } from "./_config.ts";
-import { type BatchEncoding, batchIds, type EncodeBatchOptions } from "./batch.ts";
+import { type BatchEncoding, batchIds, type EncodeBatchOptions } from "../data/batch.ts";
 import { precompiledNormalizer } from "./precompiled.ts";
 
 /**

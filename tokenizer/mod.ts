@@ -25,10 +25,4 @@ export {
   type TokenizerConfigFiles,
   tokenizerFromJson,
 } from "./hf.ts";
-export {
-  type BatchEncoding,
-  batchIds,
-  type BatchSpecials,
-  type EncodeBatchOptions,
-} from "./batch.ts";
 export { precompiledNormalizer } from "./precompiled.ts";

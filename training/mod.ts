@@ -1,22 +1,20 @@
 /**
- * Prompt tuning: the prompt and how it meets the input, gradients restricted to it, optimizers as
- * pure state transitions, the loss, and a resumable training loop with atomic checkpoints and
- * PEFT export.
+ * Prompt tuning: the losses of a prompt, gradients restricted to it, optimizers as pure state
+ * transitions, and a resumable training loop with atomic checkpoints and PEFT export. (How the
+ * prompt meets the input is `model/combine.ts`.)
  *
  * ```ts
- * import { adafactor, prefix } from "./mod.ts";
+ * import { adafactor } from "./mod.ts";
  * import assert from "node:assert/strict";
  * const opt = adafactor(); // the paper's settings: lr 0.3, decay 0.8, clipping 1.0, wd 1e-5
- * assert(opt.name === "adafactor" && typeof prefix === "function");
+ * assert(opt.name === "adafactor" && opt.init !== undefined);
  * ```
  *
  * @module
  */
-export * from "./prompt.ts";
 export * from "./objective.ts";
 export * from "./rank_objective.ts";
 export * from "./grad.ts";
-export * from "./loss.ts";
 export * from "./optim/mod.ts";
 export * from "./batches.ts";
 export * from "./checkpoint.ts";
@@ -27,6 +25,5 @@ export * from "./progress.ts";
 export * from "./step.ts";
 export * from "./loop.ts";
 export * from "./peft.ts";
-export * from "./collate.ts";
 export * from "./prompt_objective.ts";
 export * from "./tune.ts";

@@ -18,95 +18,16 @@
 import * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/load.ts";
 import type { Recompute } from "../model/kernels/recompute.ts";
-import { crossEntropy, type CrossEntropyOptions } from "./loss.ts";
-import { type Combine, dropPrompt, prefix } from "./prompt.ts";
-import { causalNextTokens, checkBatch, checkPrompt, forward } from "./_forward.ts";
-
-// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-/**
- * An encoder-decoder batch. Targets are right-padded; positions where `targetMask` is 0 are not
- * targets (and are fed to the decoder as padding).
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import type { Seq2SeqBatch } from "./objective.ts";
- * import assert from "node:assert/strict";
- * const batch: Seq2SeqBatch = {
- *   inputIds: tf.tensor2d([[5, 6, 1], [7, 1, 0]], [2, 3], "int32"),
- *   inputMask: tf.tensor2d([[1, 1, 1], [1, 1, 0]], [2, 3], "int32"),
- *   targetIds: tf.tensor2d([[8, 1], [1, 0]], [2, 2], "int32"),
- *   targetMask: tf.tensor2d([[1, 1], [1, 0]], [2, 2], "int32"),
- * };
- * assert(batch.targetIds.shape[1] === 2);
- * tf.dispose(Object.values(batch));
- * ```
- */
-export interface Seq2SeqBatch {
-  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-  /** `[B, T]` int32 encoder input ids. */
-  readonly inputIds: tf.Tensor;
-  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-  /** `[B, T]` encoder padding mask, 1 at real tokens. */
-  readonly inputMask: tf.Tensor;
-  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-  /** `[B, S]` int32 target ids. */
-  readonly targetIds: tf.Tensor;
-  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-  /** `[B, S]` target padding mask, 1 at real targets. */
-  readonly targetMask: tf.Tensor;
-}
-
-// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-/**
- * A decoder-only batch: inputs and targets in one sequence.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import type { CausalBatch } from "./objective.ts";
- * import assert from "node:assert/strict";
- * // BOS 5 6 EOS, predicting 6 and EOS.
- * const batch: CausalBatch = {
- *   inputIds: tf.tensor2d([[1, 5, 6, 2]], [1, 4], "int32"),
- *   inputMask: tf.ones([1, 4], "int32"),
- *   labels: tf.tensor2d([[-100, -100, 6, 2]], [1, 4], "int32"),
- * };
- * assert(batch.labels?.shape[1] === 4);
- * tf.dispose([batch.inputIds, batch.inputMask, batch.labels!]);
- * ```
- */
-export interface CausalBatch {
-  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-  /** `[B, T]` int32 token ids (left or right padded). */
-  readonly inputIds: tf.Tensor;
-  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-  /** `[B, T]` padding mask, 1 at real tokens. */
-  readonly inputMask: tf.Tensor;
-  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-  /**
-   * `[B, T]` int32: the token to predict at each position (usually `inputIds` itself), -100 (or
-   * the loss options' `ignoreIndex`) where nothing is predicted. Not needed for logits.
-   */
-  readonly labels?: tf.Tensor;
-}
-
-/**
- * A batch for {@link promptLoss} and {@link promptLogits}: its kind must fit the model's.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import type { PromptBatch } from "./objective.ts";
- * import assert from "node:assert/strict";
- * const ids = tf.tensor2d([[1, 5]], [1, 2], "int32");
- * const mask = tf.ones([1, 2], "int32");
- * const batch: PromptBatch = { inputIds: ids, inputMask: mask };
- * assert(!("targetIds" in batch));
- * tf.dispose([ids, mask]);
- * ```
- */
-export type PromptBatch = Seq2SeqBatch | CausalBatch;
+import { crossEntropy, type CrossEntropyOptions } from "../model/loss.ts";
+import { type Combine, dropPrompt, prefix } from "../model/combine.ts";
+import {
+  type CausalBatch,
+  causalNextTokens,
+  checkBatch,
+  checkPrompt,
+  type PromptBatch,
+  promptForward,
+} from "../model/prompted.ts";
 
 /**
  * Options of {@link promptLoss} and {@link promptLogits}.
@@ -114,7 +35,7 @@ export type PromptBatch = Seq2SeqBatch | CausalBatch;
  * @example
  * ```ts
  * import type { ObjectiveOptions } from "./objective.ts";
- * import { prefixAfterBos } from "./prompt.ts";
+ * import { prefixAfterBos } from "../model/combine.ts";
  * import assert from "node:assert/strict";
  * const options: ObjectiveOptions = { combine: prefixAfterBos, lossOptions: { zLoss: 1e-4 } };
  * assert(options.lossOptions?.zLoss === 1e-4);
@@ -204,12 +125,13 @@ export function promptLoss(
   return (prompt) => {
     checkPrompt(model, prompt);
     return tf.tidy(() => {
+      const forward = { combine, ignore, recompute };
       if (model.architecture === "t5") {
-        const out = forward(model, batch, prompt, combine, ignore, recompute);
+        const out = promptForward(model, batch, prompt, forward);
         return crossEntropy(out.logits, out.labels!, lossOptions).loss; // [B, S, V] vs [B, S]
       }
       const causal = batch as CausalBatch;
-      const { logits, next } = causalNextTokens(model, causal, prompt, combine, ignore, recompute);
+      const { logits, next } = causalNextTokens(model, causal, prompt, forward);
       return crossEntropy(logits, next, lossOptions).loss;
     });
   };
@@ -258,7 +180,7 @@ export function promptLogits(
   return (prompt) => {
     checkPrompt(model, prompt);
     return tf.tidy(() => {
-      const out = forward(model, batch, prompt, combine, ignore, recompute);
+      const out = promptForward(model, batch, prompt, { combine, ignore, recompute });
       return out.placed === undefined ? out.logits : dropPrompt(out.logits, out.placed);
     });
   };

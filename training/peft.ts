@@ -16,7 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { readFileCapped, writeAtomic } from "../io/_bytes.ts";
 import { type HostTensor, hostTensor, toFloat64 } from "../io/host_tensor.ts";
 import { openSafetensors, writeSafetensors } from "../io/safetensors.ts";
-import type { FrozenModel } from "../model/load.ts";
+import type { ModelConfig } from "../model/load.ts";
 import { type Problem, problem } from "../problem.ts";
 
 /**
@@ -186,7 +186,7 @@ export interface PeftAdapter {
  * The model-dependent part of {@link PeftAdapterOptions}, as PEFT derives it from the model's
  * config (`task_type` from the architecture, `token_dim`, `num_layers`, `num_attention_heads`).
  *
- * @param model a loaded model
+ * @param model a loaded model, or just its architecture and configuration
  * @returns task type, width, layers and heads
  * @example
  * ```ts
@@ -202,7 +202,7 @@ export interface PeftAdapter {
  * ```
  */
 export function peftOptionsFor(
-  model: FrozenModel,
+  model: ModelConfig,
 ): Pick<PeftAdapterOptions, "taskType" | "tokenDim" | "numLayers" | "numAttentionHeads"> {
   switch (model.architecture) {
     case "t5":

@@ -7,16 +7,17 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/load.ts";
-import { collateExamples, collateRank, type TokenExample } from "./collate.ts";
-import { type ObjectiveOptions, type PromptBatch, promptLoss } from "./objective.ts";
-import { promptRankLoss, type RankBatch } from "./rank_objective.ts";
+import { collateExamples, collateRank, type RankBatch, type TokenExample } from "../data/batch.ts";
+import type { PromptBatch } from "../model/prompted.ts";
+import { type ObjectiveOptions, promptLoss } from "./objective.ts";
+import { promptRankLoss } from "./rank_objective.ts";
 
 /**
  * A batch `tunePrompt` trains on: token-loss batches, or rank batches when `rank` is given.
  *
  * @example
  * ```ts
- * import { collateRank } from "./collate.ts";
+ * import { collateRank } from "../data/batch.ts";
  * import { disposeTensors } from "./evaluate.ts";
  * import type { TuneBatch } from "./prompt_objective.ts";
  * import assert from "node:assert/strict";

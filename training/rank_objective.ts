@@ -1,7 +1,8 @@
 /**
  * The rank-classification loss of a soft prompt: each label's token sequence is scored by its
- * log-likelihood given the input and the prompt (as `eval/rank.ts` scores it at evaluation), and
- * the loss is the cross-entropy of a softmax over those scores, i.e. over the label words only.
+ * log-likelihood given the input and the prompt (`labelScores`, as `eval/rank.ts` scores it at
+ * evaluation), and the loss is the cross-entropy of a softmax over those scores, i.e. over the
+ * label words only.
  *
  * The usual loss (`promptLoss`) is the cross-entropy over the whole vocabulary at each target
  * token: most of its gradient first teaches the frozen model to say the label words at all. This
@@ -16,57 +17,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/load.ts";
-import {
-  causalNextTokens,
-  checkBatch,
-  checkPrompt,
-  checkSame,
-  shapeText,
-  t5DecodeTargets,
-  t5EncodeWithPrompt,
-} from "./_forward.ts";
-import { classCrossEntropy, sequenceLogLikelihood } from "./loss.ts";
-import type {
-  CausalBatch,
-  ObjectiveOptions,
-  OfPrompt,
-  PromptBatch,
-  Seq2SeqBatch,
-} from "./objective.ts";
-import { prefix } from "./prompt.ts";
-
-// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-/**
- * A batch for {@link promptRankLoss}: the same inputs once per label, each with that label's
- * tokens as its target, and which label is right for each example.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { disposeTensors } from "./evaluate.ts";
- * import type { RankBatch } from "./rank_objective.ts";
- * import assert from "node:assert/strict";
- * const inputIds = tf.tensor2d([[5, 6, 1]], [1, 3], "int32");
- * const inputMask = tf.ones([1, 3], "int32");
- * const mask = tf.ones([1, 2], "int32");
- * const batch: RankBatch = {
- *   choices: [
- *     { inputIds, inputMask, targetIds: tf.tensor2d([[30, 1]], [1, 2], "int32"), targetMask: mask },
- *     { inputIds, inputMask, targetIds: tf.tensor2d([[31, 1]], [1, 2], "int32"), targetMask: mask },
- *   ],
- *   labels: tf.tensor1d([1], "int32"), // the second label is right
- * };
- * assert(batch.choices.length === 2);
- * disposeTensors(batch);
- * ```
- */
-export interface RankBatch {
-  /** One batch per label, in label order; all have the same inputs. */
-  readonly choices: readonly PromptBatch[];
-  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-  /** `[B]` int32: the index in `choices` of each example's label. */
-  readonly labels: tf.Tensor;
-}
+import { checkBatch, checkPrompt, checkSame, shapeText } from "../model/prompted.ts";
+import { labelScores } from "../model/label_scores.ts";
+import { classCrossEntropy } from "../model/loss.ts";
+import type { RankBatch } from "../data/batch.ts";
+import type { ObjectiveOptions, OfPrompt } from "./objective.ts";
 
 /**
  * Options of {@link promptRankLoss}: the objective's, and length normalization of the scores.
@@ -107,52 +62,6 @@ function checkRankBatch(model: FrozenModel, batch: RankBatch): void {
   }
 }
 
-/** `[B, C]`: each label's log-likelihood, T5 (one encoder pass, a decoder pass per label). */
-function t5Scores(
-  model: Extract<FrozenModel, { architecture: "t5" }>,
-  choices: readonly Seq2SeqBatch[],
-  prompt: tf.Tensor,
-  options: RankObjectiveOptions,
-  ignore: number,
-): tf.Tensor {
-  const combine = options.combine ?? prefix;
-  const encoded = t5EncodeWithPrompt(
-    model,
-    choices[0],
-    prompt,
-    combine,
-    options.recompute ?? "none",
-  );
-  const scores = choices.map((choice) => {
-    const { logits, labels } = t5DecodeTargets(model, encoded.states, encoded.mask, choice, ignore);
-    return sequenceLogLikelihood(logits, labels, {
-      ignoreIndex: ignore,
-      lengthNormalize: options.lengthNormalize,
-    }); // [B]
-  });
-  return tf.stack(scores, 1); // [B, C]
-}
-
-/** `[B, C]`: each label's log-likelihood as the input's continuation, decoder-only models. */
-function causalScores(
-  model: FrozenModel,
-  choices: readonly CausalBatch[],
-  prompt: tf.Tensor,
-  options: RankObjectiveOptions,
-  ignore: number,
-): tf.Tensor {
-  const combine = options.combine ?? prefix;
-  const recompute = options.recompute ?? "none";
-  const scores = choices.map((choice) => {
-    const { logits, next } = causalNextTokens(model, choice, prompt, combine, ignore, recompute);
-    return sequenceLogLikelihood(logits, next, {
-      ignoreIndex: ignore,
-      lengthNormalize: options.lengthNormalize,
-    }); // [B]
-  });
-  return tf.stack(scores, 1); // [B, C]
-}
-
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
  * The rank-classification loss of a prompt on one batch, as a function of the prompt: the mean
@@ -171,7 +80,7 @@ function causalScores(
  * import { loadModel } from "../model/load.ts";
  * import { disposeTree } from "../tree/tree.ts";
  * import { disposeTensors } from "./evaluate.ts";
- * import { collateRank } from "./tune.ts";
+ * import { collateRank } from "../data/batch.ts";
  * import { promptRankLoss } from "./rank_objective.ts";
  * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/models/t5_v1_1"));
@@ -191,13 +100,16 @@ export function promptRankLoss(
   options: RankObjectiveOptions = {},
 ): OfPrompt<tf.Scalar> {
   checkRankBatch(model, batch);
-  const ignore = options.lossOptions?.ignoreIndex ?? -100;
+  const scoring = {
+    combine: options.combine,
+    lengthNormalize: options.lengthNormalize,
+    ignoreIndex: options.lossOptions?.ignoreIndex,
+    recompute: options.recompute,
+  };
   return (prompt) => {
     checkPrompt(model, prompt);
     return tf.tidy(() => {
-      const scores = model.architecture === "t5"
-        ? t5Scores(model, batch.choices as Seq2SeqBatch[], prompt, options, ignore)
-        : causalScores(model, batch.choices as CausalBatch[], prompt, options, ignore); // [B, C]
+      const scores = labelScores(model, prompt, batch.choices, scoring); // [B, C]
       return classCrossEntropy(scores, batch.labels);
     });
   };

@@ -13,7 +13,7 @@ import { writeNpy } from "../io/npy.ts";
 import type { FrozenModel } from "../model/load.ts";
 import type { Problem } from "../problem.ts";
 import { split } from "../random/mod.ts";
-import type { TokenExample } from "./collate.ts";
+import type { TokenExample } from "../data/batch.ts";
 import { train, type TrainOptions, type TrainResult } from "./loop.ts";
 import { peftOptionsFor, writePeftAdapter } from "./peft.ts";
 import {
@@ -21,8 +21,6 @@ import {
   type PromptObjectiveOptions,
   type TuneBatch,
 } from "./prompt_objective.ts";
-// The collation lives in collate.ts; these names stay importable from here.
-export { collateExamples, type CollateOptions, collateRank, type TokenExample } from "./collate.ts";
 
 /**
  * Options of {@link tunePrompt}: the loop's options, less what the model and examples decide.

@@ -29,7 +29,7 @@ import * as tf from "@tensorflow/tfjs";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { type Combined, prefix } from "./prompt.ts";
+ * import { type Combined, prefix } from "./combine.ts";
  * import assert from "node:assert/strict";
  * const prompt = tf.zeros([1, 2]);
  * const embeds = tf.ones([2, 3, 2]);
@@ -67,7 +67,7 @@ export interface Combined {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { type Combine, prefix, suffix } from "./prompt.ts";
+ * import { type Combine, prefix, suffix } from "./combine.ts";
  * import assert from "node:assert/strict";
  * const pick = (name: string): Combine => (name === "suffix" ? suffix : prefix);
  * const prompt = tf.zeros([4, 2]);
@@ -88,7 +88,7 @@ export type Combine = (prompt: tf.Tensor, embeds: tf.Tensor, mask: tf.Tensor) =>
  *   by `P`)
  * @example
  * ```ts
- * import { combineAt, type Placement } from "./prompt.ts";
+ * import { combineAt, type Placement } from "./combine.ts";
  * import assert from "node:assert/strict";
  * // After the second real token.
  * const afterTwo: Placement = (row) => Math.min(Array.from(row).indexOf(1) + 2, row.length);
@@ -204,7 +204,7 @@ function insertRows(
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { combineAt } from "./prompt.ts";
+ * import { combineAt } from "./combine.ts";
  * import assert from "node:assert/strict";
  * // PEFT's placement: always column 0, before any padding.
  * const peft = combineAt(() => 0);
@@ -256,7 +256,7 @@ function lastReal(row: ArrayLike<number>): number {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { prefix } from "./prompt.ts";
+ * import { prefix } from "./combine.ts";
  * import assert from "node:assert/strict";
  * const prompt = tf.tensor2d([[9], [9]]); // [P = 2, H = 1]
  * const embeds = tf.tensor3d([[[0], [1], [2]]]); // [1, 3, 1], one pad on the left
@@ -280,7 +280,7 @@ export const prefix: Combine = combineAt((row) => Math.max(firstReal(row), 0));
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { prefixAfterBos } from "./prompt.ts";
+ * import { prefixAfterBos } from "./combine.ts";
  * import assert from "node:assert/strict";
  * const prompt = tf.tensor2d([[9]]); // [P = 1, H = 1]
  * const embeds = tf.tensor3d([[[1], [2], [3]]]); // [1, 3, 1]: BOS, 2, 3
@@ -306,7 +306,7 @@ export const prefixAfterBos: Combine = combineAt((row) => {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { suffix } from "./prompt.ts";
+ * import { suffix } from "./combine.ts";
  * import assert from "node:assert/strict";
  * const prompt = tf.tensor2d([[9]]); // [P = 1, H = 1]
  * const embeds = tf.tensor3d([[[4], [5], [1], [0]]]); // [1, 4, 1]: 4, 5, EOS, pad
@@ -330,7 +330,7 @@ export const suffix: Combine = combineAt((row) => Math.max(lastReal(row), 0));
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { moveLabels, prefix } from "./prompt.ts";
+ * import { moveLabels, prefix } from "./combine.ts";
  * import assert from "node:assert/strict";
  * const prompt = tf.zeros([1, 2]);
  * const embeds = tf.zeros([1, 2, 2]);
@@ -381,7 +381,7 @@ export function moveLabels(
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { dropPrompt, prefix } from "./prompt.ts";
+ * import { dropPrompt, prefix } from "./combine.ts";
  * import assert from "node:assert/strict";
  * const prompt = tf.fill([1, 1], 9);
  * const embeds = tf.tensor3d([[[1], [2]]]);

@@ -1,0 +1,112 @@
+/**
+ * Rank scoring: the log-likelihood of each label's tokens given the input (and the soft prompt),
+ * the one computation behind both the rank-classification loss (`promptRankLoss`) and
+ * rank-classification evaluation (`rankClassify`).
+ *
+ * Teacher forcing, one pass per label: T5 runs the encoder once and the decoder once per label
+ * (the label is the decoder's target, from `decoder_start_token_id`); decoder-only models run once
+ * per label on the input followed by the label (the label is the input's continuation).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { FrozenModel } from "./frozen.ts";
+import type { Recompute } from "./kernels/recompute.ts";
+import { type Combine, prefix } from "./combine.ts";
+import { sequenceLogLikelihood } from "./loss.ts";
+import {
+  type CausalBatch,
+  causalNextTokens,
+  type PromptBatch,
+  type Seq2SeqBatch,
+  t5DecodeTargets,
+  t5EncodeWithPrompt,
+} from "./prompted.ts";
+
+/**
+ * Options of {@link labelScores}.
+ *
+ * @example
+ * ```ts
+ * import type { LabelScoreOptions } from "./label_scores.ts";
+ * import { prefixAfterBos } from "./combine.ts";
+ * import assert from "node:assert/strict";
+ * const options: LabelScoreOptions = { combine: prefixAfterBos, lengthNormalize: true };
+ * assert.equal(options.lengthNormalize, true);
+ * ```
+ */
+export interface LabelScoreOptions {
+  /** Where the prompt goes in each input; default {@link prefix}. */
+  readonly combine?: Combine;
+  /** Score a label by its mean token log-likelihood instead of the sum (default false). */
+  readonly lengthNormalize?: boolean;
+  /** The label of positions that are not the label's tokens; default -100. */
+  readonly ignoreIndex?: number;
+  /** What the backward pass keeps of T5's encoder (see `ObjectiveOptions`); default `"none"`. */
+  readonly recompute?: Recompute;
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Each label's score for each example: the sum (or, length-normalized, the mean) of the
+ * log-probabilities of its tokens given the input and the prompt. Differentiable in the prompt;
+ * call it inside a `tf.tidy`. The batches are not checked here (see `checkBatch`).
+ *
+ * @param model a loaded frozen model
+ * @param prompt `[P, H]` float32, or undefined for the frozen model alone
+ * @param choices one batch per label, in label order, with the same inputs (see `collateChoices`):
+ *   T5 batches with the label as target, decoder-only ones with labels at the label's tokens
+ * @param options the combine, length normalization, the ignored label, recompute
+ * @returns `[B, C]` float32 scores, `C` the number of labels
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { orThrow } from "../problem.ts";
+ * import { loadModel } from "./load.ts";
+ * import { disposeTree } from "../tree/tree.ts";
+ * import { collateChoices } from "../data/batch.ts";
+ * import { labelScores } from "./label_scores.ts";
+ * import assert from "node:assert/strict";
+ * const model = orThrow(await loadModel("tests/fixtures/models/gpt2_tiny"));
+ * const choices = collateChoices(model, [[5, 6], [7]], [[30], [31, 40]]);
+ * const scores = tf.tidy(() => labelScores(model, undefined, choices));
+ * const [a, b] = scores.arraySync() as number[][];
+ * assert.equal(a.length, 2); // [B = 2, C = 2]
+ * assert(a.every((s) => s < 0) && b.every((s) => s < 0)); // log-likelihoods
+ * tf.dispose([scores, ...choices.flatMap((c) => Object.values(c))]);
+ * disposeTree(model.params);
+ * ```
+ */
+export function labelScores(
+  model: FrozenModel,
+  prompt: tf.Tensor | undefined,
+  choices: readonly PromptBatch[],
+  options: LabelScoreOptions = {},
+): tf.Tensor {
+  const combine = options.combine ?? prefix;
+  const ignore = options.ignoreIndex ?? -100;
+  const recompute = options.recompute ?? "none";
+  const score = (logits: tf.Tensor, labels: tf.Tensor) =>
+    sequenceLogLikelihood(logits, labels, {
+      ignoreIndex: ignore,
+      lengthNormalize: options.lengthNormalize,
+    }); // [B]
+  if (model.architecture === "t5") {
+    const targets = choices as readonly Seq2SeqBatch[];
+    const encoded = t5EncodeWithPrompt(model, targets[0], prompt, combine, recompute);
+    return tf.stack(
+      targets.map((choice) => {
+        const out = t5DecodeTargets(model, encoded.states, encoded.mask, choice, ignore);
+        return score(out.logits, out.labels);
+      }),
+      1,
+    ); // [B, C]
+  }
+  return tf.stack(
+    (choices as readonly CausalBatch[]).map((choice) => {
+      const out = causalNextTokens(model, choice, prompt, { combine, ignore, recompute });
+      return score(out.logits, out.next);
+    }),
+    1,
+  ); // [B, C]
+}
