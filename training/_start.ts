@@ -21,7 +21,7 @@ import {
 import type { DataPosition } from "./batches.ts";
 import { type BestSoFar, cleanTemporary, latestCheckpoint, listCheckpoints } from "./checkpoint.ts";
 import { truncateMetrics } from "./metrics_log.ts";
-import { errorText, writeTextAtomic } from "./_fs.ts";
+import { errorText, writeFileAtomic as writeTextAtomic } from "../io/files.ts";
 
 /** Everything a checkpoint restores, in memory. */
 export interface RunState {

@@ -1,0 +1,138 @@
+/**
+ * Byte-level helpers shared by the tensor readers and writers: byte order, raw bytes to typed
+ * arrays, Fortran-to-C transposition, CRC-32.
+ *
+ * @module
+ */
+import { type DType, type HostData, viewData } from "./dtype.ts";
+import type { HostTensor } from "./host_tensor.ts";
+
+/** True on little-endian hosts (every platform Deno ships for). */
+export const HOST_LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Reverses the bytes of each `size`-byte item, in place. */
+export function swapBytes(b: Uint8Array, size: number): void {
+  if (size === 1) return;
+  for (let i = 0; i + size <= b.length; i += size) {
+    for (let lo = i, hi = i + size - 1; lo < hi; lo++, hi--) {
+      const t = b[lo];
+      b[lo] = b[hi];
+      b[hi] = t;
+    }
+  }
+}
+
+/**
+ * Turns raw bytes from a file into a typed array for `dtype`: copies them into a fresh (aligned)
+ * buffer, swaps them when the file's byte order differs from the host's, and maps bool bytes to
+ * 0/1. `bytes` must hold exactly `n * itemSize` bytes.
+ */
+export function decodeData(
+  dtype: DType,
+  bytes: Uint8Array,
+  n: number,
+  size: number,
+  littleEndian: boolean,
+): HostData {
+  const copy = bytes.slice(); // a fresh buffer at offset 0, so every view is aligned
+  if (littleEndian !== HOST_LITTLE) swapBytes(copy, size);
+  if (dtype === "bool") {
+    for (let i = 0; i < copy.length; i++) copy[i] = copy[i] ? 1 : 0;
+  }
+  return viewData(dtype, copy.buffer, 0, n);
+}
+
+/**
+ * Like {@link decodeData}, but takes ownership of `bytes`: when they are aligned for the dtype,
+ * they are swapped / normalized in place and viewed without a copy.
+ */
+export function ownData(
+  dtype: DType,
+  bytes: Uint8Array,
+  n: number,
+  size: number,
+  littleEndian: boolean,
+): HostData {
+  if (bytes.byteOffset % size !== 0 || !(bytes.buffer instanceof ArrayBuffer)) {
+    return decodeData(dtype, bytes, n, size, littleEndian);
+  }
+  if (littleEndian !== HOST_LITTLE) swapBytes(bytes, size);
+  if (dtype === "bool") {
+    for (let i = 0; i < bytes.length; i++) bytes[i] = bytes[i] ? 1 : 0;
+  }
+  return viewData(dtype, bytes.buffer, bytes.byteOffset, n);
+}
+
+/** The tensor's values as little-endian bytes (a view when the host is little-endian). */
+export function littleEndianBytes(h: HostTensor): Uint8Array {
+  const d = h.data;
+  const view = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+  if (HOST_LITTLE) return view;
+  const copy = view.slice();
+  swapBytes(copy, d.BYTES_PER_ELEMENT);
+  return copy;
+}
+
+/**
+ * Reorders Fortran-order (column-major) items into C order, treating each item as `size` opaque
+ * bytes so no value is reinterpreted (NaN payloads survive).
+ */
+export function fortranToC(bytes: Uint8Array, shape: readonly number[], size: number): Uint8Array {
+  const nd = shape.length;
+  let n = 1;
+  for (const d of shape) n *= d;
+  if (nd < 2 || n === 0) return bytes.slice();
+  const words = size === 8 ? 2 : 1; // 8-byte items move as two 32-bit words
+  const unit = size === 8 ? 4 : size;
+  const src = bytes.slice(); // aligned copy
+  const out = new Uint8Array(bytes.length);
+  const view = (b: Uint8Array) =>
+    unit === 1
+      ? b
+      : unit === 2
+      ? new Uint16Array(b.buffer, 0, b.length / 2)
+      : new Uint32Array(b.buffer, 0, b.length / 4);
+  const s = view(src);
+  const o = view(out);
+  // Fortran strides, in items: the first axis varies fastest.
+  const fs = new Array<number>(nd);
+  fs[0] = 1;
+  for (let k = 1; k < nd; k++) fs[k] = fs[k - 1] * shape[k - 1];
+  const idx = new Array<number>(nd).fill(0);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    if (words === 1) {
+      o[i] = s[off];
+    } else {
+      o[2 * i] = s[2 * off];
+      o[2 * i + 1] = s[2 * off + 1];
+    }
+    // Advance the C-order index (last axis fastest) and its Fortran offset.
+    for (let k = nd - 1; k >= 0; k--) {
+      idx[k]++;
+      off += fs[k];
+      if (idx[k] < shape[k]) break;
+      off -= fs[k] * shape[k];
+      idx[k] = 0;
+    }
+  }
+  return out;
+}
+
+let crcTable: Uint32Array | undefined;
+
+/** CRC-32 (the ZIP polynomial, 0xEDB88320 reflected). */
+export function crc32(b: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  const t = crcTable;
+  let c = 0xffffffff;
+  for (let i = 0; i < b.length; i++) c = t[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
