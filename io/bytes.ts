@@ -7,10 +7,33 @@
 import { type DType, type HostData, viewData } from "./dtype.ts";
 import type { HostTensor } from "./host_tensor.ts";
 
-/** True on little-endian hosts (every platform Deno ships for). */
+/**
+ * True on little-endian hosts (every platform Deno ships for).
+ *
+ * @example
+ * ```ts
+ * import { HOST_LITTLE } from "./bytes.ts";
+ * import assert from "node:assert/strict";
+ * const first = new Uint8Array(new Uint32Array([1]).buffer)[0];
+ * assert.equal(HOST_LITTLE, first === 1);
+ * ```
+ */
 export const HOST_LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Reverses the bytes of each `size`-byte item, in place. */
+/**
+ * Reverses the bytes of each `size`-byte item, in place.
+ *
+ * @param b the bytes, a whole number of items
+ * @param size bytes per item
+ * @example
+ * ```ts
+ * import { swapBytes } from "./bytes.ts";
+ * import assert from "node:assert/strict";
+ * const b = new Uint8Array([1, 2, 3, 4]);
+ * swapBytes(b, 2);
+ * assert.deepEqual([...b], [2, 1, 4, 3]);
+ * ```
+ */
 export function swapBytes(b: Uint8Array, size: number): void {
   if (size === 1) return;
   for (let i = 0; i + size <= b.length; i += size) {
@@ -26,6 +49,21 @@ export function swapBytes(b: Uint8Array, size: number): void {
  * Turns raw bytes from a file into a typed array for `dtype`: copies them into a fresh (aligned)
  * buffer, swaps them when the file's byte order differs from the host's, and maps bool bytes to
  * 0/1. `bytes` must hold exactly `n * itemSize` bytes.
+ *
+ * @param dtype the element type
+ * @param bytes the raw bytes (not changed)
+ * @param n number of elements
+ * @param size bytes per element
+ * @param littleEndian the byte order of `bytes`
+ * @returns a new typed array
+ * @example
+ * ```ts
+ * import { decodeData } from "./bytes.ts";
+ * import assert from "node:assert/strict";
+ * const big = new Uint8Array([0, 0, 0, 7, 0, 0, 1, 0]); // int32 7 and 256, big-endian
+ * assert.deepEqual([...decodeData("int32", big, 2, 4, false)], [7, 256]);
+ * assert.deepEqual([...decodeData("bool", new Uint8Array([0, 5]), 2, 1, true)], [0, 1]);
+ * ```
  */
 export function decodeData(
   dtype: DType,
@@ -45,6 +83,21 @@ export function decodeData(
 /**
  * Like {@link decodeData}, but takes ownership of `bytes`: when they are aligned for the dtype,
  * they are swapped / normalized in place and viewed without a copy.
+ *
+ * @param dtype the element type
+ * @param bytes the raw bytes, handed over (they may be changed and shared)
+ * @param n number of elements
+ * @param size bytes per element
+ * @param littleEndian the byte order of `bytes`
+ * @returns a typed array, a view of `bytes` when they are aligned
+ * @example
+ * ```ts
+ * import { HOST_LITTLE, ownData } from "./bytes.ts";
+ * import assert from "node:assert/strict";
+ * const bytes = new Uint8Array(new Float32Array([1.5, -2]).buffer);
+ * const data = ownData("float32", bytes, 2, 4, HOST_LITTLE);
+ * assert(data.buffer === bytes.buffer && data[0] === 1.5 && data[1] === -2);
+ * ```
  */
 export function ownData(
   dtype: DType,
@@ -63,7 +116,20 @@ export function ownData(
   return viewData(dtype, bytes.buffer, bytes.byteOffset, n);
 }
 
-/** The tensor's values as little-endian bytes (a view when the host is little-endian). */
+/**
+ * The tensor's values as little-endian bytes (a view when the host is little-endian).
+ *
+ * @param h the tensor
+ * @returns its data's bytes, little-endian
+ * @example
+ * ```ts
+ * import { littleEndianBytes } from "./bytes.ts";
+ * import { hostTensor } from "./host_tensor.ts";
+ * import assert from "node:assert/strict";
+ * const h = hostTensor("int16", [2], new Int16Array([1, 0x0203]));
+ * assert.deepEqual([...littleEndianBytes(h)], [1, 0, 3, 2]);
+ * ```
+ */
 export function littleEndianBytes(h: HostTensor): Uint8Array {
   const d = h.data;
   const view = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
@@ -76,6 +142,19 @@ export function littleEndianBytes(h: HostTensor): Uint8Array {
 /**
  * Reorders Fortran-order (column-major) items into C order, treating each item as `size` opaque
  * bytes so no value is reinterpreted (NaN payloads survive).
+ *
+ * @param bytes the items in Fortran order (not changed)
+ * @param shape the array's shape
+ * @param size bytes per item
+ * @returns the items in C order, in a new buffer
+ * @example
+ * ```ts
+ * import { fortranToC } from "./bytes.ts";
+ * import assert from "node:assert/strict";
+ * // [[1, 2, 3], [4, 5, 6]] stored column by column: 1 4 2 5 3 6
+ * const c = fortranToC(new Uint8Array([1, 4, 2, 5, 3, 6]), [2, 3], 1);
+ * assert.deepEqual([...c], [1, 2, 3, 4, 5, 6]);
+ * ```
  */
 export function fortranToC(bytes: Uint8Array, shape: readonly number[], size: number): Uint8Array {
   const nd = shape.length;
@@ -121,7 +200,18 @@ export function fortranToC(bytes: Uint8Array, shape: readonly number[], size: nu
 
 let crcTable: Uint32Array | undefined;
 
-/** CRC-32 (the ZIP polynomial, 0xEDB88320 reflected). */
+/**
+ * CRC-32 (the ZIP and gzip polynomial, 0xEDB88320 reflected).
+ *
+ * @param b the bytes
+ * @returns the checksum, an unsigned 32-bit integer
+ * @example
+ * ```ts
+ * import { crc32 } from "./bytes.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(crc32(new TextEncoder().encode("123456789")), 0xcbf43926); // the check value
+ * ```
+ */
 export function crc32(b: Uint8Array): number {
   if (!crcTable) {
     crcTable = new Uint32Array(256);
