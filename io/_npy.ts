@@ -6,7 +6,7 @@
  */
 import * as E from "fp-ts/Either";
 import { type Problem, problem } from "../problem.ts";
-import { decodeData, fortranToC, ownData } from "./bytes.ts";
+import { decodeData, fortranToC } from "./bytes.ts";
 import { type DType, NUMPY_DTYPE_CODES, numpyDescr } from "./dtype.ts";
 import { parsePyLiteral, type PyValue } from "./_pyliteral.ts";
 import { type HostTensor, hostTensor, toFloat64 } from "./host_tensor.ts";
@@ -207,10 +207,8 @@ export function decodeNpy(
   const n = Number(count);
   const raw = bytes.subarray(dataStart);
   const data = fortran && shape.length > 1
-    ? ownData(dtype, fortranToC(raw, shape, size), n, size, littleEndian)
-    : owned
-    ? ownData(dtype, raw, n, size, littleEndian)
-    : decodeData(dtype, raw, n, size, littleEndian);
+    ? decodeData(dtype, fortranToC(raw, shape, size), n, size, littleEndian, true)
+    : decodeData(dtype, raw, n, size, littleEndian, owned);
   return E.right(hostTensor(dtype, shape, data));
 }
 

@@ -46,23 +46,29 @@ export function swapBytes(b: Uint8Array, size: number): void {
 }
 
 /**
- * Turns raw bytes from a file into a typed array for `dtype`: copies them into a fresh (aligned)
- * buffer, swaps them when the file's byte order differs from the host's, and maps bool bytes to
- * 0/1. `bytes` must hold exactly `n * itemSize` bytes.
+ * Turns raw bytes from a file into a typed array for `dtype`: swaps them when the file's byte
+ * order differs from the host's, and maps bool bytes to 0/1. The bytes are copied into a fresh
+ * (aligned) buffer, unless the caller hands them over (`owned`) and they are aligned for the
+ * dtype: then they are swapped / normalized in place and viewed without a copy. `bytes` must hold
+ * exactly `n * size` bytes.
  *
  * @param dtype the element type
- * @param bytes the raw bytes (not changed)
+ * @param bytes the raw bytes
  * @param n number of elements
  * @param size bytes per element
  * @param littleEndian the byte order of `bytes`
- * @returns a new typed array
+ * @param owned whether `bytes` are handed over (they may then be changed and shared)
+ * @returns a typed array
  * @example
  * ```ts
- * import { decodeData } from "./bytes.ts";
+ * import { decodeData, HOST_LITTLE } from "./bytes.ts";
  * import assert from "node:assert/strict";
  * const big = new Uint8Array([0, 0, 0, 7, 0, 0, 1, 0]); // int32 7 and 256, big-endian
  * assert.deepEqual([...decodeData("int32", big, 2, 4, false)], [7, 256]);
  * assert.deepEqual([...decodeData("bool", new Uint8Array([0, 5]), 2, 1, true)], [0, 1]);
+ * const mine = new Uint8Array(new Float32Array([1.5, -2]).buffer);
+ * const data = decodeData("float32", mine, 2, 4, HOST_LITTLE, true);
+ * assert(data.buffer === mine.buffer && data[0] === 1.5 && data[1] === -2); // no copy
  * ```
  */
 export function decodeData(
@@ -71,49 +77,16 @@ export function decodeData(
   n: number,
   size: number,
   littleEndian: boolean,
+  owned = false,
 ): HostData {
-  const copy = bytes.slice(); // a fresh buffer at offset 0, so every view is aligned
-  if (littleEndian !== HOST_LITTLE) swapBytes(copy, size);
+  const inPlace = owned && bytes.byteOffset % size === 0 && bytes.buffer instanceof ArrayBuffer;
+  // Else a fresh buffer at offset 0, so every view is aligned.
+  const b = inPlace ? bytes as Uint8Array<ArrayBuffer> : bytes.slice();
+  if (littleEndian !== HOST_LITTLE) swapBytes(b, size);
   if (dtype === "bool") {
-    for (let i = 0; i < copy.length; i++) copy[i] = copy[i] ? 1 : 0;
+    for (let i = 0; i < b.length; i++) b[i] = b[i] ? 1 : 0;
   }
-  return viewData(dtype, copy.buffer, 0, n);
-}
-
-/**
- * Like {@link decodeData}, but takes ownership of `bytes`: when they are aligned for the dtype,
- * they are swapped / normalized in place and viewed without a copy.
- *
- * @param dtype the element type
- * @param bytes the raw bytes, handed over (they may be changed and shared)
- * @param n number of elements
- * @param size bytes per element
- * @param littleEndian the byte order of `bytes`
- * @returns a typed array, a view of `bytes` when they are aligned
- * @example
- * ```ts
- * import { HOST_LITTLE, ownData } from "./bytes.ts";
- * import assert from "node:assert/strict";
- * const bytes = new Uint8Array(new Float32Array([1.5, -2]).buffer);
- * const data = ownData("float32", bytes, 2, 4, HOST_LITTLE);
- * assert(data.buffer === bytes.buffer && data[0] === 1.5 && data[1] === -2);
- * ```
- */
-export function ownData(
-  dtype: DType,
-  bytes: Uint8Array,
-  n: number,
-  size: number,
-  littleEndian: boolean,
-): HostData {
-  if (bytes.byteOffset % size !== 0 || !(bytes.buffer instanceof ArrayBuffer)) {
-    return decodeData(dtype, bytes, n, size, littleEndian);
-  }
-  if (littleEndian !== HOST_LITTLE) swapBytes(bytes, size);
-  if (dtype === "bool") {
-    for (let i = 0; i < bytes.length; i++) bytes[i] = bytes[i] ? 1 : 0;
-  }
-  return viewData(dtype, bytes.buffer, bytes.byteOffset, n);
+  return viewData(dtype, b.buffer, b.byteOffset, n);
 }
 
 /**

@@ -13,7 +13,7 @@
 import * as E from "fp-ts/Either";
 import { basename, dirname, join } from "node:path";
 import { type Problem, problem } from "../problem.ts";
-import { decodeData, littleEndianBytes, ownData } from "./bytes.ts";
+import { decodeData, littleEndianBytes } from "./bytes.ts";
 import { itemSize } from "./dtype.ts";
 import { fsProblem, pathText, readExactly, readFileCapped, writeAtomic } from "./files.ts";
 import { type HostTensor, hostTensor, type NamedTensors, type TensorEntry } from "./host_tensor.ts";
@@ -182,7 +182,11 @@ function fileReader(
         }
         const n = s.shape.reduce((a, d) => a * d, 1);
         return E.right(
-          hostTensor(s.dtype, s.shape, ownData(s.dtype, bytes, n, itemSize(s.dtype), true)),
+          hostTensor(
+            s.dtype,
+            s.shape,
+            decodeData(s.dtype, bytes, n, itemSize(s.dtype), true, true),
+          ),
         );
       } catch (e) {
         if (closed) {

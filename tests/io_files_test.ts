@@ -4,11 +4,24 @@ import { readAtMost, readFileCapped, writeAtomic, writeFileAtomic } from "../io/
 
 const unix = Deno.build.os !== "windows";
 
-Deno.test("readFileCapped() refuses a /dev/zero symlink, whose stat size is 0", {
-  ignore: !unix,
-}, async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+/** Runs `body` in a fresh temporary directory, removed afterwards. */
+function inTempDir(body: (dir: string) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await body(dir);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  };
+}
+
+const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+
+Deno.test(
+  "readFileCapped() refuses a /dev/zero symlink, whose stat size is 0",
+  { ignore: !unix },
+  inTempDir(async (dir) => {
     const link = join(dir, "config.json");
     await Deno.symlink("/dev/zero", link);
     assert.equal((await Deno.stat(link)).size, 0);
@@ -16,19 +29,15 @@ Deno.test("readFileCapped() refuses a /dev/zero symlink, whose stat size is 0", 
     assert(r._tag === "Left" && r.left._tag === "TooLarge", JSON.stringify(r));
     assert.match(r.left.message, /more than 1000 bytes/);
     assert.equal(await readAtMost(link, 1 << 20), undefined);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("readFileCapped() reads a FIFO up to the cap, and no further", {
-  ignore: !unix,
-}, async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "readFileCapped() reads a FIFO up to the cap, and no further",
+  { ignore: !unix },
+  inTempDir(async (dir) => {
     const fifo = join(dir, "pipe");
-    const mk = await new Deno.Command("mkfifo", { args: [fifo] }).output();
-    assert(mk.success);
+    assert((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
     const feed = async (bytes: Uint8Array) => {
       const w = await Deno.open(fifo, { write: true });
       try {
@@ -43,14 +52,12 @@ Deno.test("readFileCapped() reads a FIFO up to the cap, and no further", {
     const big = new Uint8Array(200_000);
     const [over] = await Promise.all([readFileCapped(fifo, 100_000, "a file"), feed(big)]);
     assert(over._tag === "Left" && over.left._tag === "TooLarge");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("readAtMost() reads files of every size around the cap exactly", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "readAtMost() reads files of every size around the cap exactly",
+  inTempDir(async (dir) => {
     const path = join(dir, "a.bin");
     for (const n of [0, 1, 65535, 65536, 65537, 200_000]) {
       const bytes = Uint8Array.from({ length: n }, (_, i) => i % 251);
@@ -59,47 +66,38 @@ Deno.test("readAtMost() reads files of every size around the cap exactly", async
       assert.deepEqual(await readAtMost(path, n + 1), bytes);
       if (n > 0) assert.equal(await readAtMost(path, n - 1), undefined);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("writeAtomic() writes text and bytes, leaving no temporary file", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "writeAtomic() writes text and bytes, leaving no temporary file",
+  inTempDir(async (dir) => {
     const path = join(dir, "out.txt");
     assert.equal((await writeAtomic(path, "héllo"))._tag, "Right");
     assert.equal(await Deno.readTextFile(path), "héllo");
     assert.equal((await writeAtomic(path, new Uint8Array([0x61, 0x62])))._tag, "Right");
     assert.equal(await Deno.readTextFile(path), "ab");
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["out.txt"]);
+    assert.deepEqual(names(dir), ["out.txt"]);
     const missing = await writeAtomic(join(dir, "no", "out.txt"), "x");
     assert(missing._tag === "Left" && missing.left._tag === "NotFound");
     assert.equal(
       missing.left.message,
       `Cannot write: the directory ${join(dir, "no")} does not exist`,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("writeFileAtomic() keeps the old file when the writer fails", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "writeFileAtomic() keeps the old file when the writer fails",
+  inTempDir(async (dir) => {
     const path = join(dir, "keep.txt");
     await writeFileAtomic(path, "old");
-    await assert.rejects(
-      () =>
-        writeFileAtomic(path, async (put) => {
-          await put(new Uint8Array([1]));
-          throw new Error("cut");
-        }),
-      /cut/,
-    );
+    const failing = async (put: (b: Uint8Array) => Promise<void>) => {
+      await put(new Uint8Array([1]));
+      throw new Error("cut");
+    };
+    await assert.rejects(() => writeFileAtomic(path, failing), /cut/);
     assert.equal(await Deno.readTextFile(path), "old");
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["keep.txt"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+    assert.deepEqual(names(dir), ["keep.txt"]);
+  }),
+);
