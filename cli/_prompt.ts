@@ -7,13 +7,12 @@
  */
 import * as E from "fp-ts/Either";
 import { join } from "node:path";
+import { isFloatDType } from "../io/dtype.ts";
 import { type HostTensor, hostTensor, toFloat64 } from "../io/host_tensor.ts";
 import { openTensorFile } from "../io/tensor_file.ts";
 import { type Problem, problem } from "../problem.ts";
 import { ADAPTER_CONFIG, readPeftAdapter } from "../training/peft.ts";
 import { checkpointDir, listCheckpoints, readCheckpoint } from "../training/checkpoint.ts";
-
-const FLOATS = new Set(["float16", "bfloat16", "float32", "float64"]);
 
 async function kind(path: string): Promise<"file" | "dir" | "missing"> {
   try {
@@ -145,7 +144,7 @@ export async function readPrompt(
   }
   if (E.isLeft(read)) return read;
   const h = read.right;
-  if (!FLOATS.has(h.dtype) || h.shape.length !== 2 || h.shape[0] < 1) {
+  if (!isFloatDType(h.dtype) || h.shape.length !== 2 || h.shape[0] < 1) {
     return E.left(
       problem(
         "Invalid",

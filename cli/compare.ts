@@ -11,7 +11,8 @@ import { join } from "node:path";
 import type { RunConfig } from "../config/mod.ts";
 import type { JsonObject } from "../config/json.ts";
 import type { Example, Task } from "../data/mod.ts";
-import { predictBagOfWords, trainBagOfWords, writeTextAtomically } from "../eval/mod.ts";
+import { writeAtomic } from "../io/files.ts";
+import { predictBagOfWords, trainBagOfWords } from "../eval/mod.ts";
 import { accuracy, f1Binary } from "../eval/metrics.ts";
 import { orFail } from "./args.ts";
 import { evaluatePrompt } from "./_evaluate.ts";
@@ -198,7 +199,7 @@ export async function compareOnSplit(
  */
 export async function writeComparison(runDir: string, c: Comparison): Promise<[string, string]> {
   const json = join(runDir, "results.json"), md = join(runDir, "results.md");
-  orFail(await writeTextAtomically(json, JSON.stringify(comparisonJson(c), null, 2) + "\n"));
-  orFail(await writeTextAtomically(md, comparisonMarkdown(c)));
+  orFail(await writeAtomic(json, JSON.stringify(comparisonJson(c), null, 2) + "\n"));
+  orFail(await writeAtomic(md, comparisonMarkdown(c)));
   return [json, md];
 }

@@ -12,6 +12,7 @@
 import type * as E from "fp-ts/Either";
 import { basename, join } from "node:path";
 import { editDistance } from "../config/suggest.ts";
+import { exists } from "../io/files.ts";
 import { fromTensor, type HostTensor } from "../io/host_tensor.ts";
 import { writeNpy } from "../io/npy.ts";
 import { openTensorFile, type TensorSource } from "../io/tensor_file.ts";
@@ -106,7 +107,7 @@ async function open(path: string): Promise<Variables> {
     case "huggingface": {
       const index = join(path, "model.safetensors.index.json");
       const single = join(path, "model.safetensors");
-      const file = await Deno.stat(index).then(() => index, () => single);
+      const file = await exists(index) ? index : single;
       return { where: path, source: orFail(await openTensorFile(file)), aliases: noAliases };
     }
     default:

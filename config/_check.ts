@@ -15,6 +15,7 @@ import {
   type JsonObject,
   type JsonValue,
 } from "./json.ts";
+import { booleanField, numberField, type NumberSpec, stringField } from "./fields.ts";
 import { didYouMean } from "./suggest.ts";
 
 /** Where problems accumulate. */
@@ -47,28 +48,10 @@ export function describeValue(v: JsonValue): string {
 export type Check<T> = (v: JsonValue) => E.Either<string, T>;
 
 /** Numbers with bounds. */
-export function num(spec: {
-  readonly integer?: boolean;
-  readonly min?: number;
-  readonly max?: number;
-  readonly above?: number;
-  readonly below?: number;
-} = {}): Check<number> {
-  const parts: string[] = [];
-  if (spec.min !== undefined) parts.push(`≥ ${spec.min}`);
-  if (spec.above !== undefined) parts.push(`> ${spec.above}`);
-  if (spec.max !== undefined) parts.push(`≤ ${spec.max}`);
-  if (spec.below !== undefined) parts.push(`< ${spec.below}`);
-  const what = `${spec.integer ? "an integer" : "a number"}${
-    parts.length ? ` ${parts.join(" and ")}` : ""
-  }`;
-  return (v) => {
-    const ok = typeof v === "number" && Number.isFinite(v) &&
-      (!spec.integer || Number.isSafeInteger(v)) &&
-      (spec.min === undefined || v >= spec.min) && (spec.max === undefined || v <= spec.max) &&
-      (spec.above === undefined || v > spec.above) && (spec.below === undefined || v < spec.below);
-    return ok ? E.right(v) : E.left(`Expected ${what}, got ${describeValue(v)}`);
-  };
+export function num(spec: NumberSpec = {}): Check<number> {
+  const field = numberField(spec);
+  return (v) =>
+    field.test(v) ? E.right(v) : E.left(`Expected ${field.expected}, got ${describeValue(v)}`);
 }
 
 /** Positive integers (counts, steps, sizes). */
@@ -76,7 +59,9 @@ export const positiveInt: Check<number> = num({ integer: true, min: 1 });
 
 /** Booleans. */
 export const bool: Check<boolean> = (v) =>
-  typeof v === "boolean" ? E.right(v) : E.left(`Expected true or false, got ${describeValue(v)}`);
+  booleanField.test(v)
+    ? E.right(v)
+    : E.left(`Expected ${booleanField.expected}, got ${describeValue(v)}`);
 
 /** Strings, non-empty by default, optionally matching a pattern described by `hint`. */
 export function str(spec: {
@@ -85,7 +70,9 @@ export function str(spec: {
   readonly hint?: string;
 } = {}): Check<string> {
   return (v) => {
-    if (typeof v !== "string") return E.left(`Expected a string, got ${describeValue(v)}`);
+    if (!stringField.test(v)) {
+      return E.left(`Expected ${stringField.expected}, got ${describeValue(v)}`);
+    }
     if (!spec.empty && v === "") return E.left("Expected a non-empty string");
     if (spec.pattern !== undefined && !spec.pattern.test(v)) {
       return E.left(

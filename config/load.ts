@@ -12,7 +12,7 @@
 import * as E from "fp-ts/Either";
 import { join } from "node:path";
 import { type Problem, problem } from "../problem.ts";
-import { writeAtomic } from "../io/_bytes.ts";
+import { errorText, readAtMost, writeAtomic } from "../io/files.ts";
 import { isJsonObject, type JsonValue, parseJson } from "./json.ts";
 import { type Layer, mergeLayers } from "./merge.ts";
 import { applyOverride, parseOverride } from "./overrides.ts";
@@ -73,7 +73,7 @@ export async function readConfigFile(
   path: string,
   maxBytes: number = MAX_CONFIG_FILE_BYTES,
 ): Promise<E.Either<Problem, JsonValue>> {
-  let bytes: Uint8Array;
+  let bytes: Uint8Array | undefined;
   try {
     const info = await Deno.stat(path);
     if (!info.isFile) {
@@ -88,16 +88,14 @@ export async function readConfigFile(
         ),
       );
     }
-    bytes = await Deno.readFile(path);
+    bytes = await readAtMost(path, maxBytes);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       return E.left(problem("NotFound", path, "No such configuration file"));
     }
-    return E.left(
-      problem("Io", path, `Cannot read: ${e instanceof Error ? e.message : String(e)}`),
-    );
+    return E.left(problem("Io", path, `Cannot read: ${errorText(e)}`));
   }
-  if (bytes.length > maxBytes) {
+  if (bytes === undefined) {
     return E.left(problem("TooLarge", path, `Configuration file of over ${maxBytes} bytes`));
   }
   let text: string;
@@ -294,12 +292,11 @@ export async function writeResolvedConfig(
       problem(
         "Io",
         runDir,
-        `Cannot create the run directory: ${e instanceof Error ? e.message : String(e)}`,
+        `Cannot create the run directory: ${errorText(e)}`,
       ),
     );
   }
   const path = join(runDir, RESOLVED_CONFIG_NAME);
-  const bytes = new TextEncoder().encode(formatConfig(config));
-  const r = await writeAtomic(path, (put) => put(bytes));
+  const r = await writeAtomic(path, formatConfig(config));
   return E.isLeft(r) ? r : E.right(path);
 }

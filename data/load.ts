@@ -8,6 +8,7 @@
  */
 import * as E from "fp-ts/Either";
 import { join } from "node:path";
+import { exists } from "../io/files.ts";
 import { type Problem, problem } from "../problem.ts";
 import { prepareRecord } from "./_prepare.ts";
 import { labelKey, type LabelMap } from "./labels.ts";
@@ -72,15 +73,6 @@ export interface LoadedSplit {
   readonly filtered: number;
   /** Examples without a label (`-1` labels, unlabelled splits). */
   readonly unlabelled: number;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

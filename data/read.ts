@@ -12,7 +12,7 @@
  * @module
  */
 import * as E from "fp-ts/Either";
-import { fsProblem, pathText } from "../io/_bytes.ts";
+import { fsProblem, pathText } from "../io/files.ts";
 import { type Problem, problem, ProblemError } from "../problem.ts";
 import { delimitedRows, type Quoting } from "./_delimited.ts";
 import { readLines } from "./_lines.ts";

@@ -30,6 +30,7 @@
 import * as E from "fp-ts/Either";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { exists, writeFileAtomic } from "../io/files.ts";
 import { type Problem, problem } from "../problem.ts";
 import { cleanMail, type CleanMailOptions } from "./_mail.ts";
 import type { LoadedSplit } from "./load.ts";
@@ -248,9 +249,7 @@ export async function spamAssassinDir(): Promise<E.Either<Problem, string>> {
   }
   if (!url.startsWith("file:")) return fail(`it resolves to ${url}, not to a file`);
   const dir = join(dirname(fileURLToPath(url)), "data");
-  try {
-    await Deno.stat(join(dir, "file_list.json"));
-  } catch {
+  if (!(await exists(join(dir, "file_list.json")))) {
     return fail(`no ${join(dir, "file_list.json")}`);
   }
   return E.right(dir);
@@ -487,9 +486,7 @@ export async function writeSpamAssassinSplits(
         .filter((m) => m.split === split)
         .map((m) => JSON.stringify(spamRecord(m)) + "\n");
       const path = join(dir, SPAM_ASSASSIN.files[split].file);
-      const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-      await Deno.writeTextFile(tmp, lines.join(""));
-      await Deno.rename(tmp, path);
+      await writeFileAtomic(path, lines.join(""));
       paths.push(path);
     }
   } catch (e) {

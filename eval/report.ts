@@ -5,7 +5,7 @@
  * @module
  */
 import type * as E from "fp-ts/Either";
-import { writeAtomic } from "../io/_bytes.ts";
+import { writeAtomic } from "../io/files.ts";
 import type { Problem } from "../problem.ts";
 import type { JsonObject, JsonValue } from "../config/json.ts";
 import type { GeneratedExample } from "./generate.ts";
@@ -209,32 +209,6 @@ export function generationPredictions(generated: readonly GeneratedExample[]): J
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
- * Writes text to a file atomically (a synced temporary file in the same directory, then a
- * rename): readers see the old file or the new one, never a part.
- *
- * @param path the file
- * @param text its new content
- * @returns nothing, or the problem (a missing directory, no permission)
- * @example
- * ```ts
- * import { writeTextAtomically } from "./report.ts";
- * import assert from "node:assert/strict";
- * const dir = await Deno.makeTempDir();
- * const r = await writeTextAtomically(`${dir}/a.txt`, "hi");
- * assert(r._tag === "Right" && await Deno.readTextFile(`${dir}/a.txt`) === "hi");
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export function writeTextAtomically(
-  path: string | URL,
-  text: string,
-): Promise<E.Either<Problem, void>> {
-  const bytes = new TextEncoder().encode(text);
-  return writeAtomic(path, (put) => put(bytes));
-}
-
-// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-/**
  * Writes reports as a JSON file (an object for one report, an array for several), atomically.
  *
  * @param path the file (`metrics.json`)
@@ -258,7 +232,7 @@ export function writeReport(
   const json = Array.isArray(reports)
     ? (reports as readonly EvalReport[]).map(reportJson)
     : reportJson(reports as EvalReport);
-  return writeTextAtomically(path, JSON.stringify(json, null, 2) + "\n");
+  return writeAtomic(path, JSON.stringify(json, null, 2) + "\n");
 }
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
@@ -283,5 +257,5 @@ export function writePredictions(
   path: string | URL,
   rows: readonly JsonValue[],
 ): Promise<E.Either<Problem, void>> {
-  return writeTextAtomically(path, predictionsJsonl(rows));
+  return writeAtomic(path, predictionsJsonl(rows));
 }

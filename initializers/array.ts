@@ -6,13 +6,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
+import { isFloatDType } from "../io/dtype.ts";
 import { type HostTensor, toFloat64 } from "../io/host_tensor.ts";
 import { openTensorFile } from "../io/tensor_file.ts";
 import { readPeftAdapter } from "../training/peft.ts";
 import { type Problem, problem } from "../problem.ts";
 import { checkShape, type Initializer } from "./types.ts";
-
-const FLOAT_DTYPES = new Set(["float16", "bfloat16", "float32", "float64"]);
 
 function fromValues(values: Float32Array, arrayShape: readonly number[], who: string): Initializer {
   return (_key, shape) => {
@@ -57,7 +56,7 @@ export function fromArray(array: tf.Tensor | HostTensor): Initializer {
     }
     return fromValues(Float32Array.from(array.dataSync() as Float32Array), array.shape, who);
   }
-  if (!FLOAT_DTYPES.has(array.dtype)) {
+  if (!isFloatDType(array.dtype)) {
     throw new TypeError(`${who}: expected a floating-point array, got ${array.dtype}`);
   }
   return fromValues(Float32Array.from(toFloat64(array)), array.shape, who);
@@ -161,7 +160,7 @@ export async function fromFile(
     : await readOne(path, options);
   if (E.isLeft(read)) return read;
   const h = read.right;
-  if (!FLOAT_DTYPES.has(h.dtype)) {
+  if (!isFloatDType(h.dtype)) {
     return E.left(
       problem(
         "Unsupported",

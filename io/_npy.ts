@@ -6,9 +6,10 @@
  */
 import * as E from "fp-ts/Either";
 import { type Problem, problem } from "../problem.ts";
-import { decodeData, fortranToC, ownData } from "./_bytes.ts";
+import { decodeData, fortranToC } from "./bytes.ts";
+import { type DType, NUMPY_DTYPE_CODES, numpyDescr } from "./dtype.ts";
 import { parsePyLiteral, type PyValue } from "./_pyliteral.ts";
-import { type DType, type HostTensor, hostTensor, toFloat64 } from "./host_tensor.ts";
+import { type HostTensor, hostTensor, toFloat64 } from "./host_tensor.ts";
 
 export const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -27,19 +28,6 @@ export const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
  * ```
  */
 export const NPY_MAX_HEADER_BYTES = 1 << 20;
-
-/** numpy's dtype codes (kind + item size, the typestr without its byte order) for the dtypes we hold. */
-export const NUMPY_DTYPE_CODES: Readonly<Record<string, DType>> = {
-  f2: "float16",
-  f4: "float32",
-  f8: "float64",
-  i1: "int8",
-  i2: "int16",
-  i4: "int32",
-  i8: "int64",
-  u1: "uint8",
-  b1: "bool",
-};
 
 const SUPPORTED = "<f2 <f4 <f8 |i1 <i2 <i4 <i8 |u1 |b1 (or big-endian >)";
 
@@ -219,24 +207,10 @@ export function decodeNpy(
   const n = Number(count);
   const raw = bytes.subarray(dataStart);
   const data = fortran && shape.length > 1
-    ? ownData(dtype, fortranToC(raw, shape, size), n, size, littleEndian)
-    : owned
-    ? ownData(dtype, raw, n, size, littleEndian)
-    : decodeData(dtype, raw, n, size, littleEndian);
+    ? decodeData(dtype, fortranToC(raw, shape, size), n, size, littleEndian, true)
+    : decodeData(dtype, raw, n, size, littleEndian, owned);
   return E.right(hostTensor(dtype, shape, data));
 }
-
-const DESCR: Readonly<Record<Exclude<DType, "bfloat16">, string>> = {
-  float16: "<f2",
-  float32: "<f4",
-  float64: "<f8",
-  int8: "|i1",
-  int16: "<i2",
-  int32: "<i4",
-  int64: "<i8",
-  uint8: "|u1",
-  bool: "|b1",
-};
 
 /** numpy has no bfloat16: it is widened to float32, which holds every bfloat16 value exactly. */
 export function npyable(h: HostTensor): HostTensor {
@@ -248,7 +222,7 @@ export function npyable(h: HostTensor): HostTensor {
 export function headerBytes(h: HostTensor): Uint8Array {
   const dtype = h.dtype as Exclude<DType, "bfloat16">;
   const shape = `(${h.shape.join(", ")}${h.shape.length === 1 ? "," : ""})`;
-  const dict = `{'descr': '${DESCR[dtype]}', 'fortran_order': False, 'shape': ${shape}, }`;
+  const dict = `{'descr': '${numpyDescr(dtype)}', 'fortran_order': False, 'shape': ${shape}, }`;
   // Exactly numpy's layout: pad with 1 to 64 spaces, then '\n', so the data starts on a 64-byte
   // boundary; version 2.0 (4-byte length) only when the header does not fit in 65,535 bytes.
   const headerLength = (pre: number) => dict.length + 1 + 64 - ((pre + dict.length + 1) % 64);

@@ -6,14 +6,13 @@
  */
 import * as E from "fp-ts/Either";
 import { type Problem, problem } from "../problem.ts";
+import { itemSize, SAFETENSORS_DTYPES, safetensorsName } from "./dtype.ts";
 import {
-  type DType,
   type HostTensor,
-  itemSize,
   namedEntries,
   type NamedTensors,
+  type TensorEntry,
 } from "./host_tensor.ts";
-import type { TensorEntry } from "./safetensors.ts";
 
 /**
  * The largest JSON header accepted: 100,000,000 bytes, the limit of the reference `safetensors`
@@ -30,33 +29,6 @@ import type { TensorEntry } from "./safetensors.ts";
  * ```
  */
 export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
-
-/** safetensors dtype names → ours. */
-const FROM_ST: Readonly<Record<string, DType>> = {
-  F32: "float32",
-  F16: "float16",
-  BF16: "bfloat16",
-  F64: "float64",
-  I64: "int64",
-  I32: "int32",
-  I16: "int16",
-  I8: "int8",
-  U8: "uint8",
-  BOOL: "bool",
-};
-
-const TO_ST: Readonly<Record<DType, string>> = {
-  float32: "F32",
-  float16: "F16",
-  bfloat16: "BF16",
-  float64: "F64",
-  int64: "I64",
-  int32: "I32",
-  int16: "I16",
-  int8: "I8",
-  uint8: "U8",
-  bool: "BOOL",
-};
 
 /** Where a tensor's bytes lie in the data section. */
 export interface Slot extends TensorEntry {
@@ -115,12 +87,14 @@ export function parseLayout(
     if (!isRecord(v)) return corrupt(`${at} is not an object with dtype, shape and data_offsets`);
     const { dtype, shape, data_offsets: off } = v;
     if (typeof dtype !== "string") return corrupt(`${at} has no string dtype`);
-    if (!Object.hasOwn(FROM_ST, dtype)) {
+    if (!Object.hasOwn(SAFETENSORS_DTYPES, dtype)) {
       return E.left(
         problem(
           "Unsupported",
           where,
-          `${at} has dtype '${dtype}'; expected one of ${Object.keys(FROM_ST).join(" ")}`,
+          `${at} has dtype '${dtype}'; expected one of ${
+            Object.keys(SAFETENSORS_DTYPES).join(" ")
+          }`,
         ),
       );
     }
@@ -134,7 +108,7 @@ export function parseLayout(
         }; expected [begin, end] with 0 <= begin <= end`,
       );
     }
-    const dt = FROM_ST[dtype];
+    const dt = SAFETENSORS_DTYPES[dtype];
     const need = shape.reduce((a: bigint, d: number) => a * BigInt(d), 1n) * BigInt(itemSize(dt));
     if (need !== BigInt(off[1] - off[0])) {
       return corrupt(
@@ -246,7 +220,7 @@ export function plan(
   let offset = 0;
   for (const [name, t] of list) {
     const end = offset + t.data.byteLength;
-    const info = { dtype: TO_ST[t.dtype], shape: t.shape, data_offsets: [offset, end] };
+    const info = { dtype: safetensorsName(t.dtype), shape: t.shape, data_offsets: [offset, end] };
     parts.push(`${JSON.stringify(name)}:${JSON.stringify(info)}`); // no object keys: "__proto__" is safe
     offset = end;
   }

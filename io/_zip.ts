@@ -10,6 +10,7 @@
 import * as E from "fp-ts/Either";
 import { Inflate } from "fflate";
 import { type Problem, problem } from "../problem.ts";
+import { crc32 } from "./bytes.ts";
 
 /** Limits on what an archive may ask for. */
 export interface ZipLimits {
@@ -24,24 +25,6 @@ export interface ZipLimits {
 const MAX_RATIO = 1032;
 // Compressed bytes fed to the inflater per step: bounds the output of one step to ~16 MB.
 const CHUNK = 16 * 1024;
-
-let crcTable: Uint32Array | undefined;
-
-/** CRC-32 (the ZIP polynomial, 0xEDB88320 reflected). */
-export function crc32(b: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  const t = crcTable;
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = t[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 class ZipFail extends Error {
   constructor(readonly problem: Problem) {

@@ -8,54 +8,17 @@
 import * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import { type Problem, problem } from "../problem.ts";
-import { viewData } from "./_bytes.ts";
+import {
+  arrayFits,
+  arrayName,
+  type DType,
+  DTYPES,
+  type HostData,
+  isDType,
+  itemSize,
+  viewData,
+} from "./dtype.ts";
 import { decodeHalf, toHalfBits } from "./_half.ts";
-
-/**
- * The element types tensor files can hold.
- *
- * @example
- * ```ts
- * import { type DType, isDType, itemSize } from "./host_tensor.ts";
- * import assert from "node:assert/strict";
- * const dtype: DType = "bfloat16";
- * assert(itemSize(dtype) === 2 && isDType(dtype) && !isDType("uint32"));
- * ```
- */
-export type DType =
-  | "float16"
-  | "bfloat16"
-  | "float32"
-  | "float64"
-  | "int8"
-  | "int16"
-  | "int32"
-  | "int64"
-  | "uint8"
-  | "bool";
-
-/**
- * The typed array behind a host tensor. `float16` and `bfloat16` are kept as their raw bits in a
- * `Uint16Array`; `uint8` and `bool` (0 or 1) both use a `Uint8Array`.
- *
- * @example
- * ```ts
- * import { type HostData, hostTensor, toFloat64 } from "./host_tensor.ts";
- * import assert from "node:assert/strict";
- * const bits: HostData = new Uint16Array([0x3f80, 0xc000]); // bfloat16 1 and -2, as raw bits
- * const h = hostTensor("bfloat16", [2], bits);
- * assert(h.data === bits && toFloat64(h).join() === "1,-2");
- * ```
- */
-export type HostData =
-  | Float32Array
-  | Float64Array
-  | Uint16Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array;
 
 /**
  * A tensor in host memory, C (row-major) order, values in the host's byte order.
@@ -75,6 +38,37 @@ export interface HostTensor {
   readonly shape: readonly number[];
   /** The values in C order; its type follows {@link HostData}. */
   readonly data: HostData;
+}
+
+/**
+ * A tensor's name, dtype and shape, known before its data is read.
+ *
+ * @example
+ * ```ts
+ * import { itemSize } from "./dtype.ts";
+ * import { hostTensor, sizeOf, type TensorEntry } from "./host_tensor.ts";
+ * import { openSafetensors, writeSafetensors } from "./safetensors.ts";
+ * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * await writeSafetensors(`${dir}/p.safetensors`, {
+ *   prompt: hostTensor("float32", [3, 4], new Float32Array(12)),
+ * });
+ * const f = orThrow(await openSafetensors(`${dir}/p.safetensors`));
+ * const [e]: readonly TensorEntry[] = f.entries; // no tensor data read yet
+ * assert(e.name === "prompt" && e.dtype === "float32" && e.shape.join() === "3,4");
+ * assert(sizeOf(e.shape) * itemSize(e.dtype) === 48); // bytes a read will take
+ * f.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export interface TensorEntry {
+  /** The tensor's name in the file. */
+  readonly name: string;
+  /** Its element type. */
+  readonly dtype: DType;
+  /** Its shape. */
+  readonly shape: readonly number[];
 }
 
 /**
@@ -113,75 +107,6 @@ export function namedEntries(tensors: NamedTensors): [string, HostTensor][] {
 }
 
 /**
- * All dtypes, in a fixed order.
- *
- * @example
- * ```ts
- * import { DTYPES, isDType, itemSize } from "./host_tensor.ts";
- * import assert from "node:assert/strict";
- * assert(DTYPES.length === 10 && DTYPES.every((d) => isDType(d)));
- * assert(DTYPES.filter((d) => itemSize(d) === 2).join() === "float16,bfloat16,int16");
- * ```
- */
-export const DTYPES: readonly DType[] = [
-  "float16",
-  "bfloat16",
-  "float32",
-  "float64",
-  "int8",
-  "int16",
-  "int32",
-  "int64",
-  "uint8",
-  "bool",
-];
-
-const ITEM_SIZE: Readonly<Record<DType, number>> = {
-  float16: 2,
-  bfloat16: 2,
-  float32: 4,
-  float64: 8,
-  int8: 1,
-  int16: 2,
-  int32: 4,
-  int64: 8,
-  uint8: 1,
-  bool: 1,
-};
-
-/**
- * Bytes per element of a dtype.
- *
- * @param dtype the element type
- * @returns its size in bytes
- * @example
- * ```ts
- * import { itemSize } from "./host_tensor.ts";
- * import assert from "node:assert/strict";
- * assert(itemSize("bfloat16") === 2 && itemSize("int64") === 8);
- * ```
- */
-export function itemSize(dtype: DType): number {
-  return ITEM_SIZE[dtype];
-}
-
-/**
- * Tells whether a string names a {@link DType}.
- *
- * @param s any string
- * @returns true when `s` is one of {@link DTYPES}
- * @example
- * ```ts
- * import { isDType } from "./host_tensor.ts";
- * import assert from "node:assert/strict";
- * assert(isDType("int8") && !isDType("uint32"));
- * ```
- */
-export function isDType(s: string): s is DType {
-  return Object.hasOwn(ITEM_SIZE, s);
-}
-
-/**
  * Number of elements of a shape (1 for a scalar `[]`).
  *
  * @param shape the dimensions
@@ -197,29 +122,6 @@ export function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
-}
-
-function arrayMatches(dtype: DType, data: HostData): boolean {
-  switch (dtype) {
-    case "float16":
-    case "bfloat16":
-      return data instanceof Uint16Array;
-    case "float32":
-      return data instanceof Float32Array;
-    case "float64":
-      return data instanceof Float64Array;
-    case "int8":
-      return data instanceof Int8Array;
-    case "int16":
-      return data instanceof Int16Array;
-    case "int32":
-      return data instanceof Int32Array;
-    case "int64":
-      return data instanceof BigInt64Array;
-    case "uint8":
-    case "bool":
-      return data instanceof Uint8Array;
-  }
 }
 
 /**
@@ -252,7 +154,7 @@ export function hostTensor(dtype: DType, shape: readonly number[], data: HostDat
       );
     }
   }
-  if (!arrayMatches(dtype, data)) {
+  if (!arrayFits(dtype, data)) {
     throw new RangeError(
       `Data for dtype ${dtype} is a ${data.constructor.name}; expected ${arrayName(dtype)}`,
     );
@@ -264,21 +166,6 @@ export function hostTensor(dtype: DType, shape: readonly number[], data: HostDat
     );
   }
   return Object.freeze({ dtype, shape: Object.freeze([...shape]), data });
-}
-
-function arrayName(dtype: DType): string {
-  return {
-    float16: "Uint16Array (raw float16 bits)",
-    bfloat16: "Uint16Array (raw bfloat16 bits)",
-    float32: "Float32Array",
-    float64: "Float64Array",
-    int8: "Int8Array",
-    int16: "Int16Array",
-    int32: "Int32Array",
-    int64: "BigInt64Array",
-    uint8: "Uint8Array",
-    bool: "Uint8Array (0 or 1)",
-  }[dtype];
 }
 
 /**
@@ -295,7 +182,7 @@ function arrayName(dtype: DType): string {
  * ```
  */
 export function allocData(dtype: DType, n: number): HostData {
-  return viewData(dtype, new ArrayBuffer(n * ITEM_SIZE[dtype]), 0, n);
+  return viewData(dtype, new ArrayBuffer(n * itemSize(dtype)), 0, n);
 }
 
 /**

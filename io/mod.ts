@@ -9,6 +9,7 @@
  *
  * @module
  */
+export { type DType, DTYPES, type HostData, isDType, itemSize } from "./dtype.ts";
 export * from "./host_tensor.ts";
 export * from "./npy.ts";
 export * from "./npz.ts";

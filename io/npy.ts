@@ -10,7 +10,8 @@
  */
 import * as E from "fp-ts/Either";
 import type { Problem } from "../problem.ts";
-import { littleEndianBytes, pathText, readFileCapped, writeAtomic } from "./_bytes.ts";
+import { littleEndianBytes } from "./bytes.ts";
+import { pathText, readFileCapped, writeAtomic } from "./files.ts";
 import { decodeNpy, headerBytes, npyable } from "./_npy.ts";
 import type { HostTensor } from "./host_tensor.ts";
 

@@ -7,7 +7,7 @@
 import * as E from "fp-ts/Either";
 import { type Zippable, zipSync } from "fflate";
 import { type Problem, problem } from "../problem.ts";
-import { pathText, readFileCapped, writeAtomic } from "./_bytes.ts";
+import { pathText, readFileCapped, writeAtomic } from "./files.ts";
 import { readZip } from "./_zip.ts";
 import { type HostTensor, namedEntries, type NamedTensors } from "./host_tensor.ts";
 import { decodeNpy } from "./_npy.ts";
@@ -223,5 +223,5 @@ export function writeNpz(
     }
   }
   const bytes = encodeNpz(entries, options);
-  return writeAtomic(path, (put) => put(bytes));
+  return writeAtomic(path, bytes);
 }

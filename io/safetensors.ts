@@ -13,23 +13,10 @@
 import * as E from "fp-ts/Either";
 import { basename, dirname, join } from "node:path";
 import { type Problem, problem } from "../problem.ts";
-import {
-  decodeData,
-  fsProblem,
-  littleEndianBytes,
-  ownData,
-  pathText,
-  readExactly,
-  readFileCapped,
-  writeAtomic,
-} from "./_bytes.ts";
-import {
-  type DType,
-  type HostTensor,
-  hostTensor,
-  itemSize,
-  type NamedTensors,
-} from "./host_tensor.ts";
+import { decodeData, littleEndianBytes } from "./bytes.ts";
+import { itemSize } from "./dtype.ts";
+import { fsProblem, pathText, readExactly, readFileCapped, writeAtomic } from "./files.ts";
+import { type HostTensor, hostTensor, type NamedTensors, type TensorEntry } from "./host_tensor.ts";
 import { headerLength, isRecord, type Layout, parseLayout, plan } from "./_safetensors_layout.ts";
 
 export { SAFETENSORS_MAX_HEADER_BYTES } from "./_safetensors_layout.ts";
@@ -47,36 +34,6 @@ export { SAFETENSORS_MAX_HEADER_BYTES } from "./_safetensors_layout.ts";
  * ```
  */
 export const SAFETENSORS_MAX_INDEX_BYTES = 100_000_000;
-
-/**
- * A tensor's name, dtype and shape, known before its data is read.
- *
- * @example
- * ```ts
- * import { openSafetensors, type TensorEntry, writeSafetensors } from "./safetensors.ts";
- * import { hostTensor, itemSize, sizeOf } from "./host_tensor.ts";
- * import { orThrow } from "../problem.ts";
- * import assert from "node:assert/strict";
- * const dir = await Deno.makeTempDir();
- * await writeSafetensors(`${dir}/p.safetensors`, {
- *   prompt: hostTensor("float32", [3, 4], new Float32Array(12)),
- * });
- * const f = orThrow(await openSafetensors(`${dir}/p.safetensors`));
- * const [e]: readonly TensorEntry[] = f.entries; // no tensor data read yet
- * assert(e.name === "prompt" && e.dtype === "float32" && e.shape.join() === "3,4");
- * assert(sizeOf(e.shape) * itemSize(e.dtype) === 48); // bytes a read will take
- * f.close();
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export interface TensorEntry {
-  /** The tensor's name in the file. */
-  readonly name: string;
-  /** Its element type. */
-  readonly dtype: DType;
-  /** Its shape. */
-  readonly shape: readonly number[];
-}
 
 /**
  * An open safetensors file (or sharded checkpoint): the header is parsed, tensors are read on
@@ -225,7 +182,11 @@ function fileReader(
         }
         const n = s.shape.reduce((a, d) => a * d, 1);
         return E.right(
-          hostTensor(s.dtype, s.shape, ownData(s.dtype, bytes, n, itemSize(s.dtype), true)),
+          hostTensor(
+            s.dtype,
+            s.shape,
+            decodeData(s.dtype, bytes, n, itemSize(s.dtype), true, true),
+          ),
         );
       } catch (e) {
         if (closed) {

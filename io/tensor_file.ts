@@ -7,11 +7,11 @@
 import * as E from "fp-ts/Either";
 import { basename } from "node:path";
 import { type Problem, problem } from "../problem.ts";
-import { fsProblem, pathText } from "./_bytes.ts";
-import type { HostTensor } from "./host_tensor.ts";
+import { fsProblem, pathText } from "./files.ts";
+import type { HostTensor, TensorEntry } from "./host_tensor.ts";
 import { readNpy } from "./npy.ts";
 import { readNpz } from "./npz.ts";
-import { openSafetensors, openSafetensorsIndex, type TensorEntry } from "./safetensors.ts";
+import { openSafetensors, openSafetensorsIndex } from "./safetensors.ts";
 
 /**
  * Named tensors that can be listed, then read one at a time.

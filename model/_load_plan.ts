@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import { join } from "node:path";
 import { type Problem, problem } from "../problem.ts";
+import { isFloatDType } from "../io/dtype.ts";
 import { toTensor } from "../io/host_tensor.ts";
 import type { TensorSource } from "../io/tensor_file.ts";
 import { type FlatEntry, type ParamTree, unflatten } from "../tree/tree.ts";
@@ -38,13 +39,6 @@ export interface LoadPlan {
   readonly ignore: (name: string) => boolean;
 }
 
-/** The dtypes a checkpoint's weights may have (all read as float32). */
-export const FLOAT_DTYPES: ReadonlySet<string> = new Set([
-  "float16",
-  "bfloat16",
-  "float32",
-  "float64",
-]);
 const LISTED = 6;
 
 function list(items: readonly string[]): string {
@@ -133,7 +127,7 @@ export function checkPlan(
       continue;
     }
     found.set(name, entry.name);
-    if (!FLOAT_DTYPES.has(entry.dtype)) {
+    if (!isFloatDType(entry.dtype)) { // every float dtype is read as float32
       wrong.push(`${entry.name} is ${entry.dtype}, expected a float type`);
     } else if (dims(entry.shape) !== dims(expected.shape)) {
       wrong.push(`${entry.name} is ${dims(entry.shape)}, expected ${dims(expected.shape)}`);

@@ -9,7 +9,7 @@ import * as E from "fp-ts/Either";
 import { join } from "node:path";
 import { openSafetensorsIndex } from "../io/safetensors.ts";
 import { openTensorFile, type TensorSource } from "../io/tensor_file.ts";
-import { readFileCapped } from "../io/_bytes.ts";
+import { exists, readFileCapped } from "../io/files.ts";
 import { type Problem, problem } from "../problem.ts";
 import { disposeTree } from "../tree/tree.ts";
 import {
@@ -54,15 +54,6 @@ export { embeddingTable, type FrozenModel, type ModelConfig, vocabSize } from ".
  * ```
  */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Reads a small JSON file (config.json, generation_config.json) as untrusted input.

@@ -13,7 +13,7 @@ import type { Normalizer } from "@huggingface/tokenizers";
 import { PrecompiledNormalizer, SequenceNormalizer } from "@huggingface/tokenizers";
 import { dirname, join } from "node:path";
 import { type Problem, problem, ProblemError } from "../problem.ts";
-import { pathText, readFileCapped } from "../io/_bytes.ts";
+import { pathText, readFileCapped } from "../io/files.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 import { asRecord, checkTokenizerJson, settle } from "./_config.ts";
 import { type BatchEncoding, batchIds, type EncodeBatchOptions } from "../data/batch.ts";

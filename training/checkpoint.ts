@@ -27,7 +27,7 @@ import { openSafetensors, writeSafetensors } from "../io/safetensors.ts";
 import { type Problem, problem } from "../problem.ts";
 import type { HostOptimizerState } from "./optim/mod.ts";
 import type { DataPosition } from "./batches.ts";
-import { errorText, syncDir, tmpSuffix, writeFileSynced } from "./_fs.ts";
+import { errorText, syncDir, tmpSuffix, writeFileSynced } from "../io/files.ts";
 
 /**
  * The version of the checkpoint layout written by {@link writeCheckpoint}; readers refuse others.
@@ -235,10 +235,7 @@ export async function writeCheckpoint(
     });
     if (E.isLeft(st)) throw new Error(st.left.message);
     const json = { format: FORMAT, version: CHECKPOINT_VERSION, ...checkpoint.meta };
-    await writeFileSynced(
-      join(tmp, "checkpoint.json"),
-      new TextEncoder().encode(JSON.stringify(json, null, 2) + "\n"),
-    );
+    await writeFileSynced(join(tmp, "checkpoint.json"), JSON.stringify(json, null, 2) + "\n");
     await syncDir(tmp);
     await options.beforeCommit?.(tmp);
     // A checkpoint of the same step (a rerun after a crash between rename and pruning) is

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { errorText, writeTextAtomic } from "./_fs.ts";
+import { errorText, writeFileAtomic } from "../io/files.ts";
 
 /**
  * One line of the metrics log: a training step, with the evaluation made after it if any.
@@ -133,6 +133,6 @@ export async function truncateMetrics(path: string, step: number): Promise<numbe
   const kept = records.filter((r) => r.step <= step);
   const dropped = records.length - kept.length;
   const clean = kept.map((r) => JSON.stringify(r) + "\n").join("");
-  if (clean !== text) await writeTextAtomic(path, clean);
+  if (clean !== text) await writeFileAtomic(path, clean);
   return dropped;
 }

@@ -13,7 +13,8 @@
 import * as E from "fp-ts/Either";
 import { basename, dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { readFileCapped, writeAtomic } from "../io/_bytes.ts";
+import { isFloatDType } from "../io/dtype.ts";
+import { errorText, readFileCapped, tmpSuffix, writeAtomic } from "../io/files.ts";
 import { type HostTensor, hostTensor, toFloat64 } from "../io/host_tensor.ts";
 import { openSafetensors, writeSafetensors } from "../io/safetensors.ts";
 import type { ModelConfig } from "../model/load.ts";
@@ -269,7 +270,7 @@ async function promptValues(
 ): Promise<{ values: Float32Array; shape: readonly number[] } | string> {
   if (!(prompt instanceof tf.Tensor)) {
     const h = prompt;
-    if (!["float16", "bfloat16", "float32", "float64"].includes(h.dtype)) {
+    if (!isFloatDType(h.dtype)) {
       return `The prompt has dtype ${h.dtype}; expected a floating-point type`;
     }
     return { values: Float32Array.from(toFloat64(h)), shape: h.shape };
@@ -314,8 +315,7 @@ async function writeFiles(
     format: "pt",
   });
   if (E.isLeft(w)) return w;
-  const bytes = new TextEncoder().encode(config);
-  return await writeAtomic(join(dir, ADAPTER_CONFIG), (put) => put(bytes));
+  return await writeAtomic(join(dir, ADAPTER_CONFIG), config);
 }
 
 async function isDirectory(path: string): Promise<boolean | undefined> {
@@ -392,7 +392,7 @@ export async function writePeftAdapter(
     }
     if (existing === true) return await writeFiles(dir, weights, config);
     await Deno.mkdir(dirname(dir), { recursive: true });
-    const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${crypto.randomUUID().slice(0, 8)}`);
+    const tmp = join(dirname(dir), `.${basename(dir)}.${tmpSuffix()}`);
     await Deno.mkdir(tmp);
     const written = await writeFiles(tmp, weights, config);
     if (E.isLeft(written)) {
@@ -408,7 +408,7 @@ export async function writePeftAdapter(
     return E.right(undefined);
   } catch (e) {
     return E.left(
-      problem("Io", dir, `Could not write the adapter: ${e instanceof Error ? e.message : e}`),
+      problem("Io", dir, `Could not write the adapter: ${errorText(e)}`),
     );
   }
 }
@@ -524,7 +524,7 @@ export async function readPeftAdapter(dir: string): Promise<E.Either<Problem, Pe
       ),
     );
   }
-  if (!["float16", "bfloat16", "float32", "float64"].includes(t.dtype)) {
+  if (!isFloatDType(t.dtype)) {
     return E.left(
       problem(
         "Unsupported",

@@ -23,7 +23,7 @@ import {
 import type { DataPosition } from "./batches.ts";
 import { type BestSoFar, cleanTemporary, latestCheckpoint, listCheckpoints } from "./checkpoint.ts";
 import { truncateMetrics } from "./metrics_log.ts";
-import { errorText, writeTextAtomic } from "./_fs.ts";
+import { errorText, writeFileAtomic } from "../io/files.ts";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
@@ -130,7 +130,7 @@ export async function saveBest(
   const w = await writeNpy(join(runDir, "best.npy"), prompt);
   if (E.isLeft(w)) return w;
   try {
-    await writeTextAtomic(join(runDir, "best.json"), JSON.stringify(best, null, 2) + "\n");
+    await writeFileAtomic(join(runDir, "best.json"), JSON.stringify(best, null, 2) + "\n");
   } catch (e) {
     return E.left(problem("Io", join(runDir, "best.json"), `Cannot write: ${errorText(e)}`));
   }

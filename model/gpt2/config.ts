@@ -7,7 +7,7 @@
 import * as E from "fp-ts/Either";
 import type { Problem } from "../../problem.ts";
 import type { Activation } from "../layers.ts";
-import { ACTIVATIONS, configReader } from "../_config_fields.ts";
+import { ACTIVATIONS, configReader } from "../config_fields.ts";
 
 /**
  * A GPT-2 model's sizes and options (Hugging Face `GPT2Config`, the fields that matter here).

@@ -7,7 +7,7 @@
 import * as E from "fp-ts/Either";
 import type { Problem } from "../../problem.ts";
 import type { Activation } from "../layers.ts";
-import { type ConfigReader, configReader } from "../_config_fields.ts";
+import { type ConfigReader, configReader } from "../config_fields.ts";
 
 /**
  * The `model_type`s computed by this one architecture.

@@ -11,7 +11,8 @@
 import * as E from "fp-ts/Either";
 import type { Activation } from "../layers.ts";
 import { type Problem, problem } from "../../problem.ts";
-import { ACTIVATIONS } from "../_config_fields.ts";
+import { booleanField, fieldReader, numberField } from "../../config/fields.ts";
+import { ACTIVATIONS } from "../config_fields.ts";
 
 /**
  * A T5 encoder-decoder's configuration (original T5, T5 1.1, LM-adapted, Flan-T5).
@@ -81,46 +82,30 @@ const show = (v: unknown): string => {
 };
 
 /** Reads fields of a JSON object, collecting every problem instead of stopping at the first. */
-class Fields {
-  readonly problems: string[] = [];
-  constructor(private readonly json: Record<string, unknown>) {}
-
-  has(key: string): boolean {
-    return this.json[key] !== undefined && this.json[key] !== null;
-  }
-
-  int(key: string, fallback: number, min: number): number {
-    const v = this.json[key] ?? fallback;
-    if (!Number.isSafeInteger(v) || (v as number) < min) {
-      this.problems.push(
-        `${key} is ${show(v)}, expected ${min === 0 ? "a non-negative" : "a positive"} integer`,
-      );
-      return fallback;
-    }
-    return v as number;
-  }
-
-  positive(key: string, fallback: number): number {
-    const v = this.json[key] ?? fallback;
-    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
-      this.problems.push(`${key} is ${show(v)}, expected a positive number`);
-      return fallback;
-    }
-    return v;
-  }
-
-  bool(key: string, fallback: boolean): boolean {
-    const v = this.json[key] ?? fallback;
-    if (typeof v !== "boolean") {
-      this.problems.push(`${key} is ${show(v)}, expected true or false`);
-      return fallback;
-    }
-    return v;
-  }
-
-  raw(key: string): unknown {
-    return this.json[key];
-  }
+function t5Fields(json: Record<string, unknown>) {
+  const fields = fieldReader(json, {
+    wrong: (key, expected, v) => `${key} is ${show(v)}, expected ${expected}`,
+    missing: (key) => `${key} is missing`, // every field has a default
+  });
+  return {
+    problems: fields.problems,
+    has: fields.has,
+    raw: fields.raw,
+    int: (key: string, fallback: number, min: number): number =>
+      fields.read(
+        key,
+        numberField(
+          { integer: true, min },
+          min === 0 ? "a non-negative integer" : "a positive integer",
+        ),
+        fallback,
+        fallback,
+      ),
+    positive: (key: string, fallback: number): number =>
+      fields.read(key, numberField({ above: 0 }, "a positive number"), fallback, fallback),
+    bool: (key: string, fallback: boolean): boolean =>
+      fields.read(key, booleanField, fallback, fallback),
+  };
 }
 
 /** `feed_forward_proj` → activation and gating, as `T5Config.__post_init__` derives them. */
@@ -172,7 +157,7 @@ export function parseT5Config(json: unknown, where: string): E.Either<Problem, T
   if (!isRecord(json)) {
     return E.left(problem("Invalid", where, `Config is ${show(json)}, expected a JSON object`));
   }
-  const f = new Fields(json);
+  const f = t5Fields(json);
   const type = f.raw("model_type");
   if (type !== undefined && type !== "t5") {
     f.problems.push(`model_type is ${show(type)}, expected "t5"`);

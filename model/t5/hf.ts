@@ -11,18 +11,12 @@
 import * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import type { TensorSource } from "../../io/tensor_file.ts";
+import { isFloatDType } from "../../io/dtype.ts";
 import { type Problem, problem } from "../../problem.ts";
 import { type FlatEntry, unflatten } from "../../tree/tree.ts";
 import { parseT5Config, type T5Config, t5ParamShapes } from "./config.ts";
 import { shapeDifferences, type T5Params } from "./params.ts";
-import {
-  asIs,
-  FLOAT_DTYPES,
-  loadWithConfig,
-  readByPlan,
-  type TensorPlan,
-  transposed,
-} from "../_load_plan.ts";
+import { asIs, loadWithConfig, readByPlan, type TensorPlan, transposed } from "../_load_plan.ts";
 
 const ATTENTION: Readonly<Record<string, string>> = { query: "q", key: "k", value: "v", out: "o" };
 
@@ -160,7 +154,7 @@ async function loadT5Tensors(
     new Map(entries.map((e) => [e.name, e.shape])),
     optional,
   );
-  const notFloat = entries.filter((e) => !FLOAT_DTYPES.has(e.dtype)).map((e) =>
+  const notFloat = entries.filter((e) => !isFloatDType(e.dtype)).map((e) =>
     `${e.name} (${e.dtype})`
   );
   if (notFloat.length > 0) {

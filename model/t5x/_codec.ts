@@ -11,7 +11,7 @@
 import { gunzipSync, unzlibSync } from "fflate";
 import * as E from "fp-ts/Either";
 import { type Problem, problem } from "../../problem.ts";
-import { crc32 } from "../../io/_zip.ts";
+import { crc32 } from "../../io/bytes.ts";
 
 /**
  * The chunk compressors this reader understands (`null`: chunks are stored raw).

@@ -14,7 +14,8 @@
 import { decode, ExtensionCodec } from "@msgpack/msgpack";
 import * as E from "fp-ts/Either";
 import { type Problem, problem } from "../../problem.ts";
-import { type DType, isDType, itemSize, sizeOf } from "../../io/host_tensor.ts";
+import { type DType, isDType, itemSize } from "../../io/dtype.ts";
+import { sizeOf } from "../../io/host_tensor.ts";
 
 /** An array stored inline in the msgpack file: its bytes are C order, little-endian. */
 export interface InlineArray {

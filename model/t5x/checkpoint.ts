@@ -16,9 +16,10 @@ import { ExtData } from "@msgpack/msgpack";
 import * as E from "fp-ts/Either";
 import { dirname, join } from "node:path";
 import { type Problem, problem } from "../../problem.ts";
-import { decodeData, fsProblem, pathText, readFileCapped } from "../../io/_bytes.ts";
-import { type HostTensor, hostTensor, itemSize, sizeOf } from "../../io/host_tensor.ts";
-import type { TensorEntry } from "../../io/safetensors.ts";
+import { decodeData } from "../../io/bytes.ts";
+import { itemSize } from "../../io/dtype.ts";
+import { fsProblem, pathText, readFileCapped } from "../../io/files.ts";
+import { type HostTensor, hostTensor, sizeOf, type TensorEntry } from "../../io/host_tensor.ts";
 import type { TensorSource } from "../../io/tensor_file.ts";
 import {
   asExtension,

@@ -12,16 +12,15 @@
 import * as E from "fp-ts/Either";
 import { join } from "node:path";
 import { type Problem, problem } from "../../problem.ts";
-import { fortranToC, HOST_LITTLE, readFileCapped, swapBytes } from "../../io/_bytes.ts";
-import { NUMPY_DTYPE_CODES } from "../../io/_npy.ts";
+import { fortranToC, HOST_LITTLE, swapBytes } from "../../io/bytes.ts";
+import { type DType, isFloatDType, itemSize, NUMPY_DTYPE_CODES } from "../../io/dtype.ts";
+import { readFileCapped } from "../../io/files.ts";
 import {
   allocData,
   bfloat16Bits,
-  type DType,
   float16Bits,
   type HostTensor,
   hostTensor,
-  itemSize,
   sizeOf,
 } from "../../io/host_tensor.ts";
 import { type Compressor, decodeChunk } from "./_codec.ts";
@@ -134,9 +133,7 @@ function parseCompressor(v: unknown): Parsed<Compressor> {
 
 function parseFill(v: unknown, dtype: DType): Parsed<number | bigint | boolean | null> {
   if (v === null) return E.right(null);
-  const float = dtype === "float16" || dtype === "bfloat16" || dtype === "float32" ||
-    dtype === "float64";
-  if (float) {
+  if (isFloatDType(dtype)) {
     if (typeof v === "number") return E.right(v);
     if (v === "NaN") return E.right(NaN);
     if (v === "Infinity") return E.right(Infinity);

@@ -1,15 +1,27 @@
 /**
  * Reading a Hugging Face `config.json` object field by field while collecting every problem, so
  * that a config checker reports all of them at once (applicative validation, as fp-ts does it).
- * Shared by the GPT-2 and LLaMA-family config parsers; {@link ACTIVATIONS} by T5's too.
+ * Shared by the GPT-2 and LLaMA-family config parsers; {@link ACTIVATIONS} by T5's too. The field
+ * checks and the reader are `config/fields.ts`'s; this module words the messages the way these
+ * parsers report them.
  *
  * @module
  */
 import * as E from "fp-ts/Either";
+import { booleanField, fieldReader, numberField, stringField } from "../config/fields.ts";
 import { type Problem, problem } from "../problem.ts";
 import type { Activation } from "./layers.ts";
 
-/** Every activation the models compute, by its Hugging Face name (`hidden_act`, …). */
+/**
+ * Every activation the models compute, by its Hugging Face name (`hidden_act`, …).
+ *
+ * @example
+ * ```ts
+ * import { ACTIVATIONS } from "./config_fields.ts";
+ * import assert from "node:assert/strict";
+ * assert(ACTIVATIONS.includes("gelu_new") && ACTIVATIONS.includes("silu"));
+ * ```
+ */
 export const ACTIVATIONS: readonly Activation[] = [
   "relu",
   "gelu",
@@ -19,7 +31,27 @@ export const ACTIVATIONS: readonly Activation[] = [
   "swish",
 ];
 
-/** A field reader over one config object; every getter records a problem instead of throwing. */
+/**
+ * A field reader over one config object; every getter records a problem instead of throwing.
+ *
+ * @example
+ * ```ts
+ * import { type ConfigReader, configReader } from "./config_fields.ts";
+ * import assert from "node:assert/strict";
+ * const r = configReader({ n_embd: 8, layer_norm_epsilon: 0 }, "config.json", "GPT-2");
+ * assert(r._tag === "Right");
+ * const f: ConfigReader = r.right;
+ * assert.equal(f.int("n_embd"), 8);
+ * assert(Number.isNaN(f.float("layer_norm_epsilon", 1e-5, true)));
+ * assert.equal(f.tokenId("bos_token_id"), null);
+ * const done = f.finish({});
+ * assert(done._tag === "Left");
+ * assert.equal(
+ *   done.left.message,
+ *   "GPT-2 config has 1 problem: layer_norm_epsilon must be a positive number, got 0",
+ * );
+ * ```
+ */
 export interface ConfigReader {
   /** Whether the key is present and not null. */
   has(key: string): boolean;
@@ -50,6 +82,8 @@ export interface ConfigReader {
   finish<A>(value: A): E.Either<Problem, A>;
 }
 
+const TOKEN_ID = numberField({ integer: true, min: 0 }, "a token id (an integer ≥ 0) or null");
+
 const show = (v: unknown): string => {
   try {
     return JSON.stringify(v) ?? String(v);
@@ -65,6 +99,17 @@ const show = (v: unknown): string => {
  * @param where the file, for the problem
  * @param label the architecture's name in messages ("GPT-2")
  * @returns the reader, or an `Invalid` problem when `json` is not an object
+ * @example
+ * ```ts
+ * import { configReader } from "./config_fields.ts";
+ * import assert from "node:assert/strict";
+ * const bad = configReader([1], "config.json", "GPT-2");
+ * assert(bad._tag === "Left" && bad.left.message === "Expected a GPT-2 config object, got [1]");
+ * const r = configReader({ n_layer: 2 }, "config.json", "GPT-2");
+ * assert(r._tag === "Right" && Number.isNaN(r.right.int("n_head")));
+ * const done = r.right.finish({});
+ * assert(done._tag === "Left" && done.left.message.endsWith("n_head is missing"));
+ * ```
  */
 export function configReader(
   json: unknown,
@@ -77,53 +122,26 @@ export function configReader(
     );
   }
   const obj = json as Record<string, unknown>;
-  const invalid: string[] = [];
+  const fields = fieldReader(obj, {
+    wrong: (key, expected, v) => `${key} must be ${expected}, got ${show(v)}`,
+    missing: (key) => `${key} is missing`,
+  });
+  const invalid = fields.problems;
   const unsupported: string[] = [];
-  const present = (key: string) => Object.hasOwn(obj, key) && obj[key] !== null;
-  const missing = <A>(key: string, fallback: A | undefined, placeholder: A): A => {
-    if (fallback !== undefined) return fallback;
-    invalid.push(`${key} is missing`);
-    return placeholder;
-  };
   const reader: ConfigReader = {
-    has: present,
-    raw: (key) => obj[key],
-    int(key, fallback, min = 1) {
-      if (!present(key)) return missing(key, fallback, NaN);
-      const v = obj[key];
-      if (!Number.isSafeInteger(v) || (v as number) < min) {
-        invalid.push(`${key} must be an integer ≥ ${min}, got ${show(v)}`);
-        return NaN;
-      }
-      return v as number;
-    },
-    float(key, fallback, positive = false) {
-      if (!present(key)) return missing(key, fallback, NaN);
-      const v = obj[key];
-      if (typeof v !== "number" || !Number.isFinite(v) || (positive && v <= 0)) {
-        invalid.push(`${key} must be a ${positive ? "positive " : ""}number, got ${show(v)}`);
-        return NaN;
-      }
-      return v;
-    },
-    bool(key, fallback) {
-      if (!present(key)) return fallback;
-      const v = obj[key];
-      if (typeof v !== "boolean") {
-        invalid.push(`${key} must be true or false, got ${show(v)}`);
-        return fallback;
-      }
-      return v;
-    },
-    str(key, fallback) {
-      if (!present(key)) return missing(key, fallback, "");
-      const v = obj[key];
-      if (typeof v !== "string") {
-        invalid.push(`${key} must be a string, got ${show(v)}`);
-        return "";
-      }
-      return v;
-    },
+    has: fields.has,
+    raw: fields.raw,
+    int: (key, fallback, min = 1) =>
+      fields.read(key, numberField({ integer: true, min }), fallback, NaN),
+    float: (key, fallback, positive = false) =>
+      fields.read(
+        key,
+        positive ? numberField({ above: 0 }, "a positive number") : numberField(),
+        fallback,
+        NaN,
+      ),
+    bool: (key, fallback) => fields.read(key, booleanField, fallback, fallback),
+    str: (key, fallback) => fields.read(key, stringField, fallback, ""),
     oneOf<A extends string>(key: string, fallback: A, allowed: readonly A[]) {
       const v = reader.str(key, fallback) as A;
       if (!allowed.includes(v)) {
@@ -131,17 +149,9 @@ export function configReader(
       }
       return v;
     },
-    tokenId(key) {
-      if (!present(key)) return null;
-      const v = obj[key];
-      if (!Number.isSafeInteger(v) || (v as number) < 0) {
-        invalid.push(`${key} must be a token id (an integer ≥ 0) or null, got ${show(v)}`);
-        return null;
-      }
-      return v as number;
-    },
+    tokenId: (key) => fields.read(key, TOKEN_ID, null, null),
     tokenIds(key) {
-      if (!present(key)) return [];
+      if (!fields.has(key)) return [];
       const v = obj[key];
       const list = Array.isArray(v) ? v : [v];
       if (!list.every((x) => Number.isSafeInteger(x) && x >= 0)) {
