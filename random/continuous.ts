@@ -9,7 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { shapeSize } from "./_shape.ts";
 import { erfinvF32 } from "./_erfinv.ts";
-import { fmaF32 } from "./_fma.ts";
+import { fmaF32 } from "./fma.ts";
 import { bitsInto, checkKey, type Key } from "./key.ts";
 
 const fround = Math.fround;

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { MAX_SIZE, shapeSize } from "./_shape.ts";
-import { stableOrder } from "./_sort.ts";
+import { stableOrder } from "./sort.ts";
 import { bitsInto, checkKey, type Key, split } from "./key.ts";
 
 const INT32_MIN = -(2 ** 31);

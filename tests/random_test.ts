@@ -23,8 +23,8 @@ import {
   threefry2x32,
   uniform,
 } from "../random/mod.ts";
-import { fmaF32 } from "../random/_fma.ts";
-import { stableOrder } from "../random/_sort.ts";
+import { fmaF32 } from "../random/fma.ts";
+import { stableOrder } from "../random/sort.ts";
 
 await initBackend("wasm");
 
