@@ -37,10 +37,14 @@ export const PROMPT_OPTIONS = {
  *
  * @example
  * ```ts
- * import type { PromptedConfig } from "./_frozen_prompt.ts";
+ * import { parseCommand } from "./args.ts";
+ * import { PROMPT_OPTIONS, type PromptedConfig, resolvePrompted } from "./_frozen_prompt.ts";
  * import assert from "node:assert/strict";
- * const f = (c: PromptedConfig) => c.promptPath ?? "none";
- * assert(typeof f === "function");
+ * const sst2 = "tests/data/prompt-tuning/pretrained_prompts/t5_1_1_lm100k_base/sst2.npy";
+ * const args = ["--set", "model=m", "--set", "task=glue/sst2", "--prompt", sst2];
+ * const c: PromptedConfig = await resolvePrompted("eval", parseCommand("eval", args, PROMPT_OPTIONS));
+ * assert.equal(c.promptPath, sst2);
+ * assert.deepEqual(c.prompt?.shape, [100, 768]); // read before any model is loaded
  * ```
  */
 export interface PromptedConfig {
@@ -118,9 +122,22 @@ export async function resolvePrompted(command: string, p: Parsed): Promise<Promp
  * @returns the tensor (the caller disposes it); throws `Failure` on a width mismatch
  * @example
  * ```ts
- * import { promptTensor } from "./_frozen_prompt.ts";
+ * import { hostTensor } from "../io/host_tensor.ts";
+ * import { parseCommand } from "./args.ts";
+ * import { PROMPT_OPTIONS, promptTensor, resolvePrompted } from "./_frozen_prompt.ts";
+ * import { disposeFrozen, loadFrozen } from "./_model.ts";
  * import assert from "node:assert/strict";
- * assert(typeof promptTensor === "function");
+ * const args = ["--set", "model=m", "--set", "task=glue/sst2", "--no-prompt"];
+ * const none = await resolvePrompted("eval", parseCommand("eval", args, PROMPT_OPTIONS));
+ * const frozen = await loadFrozen("tests/fixtures/cli/model"); // width 8
+ * assert.equal(promptTensor(none, frozen), undefined);
+ * const two = { ...none, prompt: hostTensor("float32", [2, 8], new Float32Array(16).fill(1)) };
+ * const p = promptTensor(two, frozen)!; // [P, H]
+ * assert.deepEqual(p.shape, [2, 8]);
+ * p.dispose();
+ * const wide = { ...none, prompt: hostTensor("float32", [2, 5], new Float32Array(10)) };
+ * assert.throws(() => promptTensor(wide, frozen), /width|wide|5/);
+ * disposeFrozen(frozen);
  * ```
  */
 export function promptTensor(prompted: PromptedConfig, frozen: Frozen): tf.Tensor | undefined {

@@ -20,10 +20,13 @@ import { embeddedModelNames, modelDir } from "./embedded.ts";
  *
  * @example
  * ```ts
- * import type { Frozen } from "./_model.ts";
+ * import { disposeFrozen, type Frozen, loadFrozen } from "./_model.ts";
  * import assert from "node:assert/strict";
- * const f = (m: Frozen) => m.width;
- * assert(typeof f === "function");
+ * const f: Frozen = await loadFrozen("tests/fixtures/cli/model");
+ * // The width is the embedding table's: [V, H].
+ * assert.equal(f.embeddings.shape[1], f.width);
+ * assert.equal(f.model.architecture, "t5");
+ * disposeFrozen(f);
  * ```
  */
 export interface Frozen {

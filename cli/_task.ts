@@ -65,10 +65,12 @@ export function knownTaskNames(): string[] {
  *
  * @example
  * ```ts
- * import type { TaskData } from "./_task.ts";
+ * import { type TaskData, taskFromConfig } from "./_task.ts";
  * import assert from "node:assert/strict";
- * const f = (t: TaskData) => t.task.name;
- * assert(typeof f === "function");
+ * const r = taskFromConfig({ kind: "builtin", name: "glue/rte", data_dir: "tests/data/glue", taskless: false });
+ * if (r._tag === "Left") throw new Error(r.left.message);
+ * const data: TaskData = r.right;
+ * assert.deepEqual([data.task.name, data.dir], ["glue_rte", "tests/data/glue"]);
  * ```
  */
 export interface TaskData {

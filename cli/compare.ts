@@ -128,9 +128,27 @@ export function comparisonJson(c: Comparison): JsonObject {
  * @returns the comparison; throws `Failure`
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * import { compareOnSplit } from "./compare.ts";
+ * import { orThrow } from "../problem.ts";
+ * import { disposeFrozen, loadFrozen } from "./_model.ts";
+ * import { resolveRun } from "./_run_config.ts";
+ * import { loadSplit, taskFromConfig } from "./_task.ts";
  * import assert from "node:assert/strict";
- * assert(typeof compareOnSplit === "function");
+ * const config = await resolveRun([], [
+ *   "model=tests/fixtures/cli/model", "task.name=glue/sst2", "task.data_dir=tests/fixtures/cli/sst2",
+ *   "prompt.length=2", "prompt.initializer.kind=sampled_vocab",
+ * ]);
+ * const data = orThrow(taskFromConfig(config.task));
+ * const train = await loadSplit(data, "train", "fail");
+ * const dev = await loadSplit(data, "validation", "fail");
+ * const frozen = await loadFrozen(config.model);
+ * const prompt = tf.zeros([2, frozen.width]); // [P, H]
+ * const c = await compareOnSplit(frozen, prompt, data.task, { train, split: "validation", examples: dev }, config, "zeros");
+ * assert.deepEqual(c.rows.map((r) => r.model), ["frozen model, no prompt", "zeros", "bag-of-words logistic regression"]);
+ * assert(c.examples === dev.length && c.rows.every((r) => r.accuracy >= 0 && r.accuracy <= 1));
+ * prompt.dispose();
+ * disposeFrozen(frozen);
  * ```
  */
 export async function compareOnSplit(

@@ -16,10 +16,13 @@ import { type Problem, problem } from "../problem.ts";
  *
  * @example
  * ```ts
- * import type { JsonValue } from "./json.ts";
+ * import * as E from "fp-ts/Either";
+ * import { type JsonValue, parseJson } from "./json.ts";
  * import assert from "node:assert/strict";
- * const v: JsonValue = { a: [1, "x", null, true] };
- * assert(typeof v === "object");
+ * const r = parseJson('{"a": [1, "x", null, true]}', "v.json");
+ * if (E.isLeft(r)) throw new Error(r.left.message);
+ * const v: JsonValue = r.right;
+ * assert.deepEqual(v, Object.assign(Object.create(null), { a: [1, "x", null, true] }));
  * ```
  */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | JsonObject;

@@ -88,13 +88,19 @@ export type Combine = (prompt: tf.Tensor, embeds: tf.Tensor, mask: tf.Tensor) =>
  *   by `P`)
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * import { combineAt, type Placement } from "./combine.ts";
  * import assert from "node:assert/strict";
  * // After the second real token.
  * const afterTwo: Placement = (row) => Math.min(Array.from(row).indexOf(1) + 2, row.length);
  * assert(afterTwo([0, 1, 1, 1]) === 3);
- * const combine = combineAt(afterTwo);
- * assert(typeof combine === "function");
+ * // A one-row prompt of 9s into a left-padded row of embeddings 0, 1, 2, 3 (H = 1).
+ * const out = combineAt(afterTwo)(
+ *   tf.fill([1, 1], 9),
+ *   tf.tensor3d([[[0], [1], [2], [3]]]),
+ *   tf.tensor2d([[0, 1, 1, 1]], [1, 4], "int32"),
+ * );
+ * assert.deepEqual(Array.from(out.embeds.dataSync()), [0, 1, 2, 9, 3]); // [B, P + T, H]
  * ```
  */
 export type Placement = (rowMask: ArrayLike<number>) => number;
