@@ -366,14 +366,14 @@ export function partition(
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { combine, countParams } from "./tree.ts";
+ * import { countParams, mergeTrees } from "./tree.ts";
  * import assert from "node:assert/strict";
  * const a = { prompt: tf.zeros([2]) }, b = { encoder: { w: tf.zeros([3]) } };
- * assert(countParams(combine(a, b)) === 5);
+ * assert(countParams(mergeTrees(a, b)) === 5);
  * tf.dispose([a.prompt, b.encoder.w]);
  * ```
  */
-export function combine(...trees: readonly ParamTree[]): ParamTree {
+export function mergeTrees(...trees: readonly ParamTree[]): ParamTree {
   return unflatten(trees.flatMap((t) => flatten(t)));
 }
 
