@@ -66,7 +66,7 @@ import { Failure, orFail } from "./_args.ts";
 import { taskMetrics } from "./_metrics.ts";
 import { checkPromptWidth, readPrompt } from "./_prompt.ts";
 import { knownTaskNames, type TaskData } from "./_task.ts";
-import { embeddedModelNames, modelDir } from "./_embedded.ts";
+import { embeddedModelNames, localModelDir } from "./_embedded.ts";
 
 /**
  * Reads the configuration files, merges them between the extra layers (defaults before, what a
@@ -143,7 +143,7 @@ export interface Frozen {
  * ```
  */
 export async function loadFrozen(name: string): Promise<Frozen> {
-  const dir = modelDir(name);
+  const dir = await localModelDir(name);
   if (dir === undefined) {
     throw new Failure([
       problem(
