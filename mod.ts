@@ -56,7 +56,7 @@ export {
   promptLoss,
   type Seq2SeqBatch,
 } from "./training/objective.ts";
-export { type RankBatch, promptRankLoss } from "./training/rank_objective.ts";
+export { promptRankLoss, type RankBatch } from "./training/rank_objective.ts";
 export type { CrossEntropyOptions } from "./training/loss.ts";
 export type { Recompute } from "./model/kernels/recompute.ts";
 export type {

@@ -20,9 +20,9 @@ import {
   SPAM_ASSASSIN,
   type SplitFile,
   type Task,
-  taskless,
   taskNames,
 } from "../data/mod.ts";
+import { taskless } from "../data/tasks.ts";
 import { type Problem, problem } from "../problem.ts";
 
 /** `glue_sst2` → `glue/sst2`, `super_glue_boolq` → `super_glue/boolq` (else undefined). */

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import * as E from "fp-ts/Either";
-import {
-  batchIds,
-  type HfTokenizer,
-  loadTokenizer,
-  precompiledNormalizer,
-  tokenizerFromJson,
-} from "../tokenizer/mod.ts";
+import { batchIds, type HfTokenizer, loadTokenizer, tokenizerFromJson } from "../tokenizer/mod.ts";
+import { precompiledNormalizer } from "../tokenizer/precompiled.ts";
 import { describeProblem, ProblemError } from "../problem.ts";
 
 const FIXTURES = new URL("./fixtures/tokenizers/", import.meta.url);

@@ -1,29 +1,146 @@
 /**
  * Prompt tuning: the prompt and how it meets the input, gradients restricted to it, optimizers as
- * pure state transitions, the loss, and a resumable training loop with atomic checkpoints and
+ * pure state transitions, the losses, and a resumable training loop with atomic checkpoints and
  * PEFT export.
  *
  * ```ts
- * import { adafactor, prefix } from "./mod.ts";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { adam, cosineDecaySchedule, disposeState } from "./mod.ts";
  * import assert from "node:assert/strict";
- * const opt = adafactor(); // the paper's settings: lr 0.3, decay 0.8, clipping 1.0, wd 1e-5
- * assert(opt.name === "adafactor" && typeof prefix === "function");
+ * const lr = cosineDecaySchedule(0.1, 10);
+ * assert.equal(lr(0), 0.1);
+ * assert(Math.abs(lr(10)) < 1e-12);
+ * const opt = adam({ learningRate: 0.1 });
+ * const prompt = tf.zeros([2, 3]); // [P, H]
+ * const state = opt.init(prompt);
+ * const grad = tf.onesLike(prompt);
+ * const next = opt.update(grad, state, prompt);
+ * // Adam's first step moves every entry by the learning rate against the gradient's sign.
+ * assert(Array.from(next.params.dataSync()).every((x) => Math.abs(x + 0.1) < 1e-6));
+ * tf.dispose([prompt, grad, next.params]);
+ * disposeState(state);
+ * disposeState(next.state);
  * ```
  *
  * @module
  */
-export * from "./prompt.ts";
-export * from "./objective.ts";
-export * from "./rank_objective.ts";
-export * from "./grad.ts";
-export * from "./loss.ts";
-export * from "./optim/mod.ts";
-export * from "./batches.ts";
-export * from "./checkpoint.ts";
-export * from "./evaluate.ts";
-export * from "./interrupt.ts";
-export * from "./metrics_log.ts";
-export * from "./progress.ts";
-export * from "./loop.ts";
-export * from "./peft.ts";
-export * from "./tune.ts";
+export {
+  type Combine,
+  combineAt,
+  type Combined,
+  type Placement,
+  prefix,
+  prefixAfterBos,
+  suffix,
+} from "./prompt.ts";
+export {
+  type CausalBatch,
+  type ObjectiveOptions,
+  type OfPrompt,
+  type PromptBatch,
+  promptLogits,
+  promptLoss,
+  type Seq2SeqBatch,
+} from "./objective.ts";
+export { promptRankLoss, type RankBatch, type RankObjectiveOptions } from "./rank_objective.ts";
+export { type ValueAndGrad, valueAndGradOfPrompt } from "./grad.ts";
+export {
+  classCrossEntropy,
+  type CrossEntropy,
+  crossEntropy,
+  type CrossEntropyOptions,
+  sequenceLogLikelihood,
+} from "./loss.ts";
+export {
+  adafactor,
+  type AdafactorOptions,
+  adafactorSlotShapes,
+  adam,
+  type AdamOptions,
+  adamw,
+  checkState,
+  clipByGlobalNorm,
+  type Clipped,
+  constantSchedule,
+  cosineDecaySchedule,
+  disposeState,
+  globalNorm,
+  type HostOptimizerState,
+  joinSchedules,
+  type LearningRate,
+  linearSchedule,
+  linearWarmup,
+  type Optimizer,
+  type OptimizerState,
+  type OptimizerUpdate,
+  rsqrtDecaySchedule,
+  type Schedule,
+  stateFromHost,
+  stateToHost,
+} from "./optim/mod.ts";
+export {
+  batchesPerEpoch,
+  type BatchOptions,
+  type DataPosition,
+  type DrawnBatch,
+  nextBatch,
+} from "./batches.ts";
+export {
+  type BestSoFar,
+  type Checkpoint,
+  type CheckpointMeta,
+  type LatestCheckpoint,
+  latestCheckpoint,
+  listCheckpoints,
+  readCheckpoint,
+  writeCheckpoint,
+  type WriteCheckpointOptions,
+} from "./checkpoint.ts";
+export {
+  type Evaluate,
+  lossEvaluator,
+  type LossEvaluatorOptions,
+  type StepContext,
+} from "./evaluate.ts";
+export { type InterruptSource, sigint } from "./interrupt.ts";
+export { appendMetrics, readMetrics, type StepMetrics } from "./metrics_log.ts";
+export {
+  formatDuration,
+  type Progress,
+  type ProgressInfo,
+  type ProgressOptions,
+  progressReporter,
+} from "./progress.ts";
+export { type StopReason, train, type TrainOptions, type TrainResult } from "./loop.ts";
+export {
+  type PeftAdapter,
+  type PeftAdapterConfig,
+  type PeftAdapterOptions,
+  type PeftTaskType,
+  readPeftAdapter,
+  writePeftAdapter,
+} from "./peft.ts";
+export {
+  collateExamples,
+  type CollateOptions,
+  collateRank,
+  promptObjective,
+  type PromptObjectiveOptions,
+  type TokenExample,
+  type TuneBatch,
+  tunePrompt,
+  type TunePromptOptions,
+  type TunePromptResult,
+} from "./tune.ts";
+export type { Recompute } from "../model/kernels/recompute.ts";
+export type { Initializer } from "../initializers/types.ts";
+export type { DType, HostData, HostTensor } from "../io/host_tensor.ts";
+export type { GenerationConfig } from "../model/generation_config.ts";
+export type { Gpt2Config } from "../model/gpt2/config.ts";
+export type { Activation } from "../model/layers.ts";
+export type { LlamaConfig, LlamaModelType } from "../model/llama/config.ts";
+export type { FrozenModel } from "../model/load.ts";
+export type { T5Config } from "../model/t5/config.ts";
+export type { Key } from "../random/key.ts";
+export type { ParamTree } from "../tree/tree.ts";
+export type { Problem, ProblemTag } from "../problem.ts";

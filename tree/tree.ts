@@ -4,6 +4,18 @@
  * A leaf is identified by its path, the keys from the root joined by `/`
  * (`encoder/block/3/attention/q`). Trees are plain values; nothing here mutates one.
  *
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { countParams, disposeTree, flatten, mergeTrees, partition } from "./tree.ts";
+ * import assert from "node:assert/strict";
+ * const tree = { prompt: tf.zeros([2, 3]), encoder: { block: [{ q: tf.zeros([3, 3]) }] } };
+ * assert.deepEqual(flatten(tree).map(([path]) => path), ["encoder/block/0/q", "prompt"]);
+ * const [trainable, frozen] = partition(tree, (path) => path === "prompt");
+ * assert.equal(countParams(trainable), 6);
+ * assert.equal(countParams(mergeTrees(trainable, frozen)), 15);
+ * disposeTree(tree);
+ * ```
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";

@@ -54,12 +54,10 @@ export function feedForward(x: tf.Tensor, mlp: T5MlpParams, act: Activation): tf
   return tf.tidy(() => {
     // The activation's intermediates are recomputed in the backward pass instead of kept: it
     // keeps only the projections (a few cheap element-wise passes for several [B, T, F] tensors).
-    const hidden = "wi" in mlp
-      ? remat((a) => activate(act, a), [dense(x, mlp.wi.kernel)])
-      : remat(
-        (a, b) => tf.mul(activate(act, a), b),
-        [dense(x, mlp.wi_0.kernel), dense(x, mlp.wi_1.kernel)],
-      ); // [B, T, F]
+    const hidden = "wi" in mlp ? remat((a) => activate(act, a), [dense(x, mlp.wi.kernel)]) : remat(
+      (a, b) => tf.mul(activate(act, a), b),
+      [dense(x, mlp.wi_0.kernel), dense(x, mlp.wi_1.kernel)],
+    ); // [B, T, F]
     return dense(hidden, mlp.wo.kernel);
   });
 }
