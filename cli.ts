@@ -12,12 +12,10 @@ import { Failure, parseCommand, UsageError } from "./cli/_args.ts";
 import { runConvert } from "./cli/convert.ts";
 import { runEval } from "./cli/eval.ts";
 import { runExtract } from "./cli/extract.ts";
-import { inspectFile, inspectModelDir } from "./cli/inspect.ts";
+import { inspectFile, inspectModelDir, inspectTarget } from "./cli/inspect.ts";
 import { runInfer } from "./cli/infer.ts";
 import { runTrain } from "./cli/train.ts";
 import { didYouMean } from "./config/suggest.ts";
-import { EMBEDDED_PREFIX } from "./config/schema.ts";
-import { embeddedModelNames, localModelDir } from "./cli/_embedded.ts";
 import { describeProblem } from "./problem.ts";
 
 const VERSION = "0.1.0";
@@ -69,15 +67,7 @@ async function runInspect(args: readonly string[]): Promise<void> {
   if (p.positionals.length !== 1) {
     throw new UsageError(`inspect takes one PATH, got ${p.positionals.length}`);
   }
-  const given = p.positionals[0];
-  const path = given.startsWith(EMBEDDED_PREFIX) ? await localModelDir(given) : given;
-  if (path === undefined) {
-    throw new UsageError(
-      `Unknown embedded model ${JSON.stringify(given)}${
-        didYouMean(given.slice(EMBEDDED_PREFIX.length), embeddedModelNames())
-      }`,
-    );
-  }
+  const path = await inspectTarget(p.positionals[0]);
   let isDir = false;
   try {
     isDir = (await Deno.stat(path)).isDirectory;
