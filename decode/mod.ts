@@ -49,15 +49,19 @@ export {
 export { type DecodeResult, type DecodingOptions, type SpecialIds, specialIds } from "./options.ts";
 export { greedy } from "./greedy.ts";
 export { BEAM_PRESET, type BeamOptions, beamSearch } from "./beam.ts";
-export { checkFilterOptions, filterLogits, type FilterOptions } from "./filter.ts";
+export { filterLogits, type FilterOptions } from "./filter.ts";
 export { sample, type SamplingOptions } from "./sample.ts";
 export { decode, type Decoding, DECODING_PRESETS, type RunDecodingOptions } from "./decode.ts";
-export type { GenerationConfig } from "../model/generation_config.ts";
-export type { Gpt2Config } from "../model/gpt2/config.ts";
-export type { Activation } from "../model/layers.ts";
-export type { LlamaConfig, LlamaModelType } from "../model/llama/config.ts";
-export type { FrozenModel } from "../model/load.ts";
-export type { T5Config } from "../model/t5/config.ts";
+// The types the signatures above name, so that this entry point documents them too.
+export type {
+  Activation,
+  FrozenModel,
+  GenerationConfig,
+  Gpt2Config,
+  LlamaConfig,
+  LlamaModelType,
+  T5Config,
+} from "../model/mod.ts";
 export type { Key } from "../random/key.ts";
 export type { Combine } from "../training/prompt.ts";
 export type { ParamTree } from "../tree/tree.ts";

@@ -132,15 +132,19 @@ export {
   type TunePromptOptions,
   type TunePromptResult,
 } from "./tune.ts";
-export type { Recompute } from "../model/kernels/recompute.ts";
 export type { Initializer } from "../initializers/types.ts";
 export type { DType, HostData, HostTensor } from "../io/host_tensor.ts";
-export type { GenerationConfig } from "../model/generation_config.ts";
-export type { Gpt2Config } from "../model/gpt2/config.ts";
-export type { Activation } from "../model/layers.ts";
-export type { LlamaConfig, LlamaModelType } from "../model/llama/config.ts";
-export type { FrozenModel } from "../model/load.ts";
-export type { T5Config } from "../model/t5/config.ts";
+// The types the signatures above name, so that this entry point documents them too.
+export type {
+  Activation,
+  FrozenModel,
+  GenerationConfig,
+  Gpt2Config,
+  LlamaConfig,
+  LlamaModelType,
+  Recompute,
+  T5Config,
+} from "../model/mod.ts";
 export type { Key } from "../random/key.ts";
 export type { ParamTree } from "../tree/tree.ts";
 export type { Problem, ProblemTag } from "../problem.ts";
