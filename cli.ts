@@ -12,7 +12,7 @@ import { Failure, parseCommand, UsageError } from "./cli/args.ts";
 import { runConvert } from "./cli/convert.ts";
 import { runEval } from "./cli/eval.ts";
 import { runExtract } from "./cli/extract.ts";
-import { inspectFile, inspectModelDir } from "./cli/inspect.ts";
+import { inspectFile, inspectModelDir, inspectTarget } from "./cli/inspect.ts";
 import { runInfer } from "./cli/infer.ts";
 import { runTrain } from "./cli/train.ts";
 import { didYouMean } from "./config/suggest.ts";
@@ -38,7 +38,7 @@ Commands:
       training checkpoint) as .npy
   convert IN OUT [--to npy|safetensors|peft] [--model DIR]
       A prompt between .npy, .safetensors and a PEFT adapter directory
-  inspect PATH
+  inspect PATH|embedded:NAME
       Print every tensor of an .npy, .npz or .safetensors file (or a sharded
       model.safetensors.index.json): name, dtype, shape, mean, std, min, max; for a
       checkpoint directory (Hugging Face or T5X), also the architecture and parameter count
@@ -50,12 +50,13 @@ Options:
 
 Exit codes: 0 success, 1 failure, 2 usage error.`;
 
-const INSPECT_HELP = `Usage: deno run --allow-read cli.ts inspect PATH
+const INSPECT_HELP = `Usage: deno run --allow-read cli.ts inspect PATH|embedded:NAME
 
 Prints one line per tensor: name, dtype, shape, mean, std, min, max (statistics in float64).
 PATH is an .npy, .npz, .safetensors or model.safetensors.index.json file, or a checkpoint
 directory: Hugging Face (config.json + model.safetensors) or T5X (checkpoint + zarr arrays);
-for a directory the architecture and parameter count come first.`;
+for a directory the architecture and parameter count come first. embedded:NAME is a model shipped
+with the package (embedded:default).`;
 
 async function runInspect(args: readonly string[]): Promise<void> {
   const p = parseCommand("inspect", args, {});
@@ -66,7 +67,7 @@ async function runInspect(args: readonly string[]): Promise<void> {
   if (p.positionals.length !== 1) {
     throw new UsageError(`inspect takes one PATH, got ${p.positionals.length}`);
   }
-  const path = p.positionals[0];
+  const path = await inspectTarget(p.positionals[0]);
   let isDir = false;
   try {
     isDir = (await Deno.stat(path)).isDirectory;

@@ -13,7 +13,7 @@ import { type Problem, problem } from "../problem.ts";
 import { type HfTokenizer, loadTokenizer } from "../tokenizer/mod.ts";
 import { disposeTree } from "../tree/tree.ts";
 import { Failure, orFail } from "./args.ts";
-import { embeddedModelNames, modelDir } from "./embedded.ts";
+import { embeddedModelNames, localModelDir } from "./embedded.ts";
 
 /**
  * The frozen model, its tokenizer and its width.
@@ -57,7 +57,7 @@ export interface Frozen {
  * ```
  */
 export async function loadFrozen(name: string): Promise<Frozen> {
-  const dir = modelDir(name);
+  const dir = await localModelDir(name);
   if (dir === undefined) {
     throw new Failure([
       problem(

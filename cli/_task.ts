@@ -24,9 +24,9 @@ import {
   SPAM_ASSASSIN,
   type SplitFile,
   type Task,
-  taskless,
   taskNames,
 } from "../data/mod.ts";
+import { taskless } from "../data/tasks.ts";
 import { type Problem, problem } from "../problem.ts";
 import { orFail } from "./args.ts";
 

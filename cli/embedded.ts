@@ -4,8 +4,10 @@
  *
  * @module
  */
-import { fileURLToPath } from "node:url";
-import { EMBEDDED_PREFIX } from "../config/mod.ts";
+import * as E from "fp-ts/Either";
+import { assetLocation, localAsset } from "../assets.ts";
+import { EMBEDDED_PREFIX } from "../config/schema.ts";
+import { Failure } from "./args.ts";
 
 /**
  * Embedded model name → its directory under `assets/embedded/`. `default` is the LM-adapted
@@ -40,8 +42,35 @@ export function embeddedModelNames(): string[] {
 }
 
 /**
- * The directory a configuration's `model` names: an embedded model's folder (found next to this
- * module, so it works from any working directory), or the value itself.
+ * The files of an embedded model's folder (all that loading the model and its tokenizer reads).
+ *
+ * @example
+ * ```ts
+ * import { EMBEDDED_FILES } from "./embedded.ts";
+ * import assert from "node:assert/strict";
+ * assert(EMBEDDED_FILES.includes("model.safetensors") && EMBEDDED_FILES.includes("tokenizer.json"));
+ * ```
+ */
+export const EMBEDDED_FILES: readonly string[] = [
+  "config.json",
+  "generation_config.json",
+  "model.safetensors",
+  "special_tokens_map.json",
+  "tokenizer.json",
+  "tokenizer_config.json",
+];
+
+function embeddedFolder(model: string): string | undefined {
+  const name = model.slice(EMBEDDED_PREFIX.length);
+  return Object.hasOwn(EMBEDDED_MODELS, name)
+    ? `assets/embedded/${EMBEDDED_MODELS[name]}`
+    : undefined;
+}
+
+/**
+ * Where a configuration's `model` is: an embedded model's folder (found next to the package's
+ * modules, so it works from any working directory; its URL when the package was imported from
+ * one), or the value itself.
  *
  * @param model the configuration's `model`
  * @returns a checkpoint directory, or undefined for an unknown embedded name
@@ -55,7 +84,30 @@ export function embeddedModelNames(): string[] {
  */
 export function modelDir(model: string): string | undefined {
   if (!model.startsWith(EMBEDDED_PREFIX)) return model;
-  const name = model.slice(EMBEDDED_PREFIX.length);
-  if (!Object.hasOwn(EMBEDDED_MODELS, name)) return undefined;
-  return fileURLToPath(new URL(`../assets/embedded/${EMBEDDED_MODELS[name]}`, import.meta.url));
+  const folder = embeddedFolder(model);
+  return folder === undefined ? undefined : assetLocation(folder);
+}
+
+/**
+ * {@link modelDir} on the local disk: when the package was imported from a URL, an embedded
+ * model is fetched first (once per process, into a temporary directory).
+ *
+ * @param model the configuration's `model`
+ * @returns a local checkpoint directory, or undefined for an unknown embedded name; throws
+ *   {@link Failure} when the fetch fails
+ * @example
+ * ```ts
+ * import { localModelDir, modelDir } from "./embedded.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(await localModelDir("embedded:default"), modelDir("embedded:default"));
+ * assert.equal(await localModelDir("embedded:nope"), undefined);
+ * ```
+ */
+export async function localModelDir(model: string): Promise<string | undefined> {
+  if (!model.startsWith(EMBEDDED_PREFIX)) return model;
+  const folder = embeddedFolder(model);
+  if (folder === undefined) return undefined;
+  const dir = await localAsset(folder, { files: EMBEDDED_FILES });
+  if (E.isLeft(dir)) throw new Failure([dir.left]);
+  return dir.right;
 }

@@ -13,8 +13,8 @@ import {
   fillTemplate,
   formatFromPath,
   readRecords,
-  removeFirstTextToken,
 } from "../data/mod.ts";
+import { removeFirstTextToken } from "../data/template.ts";
 import { generateAndMatch } from "../eval/mod.ts";
 import { predictionsJsonl, writePredictions } from "../eval/mod.ts";
 import { problem } from "../problem.ts";

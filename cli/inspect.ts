@@ -10,6 +10,10 @@ import { openTensorFile } from "../io/tensor_file.ts";
 import { loadModel } from "../model/load.ts";
 import type { Problem } from "../problem.ts";
 import { countParams, disposeTree, flatten } from "../tree/tree.ts";
+import { EMBEDDED_PREFIX } from "../config/schema.ts";
+import { didYouMean } from "../config/suggest.ts";
+import { UsageError } from "./args.ts";
+import { embeddedModelNames, localModelDir } from "./embedded.ts";
 
 /** Formats a statistic compactly: 6 significant digits, exponent form when very large or small. */
 function num(x: number): string {
@@ -105,4 +109,32 @@ export async function inspectModelDir(
   } finally {
     disposeTree(model.params);
   }
+}
+
+/**
+ * What `inspect` reads for its argument: the path itself, or for `embedded:<name>` the embedded
+ * model's folder on the local disk (fetched first when the package was imported from a URL).
+ *
+ * @param given the argument
+ * @returns a local path; throws `UsageError` for an unknown embedded name
+ * @example
+ * ```ts
+ * import { inspectTarget } from "./inspect.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(await inspectTarget("prompt.npy"), "prompt.npy");
+ * assert((await inspectTarget("embedded:default")).endsWith("lm_adapted"));
+ * await assert.rejects(inspectTarget("embedded:defualt"), /did you mean default/);
+ * ```
+ */
+export async function inspectTarget(given: string): Promise<string> {
+  if (!given.startsWith(EMBEDDED_PREFIX)) return given;
+  const dir = await localModelDir(given);
+  if (dir === undefined) {
+    throw new UsageError(
+      `Unknown embedded model ${JSON.stringify(given)}${
+        didYouMean(given.slice(EMBEDDED_PREFIX.length), embeddedModelNames())
+      }`,
+    );
+  }
+  return dir;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { assetLocation, localAsset, packageOnDisk } from "../assets.ts";
 import { formatConfig, writeResolvedConfig } from "../config/mod.ts";
 import type { Example, Task } from "../data/mod.ts";
 import { key } from "../random/mod.ts";
@@ -22,9 +22,13 @@ import { disposeFrozen, loadFrozen } from "./_model.ts";
 import { buildInitializer, buildOptimizer, combineOf, resolveRun } from "./_run_config.ts";
 import { loadSplit, taskFromConfig } from "./_task.ts";
 
+/** The default run configuration's path inside the package. */
+const DEFAULT_RUN = "configs/runs/default.json";
+
 /**
  * The configuration `train` uses when given no `--config`: the embedded model, the spam task,
- * a short run sized for a few minutes on two CPU cores (`configs/runs/default.json`).
+ * a short run sized for a few minutes on two CPU cores (`configs/runs/default.json`; its URL when
+ * the package was imported from one).
  *
  * @example
  * ```ts
@@ -33,9 +37,7 @@ import { loadSplit, taskFromConfig } from "./_task.ts";
  * assert(DEFAULT_RUN_CONFIG.endsWith("default.json"));
  * ```
  */
-export const DEFAULT_RUN_CONFIG: string = fileURLToPath(
-  new URL("../configs/runs/default.json", import.meta.url),
-);
+export const DEFAULT_RUN_CONFIG: string = assetLocation(DEFAULT_RUN);
 
 /**
  * The run directory of a default run started at `date`: `runs/default-YYYYMMDD-HHMMSS` (UTC), so
@@ -156,9 +158,12 @@ export async function runTrain(args: readonly string[]): Promise<void> {
   positionals(p, "train", []);
   const given = p.values.get("config") ?? [];
   const isDefault = given.length === 0;
-  const files = isDefault
+  const onDisk = packageOnDisk();
+  const files = !isDefault
+    ? given
+    : onDisk
     ? [relative(Deno.cwd(), DEFAULT_RUN_CONFIG) || DEFAULT_RUN_CONFIG]
-    : given;
+    : [orFail(await localAsset(DEFAULT_RUN))];
   const sets = [...(p.values.get("set") ?? [])];
   const compare = isDefault || p.flags.has("compare");
   const runDirArg = one(p, "run-dir");
@@ -168,7 +173,9 @@ export async function runTrain(args: readonly string[]): Promise<void> {
   const before = isDefault
     ? [{ source: "the default run", value: { run_dir: defaultRunDir(new Date()) } }]
     : [];
-  if (isDefault) console.log(`No --config: the default run (${files[0]})`);
+  if (isDefault) {
+    console.log(`No --config: the default run (${onDisk ? files[0] : DEFAULT_RUN_CONFIG})`);
+  }
   const config = await resolveRun(files, sets, { before, after: extra });
   const data = orFail(taskFromConfig(config.task));
   const task = data.task;

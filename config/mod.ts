@@ -27,25 +27,41 @@
  *
  * @module
  */
-export * from "./schema.ts";
+
 export {
-  emptyObject,
-  FORBIDDEN_KEYS,
-  isForbiddenKey,
-  isJsonObject,
-  type JsonObject,
-  type JsonValue,
-  MAX_JSON_DEPTH,
-  parseJson,
-  tryParseJson,
-} from "./json.ts";
-export { type Layer, type Merged, mergeJson, mergeLayers } from "./merge.ts";
+  type AdafactorConfig,
+  type AdamConfig,
+  AGGREGATES,
+  type BuiltinTaskConfig,
+  type ClassLabelsInit,
+  COMBINE_KINDS,
+  type CombineKind,
+  type CustomTaskConfig,
+  DATA_FORMATS,
+  type DecodingConfig,
+  type EarlyStoppingConfig,
+  EMBEDDED_PREFIX,
+  type EvalConfig,
+  type FallbackInit,
+  type FromFileInit,
+  type FromStringInit,
+  type InitializerConfig,
+  type OptimizerCommon,
+  type OptimizerConfig,
+  type PromptConfig,
+  type RandomUniformInit,
+  type RunConfig,
+  type SampledVocabInit,
+  type ScheduleConfig,
+  type TaskConfig,
+  type TrainConfig,
+} from "./schema.ts";
+export { isJsonObject, type JsonObject, type JsonValue, parseJson } from "./json.ts";
+export { type Layer, type Merged, mergeLayers } from "./merge.ts";
 export { applyOverride, type Override, parseOverride } from "./overrides.ts";
-export { closest, didYouMean, editDistance } from "./suggest.ts";
-export { TOP_LEVEL_KEYS, validateConfig, type ValidateOptions } from "./validate.ts";
+export { validateConfig, type ValidateOptions } from "./validate.ts";
 export {
   formatConfig,
-  MAX_CONFIG_FILE_BYTES,
   readConfigFile,
   resolveConfig,
   RESOLVED_CONFIG_NAME,
@@ -53,4 +69,6 @@ export {
   type ResolveOptions,
   writeResolvedConfig,
 } from "./load.ts";
+export type { DataFormat } from "../data/read.ts";
+export type { MetricName } from "../data/task.ts";
 export type { Problem, ProblemTag } from "../problem.ts";

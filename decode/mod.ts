@@ -47,6 +47,22 @@ export {
 export { type DecodeResult, type DecodingOptions, type SpecialIds, specialIds } from "./options.ts";
 export { greedy } from "./greedy.ts";
 export { BEAM_PRESET, type BeamOptions, beamSearch } from "./beam.ts";
-export { checkFilterOptions, filterLogits, type FilterOptions } from "./filter.ts";
+export { filterLogits, type FilterOptions } from "./filter.ts";
 export { sample, type SamplingOptions } from "./sample.ts";
 export { decode, type Decoding, DECODING_PRESETS, type RunDecodingOptions } from "./decode.ts";
+// The types the signatures above name, so that this entry point documents them too.
+export type {
+  Activation,
+  FrozenModel,
+  GenerationConfig,
+  Gpt2Config,
+  LlamaConfig,
+  LlamaModelType,
+  T5Config,
+} from "../model/mod.ts";
+export type { Key } from "../random/key.ts";
+export type { Combine } from "../model/combine.ts";
+export type { ParamTree } from "../tree/tree.ts";
+export type { T5Params } from "../model/t5/params.ts";
+export type { Gpt2Params } from "../model/gpt2/forward.ts";
+export type { LlamaParams } from "../model/llama/forward.ts";

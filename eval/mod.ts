@@ -10,8 +10,49 @@
  *
  * @module
  */
-export * from "./metrics.ts";
-export * from "./rank.ts";
-export * from "./generate.ts";
-export * from "./report.ts";
-export * from "./baseline.ts";
+
+export {
+  accuracy,
+  exactMatch,
+  f1Binary,
+  f1Macro,
+  groupExactMatch,
+  matthews,
+  type MetricLabel,
+  pearson,
+  spearman,
+  squadExactMatch,
+  squadTokenF1,
+  tokenF1,
+} from "./metrics.ts";
+export { rankClassify, type RankedExample, type RankOptions } from "./rank.ts";
+export {
+  generateAndMatch,
+  type GeneratedExample,
+  type GenerateOptions,
+  type GenerationExample,
+} from "./generate.ts";
+export {
+  type EvalReport,
+  generationPredictions,
+  predictionsJsonl,
+  rankPredictions,
+  reportJson,
+  reportTable,
+  type TableOptions,
+  writePredictions,
+  writeReport,
+} from "./report.ts";
+export {
+  type BagOfWordsModel,
+  type BagOfWordsOptions,
+  predictBagOfWords,
+  trainBagOfWords,
+} from "./baseline.ts";
+export type { JsonObject, JsonValue } from "../config/json.ts";
+export type { Example, ExampleMeta } from "../data/task.ts";
+export type { Decoding } from "../decode/decode.ts";
+export type { BinaryF1Options } from "./metrics.ts";
+export type { Key } from "../random/key.ts";
+export type { Tokenizer } from "../tokenizer/tokenizer.ts";
+export type { Combine } from "../model/combine.ts";

@@ -4,15 +4,48 @@
  * untrusted, so sizes are checked against the bytes present and capped before allocating.
  *
  * ```ts
- * import { openTensorFile, toTensor } from "./mod.ts";
+ * import { hostTensor, readNpy, writeNpy } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const prompt = hostTensor("float32", [2, 3], new Float32Array([0, 1, 2, 3, 4, 5])); // [P, H]
+ * assert.equal((await writeNpy(`${dir}/prompt.npy`, prompt))._tag, "Right");
+ * const back = await readNpy(`${dir}/prompt.npy`);
+ * assert(back._tag === "Right");
+ * assert.deepEqual(back.right.shape, [2, 3]);
+ * assert.deepEqual(Array.from(back.right.data as Float32Array), [0, 1, 2, 3, 4, 5]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module
  */
-export { type DType, DTYPES, type HostData, isDType, itemSize } from "./dtype.ts";
-export * from "./host_tensor.ts";
-export * from "./npy.ts";
-export * from "./npz.ts";
-export * from "./safetensors.ts";
-export * from "./tensor_file.ts";
+export { type DType, DTYPES, type HostData, isDType } from "./dtype.ts";
+export {
+  fromTensor,
+  type HostTensor,
+  hostTensor,
+  type NamedTensors,
+  type Stats,
+  stats,
+  type TensorEntry,
+  toTensor,
+} from "./host_tensor.ts";
+export { encodeNpy, parseNpy, readNpy, type ReadNpyOptions, writeNpy } from "./npy.ts";
+export {
+  encodeNpz,
+  parseNpz,
+  readNpz,
+  type ReadNpzOptions,
+  writeNpz,
+  type WriteNpzOptions,
+} from "./npz.ts";
+export {
+  encodeSafetensors,
+  openSafetensors,
+  openSafetensorsIndex,
+  parseSafetensors,
+  type SafetensorsContents,
+  type SafetensorsFile,
+  writeSafetensors,
+} from "./safetensors.ts";
+export { openTensorFile, TENSOR_FILE_EXTENSIONS, type TensorSource } from "./tensor_file.ts";
 export type { Problem, ProblemTag } from "../problem.ts";

@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { useFastKernels } from "./kernels/mod.ts";
-import { checkpoint } from "./kernels/recompute.ts";
+import { remat } from "./kernels/recompute.ts";
 
 /**
  * A dense layer: `x @ w (+ b)`.
@@ -60,7 +60,7 @@ export function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
 export function rmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor {
   // Recomputed in the backward pass: it keeps x (and the weight) instead of three [..., H] tensors.
-  return checkpoint((x, weight) => {
+  return remat((x, weight) => {
     const ms = tf.mean(tf.square(x), -1, true); // [..., 1]
     return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight);
   }, [x, weight]);
@@ -258,7 +258,7 @@ export function attention(
   // Recomputed in the backward pass: it keeps q, k, v instead of the [B, N, Tq, Tk] scores and
   // probabilities. The bias is a constant of the gradient (masks and position biases).
   const bias = options.bias === undefined ? [] : [options.bias];
-  return checkpoint(
+  return remat(
     (q, k, v, ...bias) => attentionOf(q, k, v, options.scale, bias[0]),
     [q, k, v],
     bias,

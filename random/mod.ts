@@ -18,18 +18,8 @@
  *
  * @module
  */
-export { threefry2x32 } from "./threefry.ts";
-export {
-  bits,
-  bitsInto,
-  foldIn,
-  isKey,
-  type Key,
-  key,
-  keyData,
-  keyFromData,
-  split,
-} from "./key.ts";
+
+export { foldIn, isKey, type Key, key, keyData, keyFromData, split } from "./key.ts";
 export { normal, type NormalOptions, uniform, type UniformOptions } from "./continuous.ts";
 export {
   choice,

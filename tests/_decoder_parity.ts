@@ -12,16 +12,14 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import {
-  bfloat16Bits,
-  float16Bits,
   type HostTensor,
   hostTensor,
   openTensorFile,
   type TensorSource,
-  toFloat64,
   toTensor,
   writeSafetensors,
 } from "../io/mod.ts";
+import { bfloat16Bits, float16Bits, toFloat64 } from "../io/host_tensor.ts";
 import type { DecoderOptions, DecoderOutput } from "../model/gpt2/mod.ts";
 import { disposeCache, type KVCache } from "../model/types.ts";
 import { orThrow, type Problem } from "../problem.ts";

@@ -4,12 +4,8 @@ import { fileURLToPath } from "node:url";
 import { describeProblem, type Problem } from "../problem.ts";
 import {
   applyOverride,
-  closest,
-  editDistance,
   formatConfig,
   type JsonValue,
-  MAX_JSON_DEPTH,
-  mergeJson,
   mergeLayers,
   parseJson,
   parseOverride,
@@ -20,6 +16,9 @@ import {
   validateConfig,
   writeResolvedConfig,
 } from "../config/mod.ts";
+import { closest, editDistance } from "../config/suggest.ts";
+import { MAX_JSON_DEPTH } from "../config/json.ts";
+import { mergeJson } from "../config/merge.ts";
 
 const preset = (p: string) => fileURLToPath(new URL(`../configs/${p}.json`, import.meta.url));
 

@@ -3,21 +3,17 @@ import * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import { initBackend } from "../backend.ts";
 import {
-  allocData,
-  bfloat16Bits,
   DTYPES,
-  float16Bits,
   fromTensor,
   type HostTensor,
   hostTensor,
   isDType,
-  itemSize,
   parseNpy,
-  sizeOf,
   stats,
-  toFloat64,
   toTensor,
 } from "../io/mod.ts";
+import { allocData, bfloat16Bits, float16Bits, sizeOf, toFloat64 } from "../io/host_tensor.ts";
+import { itemSize } from "../io/dtype.ts";
 import type { Problem } from "../problem.ts";
 
 const backend = await initBackend("wasm");

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import {
-  bfloat16Bits,
   encodeNpy,
-  float16Bits,
   type HostTensor,
   hostTensor,
   parseNpy,
@@ -10,6 +8,7 @@ import {
   stats,
   writeNpy,
 } from "../io/mod.ts";
+import { bfloat16Bits, float16Bits } from "../io/host_tensor.ts";
 import { left, right } from "./_io_helpers.ts";
 
 // ---- helpers (each io test file keeps its own: tests import nothing but the library) ----

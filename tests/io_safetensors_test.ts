@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import * as E from "fp-ts/Either";
 import {
-  bfloat16Bits,
   encodeSafetensors,
-  float16Bits,
   type HostTensor,
   hostTensor,
   openSafetensors,
@@ -12,6 +10,7 @@ import {
   type SafetensorsFile,
   writeSafetensors,
 } from "../io/mod.ts";
+import { bfloat16Bits, float16Bits } from "../io/host_tensor.ts";
 import type { Problem } from "../problem.ts";
 import { assertValues, type Expected, fixture, left, right } from "./_io_helpers.ts";
 

@@ -1,19 +1,18 @@
 import assert from "node:assert/strict";
 import {
   accuracy,
-  averageRanks,
   exactMatch,
   f1Binary,
   f1Macro,
   groupExactMatch,
   matthews,
-  normalizeAnswer,
   pearson,
   spearman,
   squadExactMatch,
   squadTokenF1,
   tokenF1,
 } from "../eval/mod.ts";
+import { averageRanks, normalizeAnswer } from "../eval/metrics.ts";
 
 const close = (actual: number, expected: number, what = "") =>
   assert.ok(Math.abs(actual - expected) < 1e-12, `${what} ${actual} ≠ ${expected}`);

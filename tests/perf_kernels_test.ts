@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend.ts";
-import { checkpoint, useFastKernels } from "../model/kernels/mod.ts";
+import { remat, useFastKernels } from "../model/kernels/mod.ts";
 import { loadModel } from "../model/load.ts";
 import { orThrow } from "../problem.ts";
 import { disposeTree } from "../tree/tree.ts";
@@ -84,7 +84,7 @@ Deno.test("a clone on WASM shares its data yet outlives the tensor it was made f
   assert.equal(tf.memory().numTensors, before, "tensors leaked");
 });
 
-Deno.test("checkpoint() gives the plain function's value and gradients, nested, and leaks nothing", () => {
+Deno.test("remat() gives the plain function's value and gradients, nested, and leaks nothing", () => {
   const before = tf.memory().numTensors;
   const x = tf.tensor2d([[0.5, -1, 2], [1.5, 0.25, -0.75]]);
   const w = tf.tensor2d([[1, 2], [3, -1], [0.5, 0.5]]);
@@ -93,7 +93,7 @@ Deno.test("checkpoint() gives the plain function's value and gradients, nested, 
   const block = (a: tf.Tensor, b: tf.Tensor) => tf.tanh(tf.add(tf.matMul(a, b), c));
   const plain = (a: tf.Tensor, b: tf.Tensor) => tf.sum(inner(block(a, b), block(a, b)));
   const lean = (a: tf.Tensor, b: tf.Tensor) =>
-    tf.sum(checkpoint(inner, [checkpoint(block, [a, b]), checkpoint(block, [a, b])]));
+    tf.sum(remat(inner, [remat(block, [a, b]), remat(block, [a, b])]));
   const [g1, g2] = [plain, lean].map((f) => tf.tidy(() => tf.grads(f)([x, w])));
   for (let i = 0; i < 2; i++) {
     const d = tf.tidy(() => tf.max(tf.abs(tf.sub(g1[i], g2[i]))).dataSync()[0]);
@@ -106,7 +106,7 @@ Deno.test("checkpoint() gives the plain function's value and gradients, nested, 
   const g3 = tf.tidy(() =>
     tf.grad((a: tf.Tensor) => {
       const scale = tf.mul(k, 1); // made in this scope, disposed with it
-      return tf.sum(checkpoint((p, s) => tf.mul(p, s), [a], [scale]));
+      return tf.sum(remat((p, s) => tf.mul(p, s), [a], [scale]));
     })(c)
   );
   assert.deepEqual([...g3.dataSync()], [2, 2, 2, 2]);

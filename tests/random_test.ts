@@ -6,8 +6,6 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend.ts";
 import {
-  bits,
-  bitsInto,
   choice,
   foldIn,
   isKey,
@@ -20,9 +18,10 @@ import {
   permutationIndices,
   randint,
   split,
-  threefry2x32,
   uniform,
 } from "../random/mod.ts";
+import { bits, bitsInto } from "../random/key.ts";
+import { threefry2x32 } from "../random/threefry.ts";
 import { fmaF32 } from "../random/fma.ts";
 import { stableOrder } from "../random/sort.ts";
 

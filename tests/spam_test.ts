@@ -7,19 +7,21 @@ import * as E from "fp-ts/Either";
 import { join } from "node:path";
 import {
   checkTask,
-  cleanMail,
   loadSpamAssassin,
   loadTaskSplit,
-  readSpamAssassin,
   SPAM_ASSASSIN,
-  SPAM_ASSASSIN_GROUPS,
   SPAM_LABEL_WORDS,
+} from "../data/mod.ts";
+import {
+  cleanMail,
+  readSpamAssassin,
+  SPAM_ASSASSIN_GROUPS,
   spamAssassinDir,
   type SpamCorpus,
   spamExample,
   splitOfDigest,
   writeSpamAssassinSplits,
-} from "../data/mod.ts";
+} from "../data/spam.ts";
 import { loadTokenizer } from "../tokenizer/mod.ts";
 import type { Problem } from "../problem.ts";
 

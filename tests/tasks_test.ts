@@ -3,25 +3,24 @@ import * as E from "fp-ts/Either";
 import {
   BUILTIN_TASKS,
   checkTask,
-  checkTemplateFields,
   compileTemplate,
   type Example,
   fillTemplate,
   getTask,
   GLUE_SST2,
-  labelKey,
   labelMapFrom,
   type LoadedSplit,
   type LoadOptions,
   loadTaskSplit,
   mapLabel,
   parseLabelMap,
-  removeFirstTextToken,
-  scoreText,
   type Task,
-  taskless,
   taskNames,
 } from "../data/mod.ts";
+import { checkTemplateFields, removeFirstTextToken } from "../data/template.ts";
+import { labelKey } from "../data/labels.ts";
+import { scoreText } from "../data/load.ts";
+import { taskless } from "../data/tasks.ts";
 import { describeProblem, orThrow, type Problem } from "../problem.ts";
 
 const FIXTURES = new URL("./fixtures/data/", import.meta.url).pathname;

@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import * as E from "fp-ts/Either";
 import { batchIds } from "../data/batch.ts";
-import {
-  type HfTokenizer,
-  loadTokenizer,
-  precompiledNormalizer,
-  tokenizerFromJson,
-} from "../tokenizer/mod.ts";
+import { type HfTokenizer, loadTokenizer, tokenizerFromJson } from "../tokenizer/mod.ts";
+import { precompiledNormalizer } from "../tokenizer/precompiled.ts";
 import { describeProblem, ProblemError } from "../problem.ts";
 
 const FIXTURES = new URL("./fixtures/tokenizers/", import.meta.url);

@@ -6,11 +6,11 @@ import { orThrow } from "../problem.ts";
 import { key } from "../random/mod.ts";
 import { disposeTree } from "../tree/tree.ts";
 import { collateExamples } from "../data/batch.ts";
+import { disposeTensors } from "../training/evaluate.ts";
 import type { PromptBatch } from "../model/prompted.ts";
 import {
   adafactor,
   disposeState,
-  disposeTensors,
   promptLoss,
   type StepMetrics,
   type StepState,

@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend.ts";
 import {
-  combine,
   countParams,
   disposeTree,
   flatten,
   mapTree,
   matchAny,
+  mergeTrees,
   type ParamTree,
   partition,
   select,
@@ -147,18 +147,18 @@ Deno.test("select() matches whole paths only, like T5X's match_any", () =>
     disposeTree(tree);
   }));
 
-Deno.test("partition() splits trainable from frozen and combine() joins them back", () =>
+Deno.test("partition() splits trainable from frozen and mergeTrees() joins them back", () =>
   withoutLeaks(() => {
     const tree = sampleTree();
     const [trainable, frozen] = partition(tree, matchAny(["prompt"]));
     assert.deepEqual(flatten(trainable).map(([p]) => p), ["prompt"]);
     assert.equal(countParams(frozen), 24);
-    const whole = combine(trainable, frozen);
+    const whole = mergeTrees(trainable, frozen);
     assert.deepEqual(flatten(whole), flatten(tree));
     const [none, all] = partition(tree, () => false);
     assert.deepEqual(flatten(none), []);
     assert.equal(countParams(all), 30);
-    assert.throws(() => combine(tree, trainable), /Duplicate path "prompt"/);
+    assert.throws(() => mergeTrees(tree, trainable), /Duplicate path "prompt"/);
     disposeTree(tree);
   }));
 

@@ -2,16 +2,14 @@
  * Tokenizers: the {@link Tokenizer} interface the library codes against, and Hugging Face
  * tokenizers (`tokenizer.json`) behind it, with special tokens, batching and decoding.
  *
- * @example
  * ```ts
  * import { loadTokenizer } from "./mod.ts";
  * import assert from "node:assert/strict";
  * const t5 = await loadTokenizer(new URL("../tests/fixtures/tokenizers/t5", import.meta.url));
- * if (t5._tag === "Right") {
- *   const ids = t5.right.encodeWithSpecial("Hello world");
- *   assert(ids.at(-1) === t5.right.eosId);
- *   assert(t5.right.decode(ids, { skipSpecialTokens: true }) === "Hello world");
- * }
+ * assert(t5._tag === "Right");
+ * const ids = t5.right.encodeWithSpecial("Hello world");
+ * assert.equal(ids.at(-1), t5.right.eosId);
+ * assert.equal(t5.right.decode(ids, { skipSpecialTokens: true }), "Hello world");
  * ```
  *
  * @module
@@ -21,8 +19,8 @@ export {
   type DecodeOptions,
   type HfTokenizer,
   loadTokenizer,
-  TOKENIZER_MAX_BYTES,
   type TokenizerConfigFiles,
   tokenizerFromJson,
 } from "./hf.ts";
-export { precompiledNormalizer } from "./precompiled.ts";
+export type { Problem, ProblemTag } from "../problem.ts";
+export type { BatchEncoding, EncodeBatchOptions } from "../data/batch.ts";

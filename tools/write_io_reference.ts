@@ -9,18 +9,8 @@
  * Python script).
  */
 import * as E from "fp-ts/Either";
-import {
-  bfloat16Bits,
-  type DType,
-  DTYPES,
-  float16Bits,
-  type HostTensor,
-  hostTensor,
-  readNpy,
-  writeNpy,
-  writeNpz,
-  writeSafetensors,
-} from "../io/mod.ts";
+import { type DType, DTYPES, type HostTensor, hostTensor, readNpy, writeNpy, writeNpz, writeSafetensors } from "../io/mod.ts";
+import { bfloat16Bits, float16Bits } from "../io/host_tensor.ts";
 
 function fail(message: string): never {
   console.error(message);

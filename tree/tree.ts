@@ -4,6 +4,18 @@
  * A leaf is identified by its path, the keys from the root joined by `/`
  * (`encoder/block/3/attention/q`). Trees are plain values; nothing here mutates one.
  *
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { countParams, disposeTree, flatten, mergeTrees, partition } from "./tree.ts";
+ * import assert from "node:assert/strict";
+ * const tree = { prompt: tf.zeros([2, 3]), encoder: { block: [{ q: tf.zeros([3, 3]) }] } };
+ * assert.deepEqual(flatten(tree).map(([path]) => path), ["encoder/block/0/q", "prompt"]);
+ * const [trainable, frozen] = partition(tree, (path) => path === "prompt");
+ * assert.equal(countParams(trainable), 6);
+ * assert.equal(countParams(mergeTrees(trainable, frozen)), 15);
+ * disposeTree(tree);
+ * ```
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -366,14 +378,14 @@ export function partition(
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { combine, countParams } from "./tree.ts";
+ * import { countParams, mergeTrees } from "./tree.ts";
  * import assert from "node:assert/strict";
  * const a = { prompt: tf.zeros([2]) }, b = { encoder: { w: tf.zeros([3]) } };
- * assert(countParams(combine(a, b)) === 5);
+ * assert(countParams(mergeTrees(a, b)) === 5);
  * tf.dispose([a.prompt, b.encoder.w]);
  * ```
  */
-export function combine(...trees: readonly ParamTree[]): ParamTree {
+export function mergeTrees(...trees: readonly ParamTree[]): ParamTree {
   return unflatten(trees.flatMap((t) => flatten(t)));
 }
 

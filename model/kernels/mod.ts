@@ -10,7 +10,7 @@ import { useFastMatMul } from "./matmul.ts";
 
 export { useFastMatMul } from "./matmul.ts";
 export { useSharedIdentity } from "./identity.ts";
-export { checkpoint, type Recompute } from "./recompute.ts";
+export { type Recompute, remat } from "./recompute.ts";
 
 let done = false;
 

@@ -1,7 +1,8 @@
 /**
- * Per-block recomputation (gradient checkpointing): run a block forward without keeping its
- * intermediate tensors for the backward pass, and recompute them when its gradient is needed.
- * It trades one more forward pass of the block for the memory of its activations.
+ * Per-block recomputation ({@link remat}, "gradient checkpointing" in other libraries; nothing to
+ * do with a saved training checkpoint): run a block forward without keeping its intermediate
+ * tensors for the backward pass, and recompute them when its gradient is needed. It trades one
+ * more forward pass of the block for the memory of its activations.
  *
  * @module
  */
@@ -22,7 +23,7 @@ import * as tf from "@tensorflow/tfjs";
  */
 export type Recompute = "none" | "layer";
 
-/** How many checkpoints are recomputing their block (under a tape) right now. */
+/** How many remats are recomputing their block (under a tape) right now. */
 let recomputing = 0;
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
@@ -31,7 +32,7 @@ let recomputing = 0;
  * without recording, and the backward pass runs `f` again under a tape to get the gradients with
  * respect to every input. `constants` (tensors made in the caller's scope, such as an attention
  * bias) are kept alive for the backward pass but not differentiated; `f` may also close over
- * tensors that outlive the backward pass (the model's weights). Checkpoints nested in `f` run
+ * tensors that outlive the backward pass (the model's weights). Remats nested in `f` run
  * as plain functions while `f` is being recomputed (the enclosing block bounds the memory).
  *
  * @param f a pure block of tensor operations, `(...inputs, ...constants) => output`
@@ -41,20 +42,20 @@ let recomputing = 0;
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { checkpoint } from "./recompute.ts";
+ * import { remat } from "./recompute.ts";
  * import assert from "node:assert/strict";
  * const x = tf.tensor1d([1, 2]);
- * const g = tf.grad((x: tf.Tensor) => tf.sum(checkpoint((a) => tf.square(a), [x])))(x);
+ * const g = tf.grad((x: tf.Tensor) => tf.sum(remat((a) => tf.square(a), [x])))(x);
  * assert(g.dataSync().join() === "2,4");
  * tf.dispose([x, g]);
  * ```
  */
-export function checkpoint(
+export function remat(
   f: (...inputs: tf.Tensor[]) => tf.Tensor,
   inputs: readonly tf.Tensor[],
   constants: readonly tf.Tensor[] = [],
 ): tf.Tensor {
-  // Inside an enclosing checkpoint's recomputation the enclosing block is already the unit of
+  // Inside an enclosing remat's recomputation the enclosing block is already the unit of
   // memory: recomputing this one again in its backward pass would only cost time.
   if (recomputing > 0) return f(...inputs, ...constants);
   const n = inputs.length;

@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { activate, type Activation, attention, dense, mergeHeads, splitHeads } from "../layers.ts";
-import { checkpoint } from "../kernels/recompute.ts";
+import { remat } from "../kernels/recompute.ts";
 import type { T5Kernel, T5MlpParams } from "./params.ts";
 
 /**
@@ -54,12 +54,10 @@ export function feedForward(x: tf.Tensor, mlp: T5MlpParams, act: Activation): tf
   return tf.tidy(() => {
     // The activation's intermediates are recomputed in the backward pass instead of kept: it
     // keeps only the projections (a few cheap element-wise passes for several [B, T, F] tensors).
-    const hidden = "wi" in mlp
-      ? checkpoint((a) => activate(act, a), [dense(x, mlp.wi.kernel)])
-      : checkpoint(
-        (a, b) => tf.mul(activate(act, a), b),
-        [dense(x, mlp.wi_0.kernel), dense(x, mlp.wi_1.kernel)],
-      ); // [B, T, F]
+    const hidden = "wi" in mlp ? remat((a) => activate(act, a), [dense(x, mlp.wi.kernel)]) : remat(
+      (a, b) => tf.mul(activate(act, a), b),
+      [dense(x, mlp.wi_0.kernel), dense(x, mlp.wi_1.kernel)],
+    ); // [B, T, F]
     return dense(hidden, mlp.wo.kernel);
   });
 }

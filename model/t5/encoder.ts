@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { paddingBias, rmsNorm } from "../layers.ts";
-import { checkpoint, type Recompute } from "../kernels/recompute.ts";
+import { type Recompute, remat } from "../kernels/recompute.ts";
 import { attend, feedForward, heads } from "./_blocks.ts";
 import type { T5Config } from "./config.ts";
 import type { T5Params } from "./params.ts";
@@ -175,7 +175,7 @@ export function t5Encode(params: T5Params, config: T5Config, inputs: T5EncodeInp
       // A layer's own tidy frees what the backward pass does not keep as soon as it is done.
       const input = x;
       x = inputs.recompute === "layer"
-        ? checkpoint(block, [x], [bias])
+        ? remat(block, [x], [bias])
         : tf.tidy(() => block(input, bias));
     }
     return rmsNorm(x, enc.encoder_norm.scale, eps); // [B, T, H]
