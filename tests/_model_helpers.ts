@@ -1,8 +1,8 @@
 /**
  * Test helpers shared by the tests that run the fixture models (`decode_test.ts`,
  * `objective_test.ts`, `rank_objective_test.ts`, `eval_rank_test.ts`): loading a model for one test
- * and checking that it leaks no tensors, reading its embedding table, building int32 batches, and
- * checking a prompt gradient by finite differences.
+ * and checking that it leaks no tensors, reading its embedding table, building int32 batches,
+ * checking a prompt gradient by finite differences, and comparing with reference tensors.
  *
  * Not a test file itself (no `_test` suffix); it imports nothing but the library.
  *
@@ -10,7 +10,8 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { type FrozenModel, loadModel } from "../model/load.ts";
+import { embeddingTable, type FrozenModel, loadModel } from "../model/load.ts";
+import { type HostTensor, toTensor } from "../io/host_tensor.ts";
 import { orThrow } from "../problem.ts";
 import { disposeTree } from "../tree/tree.ts";
 
@@ -35,9 +36,7 @@ export async function withModel(
 }
 
 /** The token embedding table of a model. */
-export const table = (model: FrozenModel) =>
-  (model.params as unknown as { token_embedder: { embedding: tf.Tensor } }).token_embedder
-    .embedding;
+export const table = (model: FrozenModel): tf.Tensor => embeddingTable(model);
 /** The model's hidden width. */
 export const width = (model: FrozenModel) => table(model).shape[1] as number;
 /** An int32 matrix from rows. */
@@ -68,4 +67,17 @@ export function assertFiniteDifferences(
       `direction ${seed}: finite difference ${fd}, gradient ${analytic}`,
     );
   }
+}
+
+/** The reference tensor `key` of a fixture's references (as read from its safetensors file). */
+export function ref(refs: ReadonlyMap<string, HostTensor>, key: string): tf.Tensor {
+  const h = refs.get(key);
+  assert.ok(h, `refs hold ${key}`);
+  return orThrow(toTensor(h, key));
+}
+
+/** The largest |a − b| over two tensors of one shape. */
+export function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
+  assert.deepEqual(a.shape, b.shape);
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 }

@@ -7,13 +7,14 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import { initBackend } from "../backend.ts";
-import { type HostTensor, openSafetensors, toTensor } from "../io/mod.ts";
+import { type HostTensor, openSafetensors } from "../io/mod.ts";
 import { loadModel } from "../model/load.ts";
 import { t5Apply, type T5Config, t5Encode, type T5Params } from "../model/t5/mod.ts";
 import { loadTokenizer } from "../tokenizer/mod.ts";
 import type { Problem } from "../problem.ts";
 import { disposeTree } from "../tree/tree.ts";
 import { SPAM_LABEL_WORDS } from "../data/spam.ts";
+import { maxDiff, ref } from "./_model_helpers.ts";
 
 await initBackend("wasm");
 
@@ -40,17 +41,6 @@ async function refs(name: string): Promise<ReadonlyMap<string, HostTensor>> {
   for (const e of file.entries) out.set(e.name, right(await file.read(e.name)));
   file.close();
   return out;
-}
-
-function ref(r: ReadonlyMap<string, HostTensor>, key: string): tf.Tensor {
-  const h = r.get(key);
-  assert.ok(h, `refs hold ${key}`);
-  return right(toTensor(h, key));
-}
-
-function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
-  assert.deepEqual(a.shape, b.shape);
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 }
 
 async function sha256(path: string): Promise<string> {

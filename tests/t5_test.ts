@@ -7,7 +7,6 @@ import {
   openTensorFile,
   parseSafetensors,
   type TensorSource,
-  toTensor,
   writeSafetensors,
 } from "../io/mod.ts";
 import {
@@ -30,6 +29,7 @@ import {
 import { disposeCache, type KVCache } from "../model/types.ts";
 import type { Problem } from "../problem.ts";
 import { disposeTree, flatten } from "../tree/tree.ts";
+import { maxDiff, ref } from "./_model_helpers.ts";
 
 await initBackend("wasm");
 
@@ -86,17 +86,6 @@ async function load(name: Fixture): Promise<Loaded> {
 async function refs(name: Fixture): Promise<ReadonlyMap<string, HostTensor>> {
   const path = `${fixtureDir(name)}/refs.safetensors`;
   return right(parseSafetensors(await Deno.readFile(path), path)).tensors;
-}
-
-function ref(r: ReadonlyMap<string, HostTensor>, key: string): tf.Tensor {
-  const h = r.get(key);
-  assert.ok(h, `refs hold ${key}`);
-  return right(toTensor(h, key));
-}
-
-function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
-  assert.deepEqual(a.shape, b.shape);
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 }
 
 /** Asserts closeness, logs the max |difference| for the record, and returns it. */
