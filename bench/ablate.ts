@@ -15,7 +15,6 @@
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
@@ -28,7 +27,7 @@ import {
   type Initializer,
   randomUniform,
 } from "../initializers/mod.ts";
-import { type FrozenModel, loadModel } from "../model/load.ts";
+import { embeddingTable, type FrozenModel, loadModel } from "../model/load.ts";
 import { key } from "../random/mod.ts";
 import { type HfTokenizer, loadTokenizer } from "../tokenizer/mod.ts";
 import { disposeTree } from "../tree/tree.ts";
@@ -133,8 +132,7 @@ async function readResults(path: string): Promise<Result[]> {
 }
 
 function initializer(init: Init, model: FrozenModel, tok: HfTokenizer): Initializer {
-  const emb = (model.params as { token_embedder: { embedding: tf.Tensor } }).token_embedder
-    .embedding;
+  const emb = embeddingTable(model); // [V, H]
   const quiet = { onWarning: () => {} };
   switch (init) {
     case "random_uniform":

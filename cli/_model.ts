@@ -8,7 +8,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import { initBackend } from "../backend.ts";
-import { type FrozenModel, loadModel } from "../model/load.ts";
+import { embeddingTable, type FrozenModel, loadModel } from "../model/load.ts";
 import { type Problem, problem } from "../problem.ts";
 import { type HfTokenizer, loadTokenizer } from "../tokenizer/mod.ts";
 import { disposeTree } from "../tree/tree.ts";
@@ -71,8 +71,7 @@ export async function loadFrozen(name: string): Promise<Frozen> {
   }
   orFail(await initBackend("wasm"));
   const model = orFail(await loadModel(dir));
-  const embeddings = (model.params as { token_embedder: { embedding: tf.Tensor } })
-    .token_embedder.embedding; // [V, H]
+  const embeddings = embeddingTable(model); // [V, H]
   const tokenizer = await loadTokenizer(dir);
   const fail = (p: Problem): never => {
     disposeTree(model.params);

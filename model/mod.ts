@@ -10,9 +10,10 @@
  * import assert from "node:assert/strict";
  * const loaded = await loadModel(new URL("../tests/fixtures/models/gpt2_tiny", import.meta.url).pathname);
  * assert(loaded._tag === "Right" && loaded.right.architecture === "gpt2");
- * const model = loaded.right;
+ * const model = loaded.right; // narrowed by its architecture: typed GPT-2 parameters and config
+ * const params: Gpt2Params = model.params;
  * const ids = tf.tensor2d([[1, 2, 3]], [1, 3], "int32"); // [B, T]
- * const out = gpt2Forward(model.params as unknown as Gpt2Params, model.config, { inputIds: ids });
+ * const out = gpt2Forward(params, model.config, { inputIds: ids });
  * assert.deepEqual(out.logits.shape, [1, 3, model.config.vocabSize]); // [B, T, V]
  * tf.dispose([ids, out.logits]);
  * disposeTree(model.params);

@@ -4,13 +4,12 @@
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import { join } from "node:path";
 import type { Initializer } from "../initializers/types.ts";
 import { fromTensor } from "../io/host_tensor.ts";
 import { writeNpy } from "../io/npy.ts";
-import type { FrozenModel } from "../model/load.ts";
+import { embeddingTable, type FrozenModel } from "../model/load.ts";
 import type { Problem } from "../problem.ts";
 import { split } from "../random/mod.ts";
 import type { TokenExample } from "../data/batch.ts";
@@ -143,8 +142,7 @@ export async function tunePrompt(
   options: TunePromptOptions,
 ): Promise<E.Either<Problem, TunePromptResult>> {
   const { model, initializer, promptLength, objective, padId, peft, rank, ...loop } = options;
-  const width = (model.params as { token_embedder: { embedding: tf.Tensor } }).token_embedder
-    .embedding.shape[1] as number;
+  const width = embeddingTable(model).shape[1] as number; // [V, H]
   const [initKey, trainKey] = split(options.key);
   const result = await train<TokenExample, TuneBatch>({
     ...loop,
