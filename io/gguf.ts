@@ -45,7 +45,26 @@ export type GgufValue = number | bigint | boolean | string | readonly GgufValue[
  * assert.equal(GGUF_LIMITS.maxStringBytes, 4 * 1024 * 1024);
  * ```
  */
-export const GGUF_LIMITS: Readonly<Record<keyof typeof LIMITS, number>> = LIMITS;
+export const GGUF_LIMITS: {
+  /** Bytes of a string value (4 MiB). */
+  readonly maxStringBytes: number;
+  /** Bytes of a key or a tensor name (65,535). */
+  readonly maxKeyBytes: number;
+  /** Entries of one array (4 Mi). */
+  readonly maxArrayLength: number;
+  /** Arrays inside arrays (4 deep). */
+  readonly maxArrayDepth: number;
+  /** Metadata values in all (16 Mi). */
+  readonly maxMetadataValues: number;
+  /** Key-value pairs (1 Mi). */
+  readonly maxMetadataCount: number;
+  /** Tensors (1 Mi). */
+  readonly maxTensorCount: number;
+  /** Dimensions of a tensor (4). */
+  readonly maxDims: number;
+  /** `general.alignment` (16 MiB). */
+  readonly maxAlignment: number;
+} = LIMITS;
 
 /**
  * The ggml tensor types read (dequantized to float32); others are listed by

@@ -3,6 +3,12 @@ import * as E from "fp-ts/Either";
 import { GGUF_LIMITS, GGUF_TENSOR_TYPES, openGguf, readGgufMetadata } from "../io/gguf.ts";
 import { openSafetensors } from "../io/safetensors.ts";
 import { describeProblem, orThrow, type Problem } from "../problem.ts";
+import { loadModel } from "../model/load.ts";
+import { disposeTree, flatten } from "../tree/tree.ts";
+import { inspectFile } from "../cli/inspect.ts";
+import { initBackend } from "../backend.ts";
+
+await initBackend("wasm");
 
 const fixture = (name: string) => new URL(`./fixtures/gguf/${name}`, import.meta.url).pathname;
 
@@ -446,4 +452,120 @@ Deno.test("openGguf() reports a file cut anywhere in its header as truncated", a
       assert(!describeProblem(r.left).includes("\n"));
     });
   }
+});
+
+// ---- models ----
+
+for (const arch of ["llama", "qwen2", "gpt2"]) {
+  Deno.test(`loadModel() reads ${arch}.gguf as transformers' GGUF loader does`, async () => {
+    const fromGguf = orThrow(await loadModel(fixture(`${arch}.gguf`)));
+    const reference = orThrow(await loadModel(fixture(`${arch}_hf`)));
+    try {
+      assert.equal(fromGguf.format, "gguf");
+      assert.equal(fromGguf.architecture, reference.architecture);
+      assert.deepEqual(fromGguf.config, reference.config);
+      const got = flatten(fromGguf.params), want = flatten(reference.params);
+      assert.deepEqual(got.map(([p]) => p), want.map(([p]) => p));
+      for (let i = 0; i < got.length; i++) {
+        assert.deepEqual(got[i][1].shape, want[i][1].shape, got[i][0]);
+        assert.deepEqual(got[i][1].dataSync(), want[i][1].dataSync(), got[i][0]);
+      }
+    } finally {
+      disposeTree(fromGguf.params);
+      disposeTree(reference.params);
+    }
+  });
+}
+
+Deno.test("loadModel() takes a directory holding one .gguf file, and refuses two", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.copyFile(fixture("qwen2.gguf"), `${dir}/a.gguf`);
+    const one = orThrow(await loadModel(dir));
+    assert(one.architecture === "llama" && one.config.modelType === "qwen2");
+    assert(one.config.tieWordEmbeddings && one.config.qkvBias);
+    disposeTree(one.params);
+    await Deno.copyFile(fixture("llama.gguf"), `${dir}/b.gguf`);
+    const two = await loadModel(dir);
+    assert(E.isLeft(two) && two.left._tag === "Invalid");
+    assert.match(
+      two.left.message,
+      /^The directory holds 2 \.gguf files \(a\.gguf, b\.gguf\); pass one/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A GGUF model file from metadata pairs and tensors (all zero F32 unless typed). */
+const model = (
+  kvs: Uint8Array[],
+  tensors: Tensor[] = [{ name: "token_embd.weight", dims: [8, 4] }],
+) => gguf({ kvs, tensors });
+const arch = (name: string) => kv("general.architecture", 8, str(name));
+
+Deno.test("loadModel() refuses GGUF metadata it cannot read as a config, in one line", async () => {
+  const expect = async (bytes: Uint8Array, tag: Problem["_tag"], pattern: RegExp) => {
+    await withFile(bytes, async (path) => {
+      const r = await loadModel(path);
+      if (E.isRight(r)) disposeTree(r.right.params);
+      assert(E.isLeft(r));
+      assert.equal(r.left._tag, tag, r.left.message);
+      assert.match(r.left.message, pattern);
+      assert(!describeProblem(r.left).includes("\n"));
+    });
+  };
+  await expect(
+    model([arch("mamba")]),
+    "Unsupported",
+    /^general.architecture "mamba" is not supported; expected one of llama, qwen2, gpt2$/,
+  );
+  await expect(model([]), "Unsupported", /^general.architecture absent is not supported/);
+  await expect(
+    model([arch("llama"), kvU32("llama.block_count", 1)]),
+    "Invalid",
+    /^GGUF metadata lacks llama.embedding_length, llama.feed_forward_length, llama.attention.head_count, llama.attention.layer_norm_rms_epsilon, tokenizer.ggml.tokens$/,
+  );
+  const llama = [
+    arch("llama"),
+    kvU32("llama.block_count", 1),
+    kvU32("llama.embedding_length", 8),
+    kvU32("llama.feed_forward_length", 8),
+    kvU32("llama.attention.head_count", 2),
+    kv("llama.attention.layer_norm_rms_epsilon", 6, u32(0x3727c5ac)), // 1e-5 as float32
+    kvU32("llama.vocab_size", 4),
+  ];
+  await expect(
+    model([...llama, kv("llama.rope.scaling.type", 8, str("yarn"))]),
+    "Unsupported",
+    /^llama.rope.scaling.type "yarn" is not supported/,
+  );
+  await expect(
+    model([...llama, kvU32("llama.rope.dimension_count", 2)]),
+    "Unsupported",
+    /^llama.rope.dimension_count 2 is not the head dimension 4/,
+  );
+  await expect(
+    model([...llama, kvU32("llama.attention.head_count_kv", 3)]),
+    "Invalid",
+    /num_attention_heads 2 is not a multiple of num_key_value_heads 3/,
+  );
+  // The config is read; the tensors do not match it.
+  await expect(
+    model(llama),
+    "Mismatch",
+    /^LLaMA-family checkpoint does not match its config: missing /,
+  );
+  await expect(
+    model(llama, [{ name: "token_embd.weight", dims: [8, 4], type: 26 }]),
+    "Unsupported",
+    /^Tensor types not supported: token_embd.weight \(I32\); expected one of F32, /,
+  );
+});
+
+Deno.test("inspectFile() lists a GGUF file's tensors as float32", async () => {
+  const lines: string[] = [];
+  orThrow(await inspectFile(fixture("llama.gguf"), (line) => lines.push(line)));
+  assert.equal(lines.length, 1 + 2 + 2 * 9 + 1); // header, embedding and head, layers, norm
+  assert.match(lines[1], /^token_embd\.weight\s+float32\s+\[32, 16\]/);
 });

@@ -232,10 +232,14 @@ def save_as_transformers_loads(gguf_path: Path, out_dir: Path, **overrides: int)
     config = model.config.to_dict()
     config.pop("quantization_config", None)
     config.pop("_name_or_path", None)
-    (out_dir / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     tensors = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    if config["model_type"] == "gpt2":
+        # output.weight makes transformers untie the head; ours is tied, and the same tensor.
+        assert (tensors["lm_head.weight"] == tensors["transformer.wte.weight"]).all()
+        config["tie_word_embeddings"] = True
     if config.get("tie_word_embeddings"):
         tensors.pop("lm_head.weight", None)
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     save_torch(tensors, str(out_dir / "model.safetensors"))
 
 
