@@ -12,7 +12,7 @@
  */
 import * as E from "fp-ts/Either";
 import { type Problem, problem, ProblemError } from "../problem.ts";
-import { fsProblem, pathText, readExactly } from "./files.ts";
+import { fsProblem, openRegularFile, pathText, readExactly } from "./files.ts";
 import { type HostTensor, hostTensor, type TensorEntry } from "./host_tensor.ts";
 import { type Header, LIMITS, parseHeader } from "./_gguf_header.ts";
 import { SUPPORTED_TYPE_NAMES } from "./_gguf_quant.ts";
@@ -254,19 +254,11 @@ function reader(file: Deno.FsFile, where: string, header: Header): GgufFile {
  */
 export async function openGguf(path: string | URL): Promise<E.Either<Problem, GgufFile>> {
   const where = pathText(path);
-  let file: Deno.FsFile;
+  const opened = await openRegularFile(path, "a .gguf file");
+  if (E.isLeft(opened)) return opened;
+  const { file, size } = opened.right;
   try {
-    file = await Deno.open(path, { read: true });
-  } catch (e) {
-    return E.left(fsProblem(e, where, "open the file"));
-  }
-  try {
-    const st = await file.stat();
-    if (!st.isFile) {
-      file.close();
-      return E.left(problem("Io", where, "Is not a regular file; expected a .gguf file"));
-    }
-    return E.right(reader(file, where, await parseHeader(file, st.size, where)));
+    return E.right(reader(file, where, await parseHeader(file, size, where)));
   } catch (e) {
     file.close();
     if (e instanceof ProblemError) return E.left(e.problem);
