@@ -358,6 +358,50 @@ export async function readFileCapped(
   }
 }
 
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Opens a regular file for reading, for a reader that seeks in it (a directory, a pipe or a
+ * device is refused).
+ *
+ * @param path the file
+ * @param what what the file should be, for messages ("a .gguf file")
+ * @returns the open file (the caller closes it) and its size, or a problem: `NotFound`, `Io`
+ * @example
+ * ```ts
+ * import { openRegularFile } from "./files.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a.bin`, "abc");
+ * const r = await openRegularFile(`${dir}/a.bin`, "a binary file");
+ * assert(r._tag === "Right" && r.right.size === 3);
+ * if (r._tag === "Right") r.right.file.close();
+ * const d = await openRegularFile(dir, "a binary file");
+ * assert(d._tag === "Left" && d.left.message === "Is not a regular file; expected a binary file");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function openRegularFile(
+  path: string | URL,
+  what: string,
+): Promise<E.Either<Problem, { readonly file: Deno.FsFile; readonly size: number }>> {
+  const where = pathText(path);
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    return E.left(fsProblem(e, where, "open the file"));
+  }
+  try {
+    const st = await file.stat();
+    if (st.isFile) return E.right({ file, size: st.size });
+    file.close();
+    return E.left(problem("Io", where, `Is not a regular file; expected ${what}`));
+  } catch (e) {
+    file.close();
+    return E.left(fsProblem(e, where, "read the file"));
+  }
+}
+
 /**
  * Reads exactly `n` bytes at `position` of an open file, or reports how many were there.
  *

@@ -1,5 +1,6 @@
 /**
- * Tensor files: NumPy `.npy` and `.npz`, safetensors (single files and sharded checkpoints), read
+ * Tensor files: NumPy `.npy` and `.npz`, safetensors (single files and sharded checkpoints) and
+ * GGUF (metadata, and tensors dequantized to float32), read
  * into host tensors and written atomically. Every reader returns `Either<Problem, A>`: input is
  * untrusted, so sizes are checked against the bytes present and capped before allocating.
  *
@@ -48,4 +49,13 @@ export {
   writeSafetensors,
 } from "./safetensors.ts";
 export { openTensorFile, TENSOR_FILE_EXTENSIONS, type TensorSource } from "./tensor_file.ts";
+export {
+  GGUF_LIMITS,
+  GGUF_TENSOR_TYPES,
+  type GgufFile,
+  type GgufTensorInfo,
+  type GgufValue,
+  openGguf,
+  readGgufMetadata,
+} from "./gguf.ts";
 export type { Problem, ProblemTag } from "../problem.ts";

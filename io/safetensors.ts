@@ -15,7 +15,14 @@ import { basename, dirname, join } from "node:path";
 import { type Problem, problem } from "../problem.ts";
 import { decodeData, littleEndianBytes } from "./bytes.ts";
 import { itemSize } from "./dtype.ts";
-import { fsProblem, pathText, readExactly, readFileCapped, writeAtomic } from "./files.ts";
+import {
+  fsProblem,
+  openRegularFile,
+  pathText,
+  readExactly,
+  readFileCapped,
+  writeAtomic,
+} from "./files.ts";
 import { type HostTensor, hostTensor, type NamedTensors, type TensorEntry } from "./host_tensor.ts";
 import { headerLength, isRecord, type Layout, parseLayout, plan } from "./_safetensors_layout.ts";
 
@@ -118,18 +125,10 @@ export async function openSafetensors(
   path: string | URL,
 ): Promise<E.Either<Problem, SafetensorsFile>> {
   const where = pathText(path);
-  let file: Deno.FsFile;
+  const opened = await openRegularFile(path, "a .safetensors file");
+  if (E.isLeft(opened)) return opened;
+  const { file } = opened.right, st = opened.right;
   try {
-    file = await Deno.open(path, { read: true });
-  } catch (e) {
-    return E.left(fsProblem(e, where, "open the file"));
-  }
-  try {
-    const st = await file.stat();
-    if (!st.isFile) {
-      file.close();
-      return E.left(problem("Io", where, "Is not a regular file; expected a .safetensors file"));
-    }
     const first = await readExactly(file, 0, Math.min(8, st.size));
     if (typeof first === "number") throw new Error("the file shrank while being read");
     const n = headerLength(first, st.size, where);

@@ -1,6 +1,6 @@
 /**
- * One door for every tensor file: `.npy`, `.npz`, `.safetensors` and sharded
- * `*.safetensors.index.json`, chosen by the file's extension.
+ * One door for every tensor file: `.npy`, `.npz`, `.safetensors`, sharded
+ * `*.safetensors.index.json` and `.gguf` (dequantized to float32), chosen by the file's extension.
  *
  * @module
  */
@@ -12,6 +12,7 @@ import type { HostTensor, TensorEntry } from "./host_tensor.ts";
 import { readNpy } from "./npy.ts";
 import { readNpz } from "./npz.ts";
 import { openSafetensors, openSafetensorsIndex } from "./safetensors.ts";
+import { openGguf } from "./gguf.ts";
 
 /**
  * Named tensors that can be listed, then read one at a time.
@@ -68,6 +69,7 @@ export const TENSOR_FILE_EXTENSIONS: readonly string[] = [
   ".npz",
   ".safetensors",
   ".safetensors.index.json",
+  ".gguf",
 ];
 
 function inMemory(where: string, tensors: ReadonlyMap<string, HostTensor>): TensorSource {
@@ -95,8 +97,9 @@ function inMemory(where: string, tensors: ReadonlyMap<string, HostTensor>): Tens
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
  * Opens a tensor file by its extension: `.npy` (one tensor, named after the file without
- * `.npy`), `.npz` (read whole), `.safetensors` (read on demand) or `*.safetensors.index.json`
- * (a sharded checkpoint, read on demand). Call `close()` when done.
+ * `.npy`), `.npz` (read whole), `.safetensors` (read on demand), `*.safetensors.index.json`
+ * (a sharded checkpoint, read on demand) or `.gguf` (read on demand, dequantized to float32).
+ * Call `close()` when done.
  *
  * @param path the file
  * @returns the source, or a problem: `NotFound` for a missing file, `Unsupported` for another
@@ -134,7 +137,7 @@ export async function openTensorFile(path: string | URL): Promise<E.Either<Probl
   } catch (e) {
     return E.left(fsProblem(e, where, "find the file"));
   }
-  switch (ext as ".npy" | ".npz" | ".safetensors" | ".safetensors.index.json") {
+  switch (ext as ".npy" | ".npz" | ".safetensors" | ".safetensors.index.json" | ".gguf") {
     case ".npy": {
       const t = await readNpy(path);
       if (E.isLeft(t)) return t;
@@ -149,5 +152,7 @@ export async function openTensorFile(path: string | URL): Promise<E.Either<Probl
       return openSafetensors(path);
     case ".safetensors.index.json":
       return openSafetensorsIndex(path);
+    case ".gguf":
+      return openGguf(path);
   }
 }

@@ -32,8 +32,9 @@ export type ModelConfig =
   | { readonly architecture: "llama"; readonly config: LlamaConfig };
 
 /**
- * A loaded frozen model: its architecture, configuration and parameter tree. The architecture
- * tells the config's and the parameters' types apart.
+ * A loaded frozen model: its architecture, configuration and parameter tree, and the format it
+ * was read from (`huggingface`, `t5x` or `gguf`). The architecture tells the config's and the
+ * parameters' types apart.
  *
  * @example
  * ```ts
@@ -63,14 +64,14 @@ export type FrozenModel =
     readonly architecture: "gpt2";
     readonly config: Gpt2Config;
     readonly params: Gpt2Params;
-    readonly format: "huggingface";
+    readonly format: "huggingface" | "gguf";
     readonly generation?: GenerationConfig;
   }
   | {
     readonly architecture: "llama";
     readonly config: LlamaConfig;
     readonly params: LlamaParams;
-    readonly format: "huggingface";
+    readonly format: "huggingface" | "gguf";
     readonly generation?: GenerationConfig;
   };
 

@@ -1,7 +1,7 @@
 /**
  * Loading a frozen model from a directory: a Hugging Face checkpoint (config.json +
- * model.safetensors or a sharded index) or a T5X checkpoint (msgpack + zarr), dispatched on what
- * the directory holds and on `model_type`.
+ * model.safetensors or a sharded index), a T5X checkpoint (msgpack + zarr) or a GGUF file (or a
+ * directory holding one), dispatched on what the path is and holds and on `model_type`.
  *
  * @module
  */
@@ -33,6 +33,7 @@ import {
   type T5Params,
 } from "./t5/mod.ts";
 import { loadT5x } from "./t5x/mod.ts";
+import { loadGguf } from "./gguf/load.ts";
 import { type GenerationConfig, parseGenerationConfig } from "./generation_config.ts";
 import type { FrozenModel, ModelConfig } from "./frozen.ts";
 
@@ -208,22 +209,37 @@ async function loadT5xDir(dir: string): Promise<E.Either<Problem, FrozenModel>> 
   });
 }
 
+/** The `.gguf` files directly in a directory, sorted. */
+async function ggufFiles(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && e.name.toLowerCase().endsWith(".gguf")) names.push(e.name);
+  }
+  return names.sort();
+}
+
 /**
- * Loads a frozen model from a directory: a Hugging Face checkpoint (`config.json` with
+ * Loads a frozen model from a checkpoint: a Hugging Face directory (`config.json` with
  * `model_type` t5, gpt2, llama, qwen2 or mistral, and `model.safetensors` or a sharded
- * `model.safetensors.index.json`) or a T5X checkpoint directory (a `checkpoint` msgpack file with
- * zarr arrays). An optional `generation_config.json` gives the decoding defaults (`generation`).
- * Weights are checked against the configuration before they are read; half-precision
- * weights are upcast to float32. The caller owns the tree (see `disposeTree`).
+ * `model.safetensors.index.json`), a T5X checkpoint directory (a `checkpoint` msgpack file with
+ * zarr arrays), or a `.gguf` file (`general.architecture` llama, qwen2 or gpt2; quantized
+ * tensors are dequantized) or a directory holding exactly one. An optional
+ * `generation_config.json` gives the decoding defaults (`generation`). Weights are checked
+ * against the configuration before they are read; half-precision weights are upcast to float32.
+ * The caller owns the tree (see `disposeTree`).
  *
- * @param dir the checkpoint directory
+ * @param dir the checkpoint directory, or a `.gguf` file
  * @returns the model, or one problem listing what is wrong
  * @example
  * ```ts
  * import { loadModel } from "./load.ts";
+ * import { disposeTree } from "../tree/tree.ts";
  * import assert from "node:assert/strict";
  * const r = await loadModel("no/such/dir");
  * assert(r._tag === "Left" && r.left._tag === "NotFound");
+ * const gguf = await loadModel("tests/fixtures/gguf/qwen2.gguf");
+ * assert(gguf._tag === "Right" && gguf.right.format === "gguf");
+ * disposeTree(gguf.right.params);
  * ```
  */
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
@@ -235,17 +251,31 @@ export async function loadModel(dir: string): Promise<E.Either<Problem, FrozenMo
     return E.left(problem("NotFound", dir, "No such directory"));
   }
   if (!info.isDirectory) {
-    return E.left(problem("Invalid", dir, "Expected a checkpoint directory, got a file"));
+    if (dir.toLowerCase().endsWith(".gguf")) return await loadGguf(dir);
+    return E.left(
+      problem("Invalid", dir, "Expected a checkpoint directory or a .gguf file, got another file"),
+    );
   }
   if (await exists(join(dir, "config.json")) && !(await exists(join(dir, "checkpoint")))) {
     return await loadHuggingFace(dir);
   }
   if (await exists(join(dir, "checkpoint"))) return await loadT5xDir(dir);
+  const gguf = await ggufFiles(dir);
+  if (gguf.length === 1) return await loadGguf(join(dir, gguf[0]));
+  if (gguf.length > 1) {
+    return E.left(
+      problem(
+        "Invalid",
+        dir,
+        `The directory holds ${gguf.length} .gguf files (${gguf.join(", ")}); pass one of them`,
+      ),
+    );
+  }
   return E.left(
     problem(
       "NotFound",
       dir,
-      "Not a checkpoint directory: expected config.json (Hugging Face) or checkpoint (T5X)",
+      "Not a checkpoint directory: expected config.json (Hugging Face), checkpoint (T5X) or a .gguf file",
     ),
   );
 }
