@@ -117,7 +117,7 @@ const OTHER_SENTENCEPIECE = new Set(["gemma", "gemma2", "gemma3", "phi3"]);
  * ```
  */
 export function tokenizerFromGguf(
-  metadata: Metadata,
+  metadata: ReadonlyMap<string, GgufValue>,
   source = "GGUF metadata",
 ): E.Either<Problem, HfTokenizer> {
   const fields = readFields(metadata, source);
