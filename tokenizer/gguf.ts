@@ -190,7 +190,7 @@ function readFields(meta: Metadata, where: string): E.Either<Problem, Fields> {
   for (const [i, t] of tokens.right!.entries()) {
     const first = seen.get(t);
     if (first !== undefined) {
-      return bad(`${KEY}tokens`, `[${i}] repeats token ${first} (${JSON.stringify(t)})`);
+      return bad(`${KEY}tokens[${i}]`, `repeats token ${first} (${JSON.stringify(t)})`);
     }
     seen.set(t, i);
   }
@@ -199,8 +199,8 @@ function readFields(meta: Metadata, where: string): E.Either<Problem, Fields> {
   const badType = types.right?.findIndex((t) => t < 0 || t > LAST_TOKEN_TYPE) ?? -1;
   if (badType >= 0) {
     return bad(
-      `${KEY}token_type`,
-      `[${badType}] is ${types.right![badType]}; expected a token type in [0, ${LAST_TOKEN_TYPE}]`,
+      `${KEY}token_type[${badType}]`,
+      `is ${types.right![badType]}; expected a token type in [0, ${LAST_TOKEN_TYPE}]`,
     );
   }
   const scores = numberArray(meta, `${KEY}scores`, n, where, "finite");
@@ -208,8 +208,10 @@ function readFields(meta: Metadata, where: string): E.Either<Problem, Fields> {
   const merges = stringArray(meta, `${KEY}merges`, false, where);
   if (E.isLeft(merges)) return merges;
   if (merges.right === undefined && (model === "gpt2" || scores.right === undefined)) {
-    const need = model === "gpt2" ? "a byte-level vocabulary needs its merges" : "or scores";
-    return bad(`${KEY}merges`, `is missing; ${need}`);
+    const need = model === "gpt2"
+      ? "; a byte-level vocabulary needs its merges"
+      : `, and so is ${KEY}scores; expected one of them`;
+    return bad(`${KEY}merges`, `is missing${need}`);
   }
   const pre = meta.get(`${KEY}pre`);
   if (pre !== undefined && typeof pre !== "string") {
