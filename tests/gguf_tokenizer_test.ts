@@ -354,7 +354,7 @@ Deno.test("loadTokenizer() asks which .gguf file when a directory holds several"
     assert.ok(E.isLeft(r));
     assert.equal(
       describeProblem(r.left),
-      `${dir}: No tokenizer.json and 2 .gguf files (a.gguf, b.GGUF) in this directory; name the file`,
+      `${dir}: No tokenizer.json, and the directory holds 2 .gguf files (a.gguf, b.GGUF); pass one of them`,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -61,9 +61,9 @@ export async function loadTokenizer(
             problem(
               "Invalid",
               given,
-              `No tokenizer.json and ${ggufs.length} .gguf files (${
+              `No tokenizer.json, and the directory holds ${ggufs.length} .gguf files (${
                 ggufs.join(", ")
-              }) in this directory; name the file`,
+              }); pass one of them`,
             ),
           );
         }
