@@ -1,9 +1,10 @@
 /**
- * Hugging Face tokenizers (`tokenizer.json`, with `tokenizer_config.json` and
+ * Hugging Face tokenizers (a parsed `tokenizer.json`, with `tokenizer_config.json` and
  * `special_tokens_map.json` when present) behind the {@link Tokenizer} interface, through the
  * `@huggingface/tokenizers` library: Unigram (T5), byte-level BPE (GPT-2) and SentencePiece-style
  * BPE with byte fallback (LLaMA). SentencePiece's precompiled normalizer is swapped for an exact
- * one ({@link precompiledNormalizer}) so that ids equal the Rust `tokenizers` library's.
+ * one ({@link precompiledNormalizer}) so that ids equal the Rust `tokenizers` library's. Reading
+ * the files from disk is `loadTokenizer`'s (load.ts).
  *
  * @module
  */
@@ -13,33 +14,18 @@ import type { Normalizer } from "@huggingface/tokenizers";
 import { PrecompiledNormalizer, SequenceNormalizer } from "@huggingface/tokenizers";
 import { dirname, join } from "node:path";
 import { type Problem, problem, ProblemError } from "../problem.ts";
-import { pathText, readFileCapped } from "../io/files.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 import { asRecord, checkTokenizerJson, settle } from "./_config.ts";
 import { type BatchEncoding, batchIds, type EncodeBatchOptions } from "../data/batch.ts";
 import { precompiledNormalizer } from "./precompiled.ts";
 
 /**
- * The largest tokenizer.json read by default (real ones are a few MB).
- *
- * @example
- * ```ts
- * import { loadTokenizer, TOKENIZER_MAX_BYTES } from "./hf.ts";
- * import assert from "node:assert/strict";
- * assert(TOKENIZER_MAX_BYTES === 64 * 1024 * 1024);
- * const dir = new URL("../tests/fixtures/tokenizers/t5", import.meta.url);
- * const small = await loadTokenizer(dir, { maxBytes: 1024 }); // a lower limit for untrusted files
- * assert(small._tag === "Left" && small.left._tag === "TooLarge");
- * ```
- */
-export const TOKENIZER_MAX_BYTES = 64 * 1024 * 1024;
-
-/**
  * Options of {@link HfTokenizer.decode}.
  *
  * @example
  * ```ts
- * import { type DecodeOptions, loadTokenizer } from "./hf.ts";
+ * import type { DecodeOptions } from "./hf.ts";
+ * import { loadTokenizer } from "./load.ts";
  * import { orThrow } from "../problem.ts";
  * import assert from "node:assert/strict";
  * const t5 = orThrow(await loadTokenizer(new URL("../tests/fixtures/tokenizers/t5", import.meta.url)));
@@ -59,7 +45,8 @@ export interface DecodeOptions {
  *
  * @example
  * ```ts
- * import { type HfTokenizer, loadTokenizer } from "./hf.ts";
+ * import type { HfTokenizer } from "./hf.ts";
+ * import { loadTokenizer } from "./load.ts";
  * import { orThrow } from "../problem.ts";
  * import assert from "node:assert/strict";
  * const dir = new URL("../tests/fixtures/tokenizers/llama", import.meta.url);
@@ -124,77 +111,6 @@ export interface TokenizerConfigFiles {
   readonly tokenizerConfig?: unknown;
   /** special_tokens_map.json (older checkpoints). */
   readonly specialTokensMap?: unknown;
-}
-
-// deno-doc-ignore private-type-ref -- fp-ts Either is an npm type (denoland/deno#27364)
-/**
- * Reads a Hugging Face tokenizer from a directory holding `tokenizer.json` (and optionally
- * `tokenizer_config.json`, `special_tokens_map.json`), or from a `tokenizer.json` path (the other
- * files are then looked for beside it).
- *
- * @param path a directory or a tokenizer.json file
- * @param options `maxBytes`: the largest file read (default {@link TOKENIZER_MAX_BYTES})
- * @returns the tokenizer, or a problem: NotFound, TooLarge, Corrupt (not JSON), Invalid, Unsupported
- * @example
- * ```ts
- * import { loadTokenizer } from "./hf.ts";
- * import assert from "node:assert/strict";
- * const t5 = await loadTokenizer(new URL("../tests/fixtures/tokenizers/t5", import.meta.url));
- * assert(t5._tag === "Right" && t5.right.sentinelId(0) === 32099);
- * ```
- */
-export async function loadTokenizer(
-  path: string | URL,
-  options: { readonly maxBytes?: number } = {},
-): Promise<E.Either<Problem, HfTokenizer>> {
-  const maxBytes = options.maxBytes ?? TOKENIZER_MAX_BYTES;
-  const given = pathText(path);
-  let file = given;
-  try {
-    if ((await Deno.stat(given)).isDirectory) file = join(given, "tokenizer.json");
-  } catch {
-    return E.left(
-      problem(
-        "NotFound",
-        given,
-        "No such file or directory; expected a tokenizer.json or a directory holding one",
-      ),
-    );
-  }
-  const json = await readJson(file, maxBytes, true);
-  if (E.isLeft(json)) {
-    return json.left._tag === "NotFound" && file !== given
-      ? E.left(problem("NotFound", given, "No tokenizer.json in this directory"))
-      : json;
-  }
-  const dir = dirname(file);
-  const tokenizerConfig = await readJson(join(dir, "tokenizer_config.json"), maxBytes, false);
-  if (E.isLeft(tokenizerConfig)) return tokenizerConfig;
-  const specialTokensMap = await readJson(join(dir, "special_tokens_map.json"), maxBytes, false);
-  if (E.isLeft(specialTokensMap)) return specialTokensMap;
-  return tokenizerFromJson(
-    json.right,
-    { tokenizerConfig: tokenizerConfig.right, specialTokensMap: specialTokensMap.right },
-    file,
-  );
-}
-
-/** Reads and parses a JSON file; an optional file that is absent reads as undefined. */
-async function readJson(
-  file: string,
-  maxBytes: number,
-  required: boolean,
-): Promise<E.Either<Problem, unknown>> {
-  const bytes = await readFileCapped(file, maxBytes, "a tokenizer file");
-  if (E.isLeft(bytes)) {
-    return !required && bytes.left._tag === "NotFound" ? E.right(undefined) : bytes;
-  }
-  try {
-    return E.right(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.right)));
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    return E.left(problem("Corrupt", file, `Invalid JSON (${msg}); expected a JSON object`));
-  }
 }
 
 // deno-doc-ignore private-type-ref -- fp-ts Either is an npm type (denoland/deno#27364)

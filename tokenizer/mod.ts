@@ -1,6 +1,7 @@
 /**
  * Tokenizers: the {@link Tokenizer} interface the library codes against, and Hugging Face
- * tokenizers (`tokenizer.json`) behind it, with special tokens, batching and decoding.
+ * tokenizers (`tokenizer.json`, or the metadata of a GGUF file) behind it, with special tokens,
+ * batching and decoding.
  *
  * ```ts
  * import { loadTokenizer } from "./mod.ts";
@@ -18,9 +19,10 @@ export type { Tokenizer } from "./tokenizer.ts";
 export {
   type DecodeOptions,
   type HfTokenizer,
-  loadTokenizer,
   type TokenizerConfigFiles,
   tokenizerFromJson,
 } from "./hf.ts";
+export { loadTokenizer } from "./load.ts";
+export { type GgufValue, tokenizerFromGguf } from "./gguf.ts";
 export type { Problem, ProblemTag } from "../problem.ts";
 export type { BatchEncoding, EncodeBatchOptions } from "../data/batch.ts";
