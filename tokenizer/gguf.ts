@@ -22,23 +22,10 @@
 import * as E from "fp-ts/Either";
 import { type Problem, problem } from "../problem.ts";
 import { type HfTokenizer, tokenizerFromJson } from "./hf.ts";
+import type { GgufValue } from "../io/gguf.ts";
 import { CONTROL, type Fields, KEY, readFields, SPLITS, USER_DEFINED } from "./_gguf_fields.ts";
 
-/**
- * A GGUF metadata value: integers of up to 32 bits and floats as numbers, 64-bit integers as
- * bigints, and arrays of those.
- *
- * @example
- * ```ts
- * import type { GgufValue } from "./gguf.ts";
- * import assert from "node:assert/strict";
- * const tokens: GgufValue = ["<unk>", "<s>", "</s>"];
- * const bos: GgufValue = 1n;
- * assert.equal(Array.isArray(tokens) && tokens[Number(bos)], "<s>");
- * ```
- */
-// TODO(lead): the same type as g1's io/gguf.ts; import it from there once that file is merged.
-export type GgufValue = number | bigint | boolean | string | readonly GgufValue[];
+export type { GgufValue } from "../io/gguf.ts";
 
 type Json = Record<string, unknown>;
 

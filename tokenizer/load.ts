@@ -9,6 +9,8 @@ import * as E from "fp-ts/Either";
 import { dirname, extname, join } from "node:path";
 import { type Problem, problem } from "../problem.ts";
 import { pathText, readFileCapped } from "../io/files.ts";
+import { ggufFilesIn, readGgufMetadata } from "../io/gguf.ts";
+import { tokenizerFromGguf } from "./gguf.ts";
 import { type HfTokenizer, tokenizerFromJson } from "./hf.ts";
 
 /**
@@ -80,12 +82,7 @@ export async function loadTokenizer(
     );
   }
   if (isGguf(file)) {
-    // TODO(lead): g1's io/gguf.ts is not on this branch. Once merged, add
-    //   import { readGgufMetadata } from "../io/gguf.ts";
-    //   import { tokenizerFromGguf } from "./gguf.ts";
-    // and replace the next statement with
-    //   return E.flatMap(await readGgufMetadata(file), (m) => tokenizerFromGguf(m, file));
-    return E.left(problem("Unsupported", file, "Reading a GGUF file needs io/gguf.ts"));
+    return E.flatMap(await readGgufMetadata(file), (m) => tokenizerFromGguf(m, file));
   }
   const json = await readJson(file, maxBytes, true);
   if (E.isLeft(json)) {
@@ -116,20 +113,6 @@ async function exists(file: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** The names of the .gguf files (links to files included) in a directory, sorted. */
-async function ggufFilesIn(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    if (!isGguf(entry.name)) continue;
-    try {
-      if ((await Deno.stat(join(dir, entry.name))).isFile) out.push(entry.name);
-    } catch {
-      // A dangling link is not a file.
-    }
-  }
-  return out.sort();
 }
 
 /** Reads and parses a JSON file; an optional file that is absent reads as undefined. */
