@@ -140,6 +140,29 @@ export interface DecoderHidden {
   readonly cache: KVCache;
 }
 
+/**
+ * A forward pass's output from its hidden states and a head: the logits at every row, the
+ * hidden states disposed, the cache passed on.
+ *
+ * @param out the hidden states `[B, T, H]` and the cache (the states are disposed)
+ * @param head the model's head, `[..., H] → [..., V]`
+ * @returns logits `[B, T, V]` and the cache
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { withHead } from "./_decoder.ts";
+ * import assert from "node:assert/strict";
+ * const out = withHead({ hidden: tf.ones([1, 2, 3]), cache: [] }, (h) => tf.sum(h, -1, true));
+ * assert.deepEqual(out.logits.arraySync(), [[[3], [3]]]);
+ * out.logits.dispose();
+ * ```
+ */
+export function withHead(out: DecoderHidden, head: (h: tf.Tensor) => tf.Tensor): DecoderOutput {
+  const logits = head(out.hidden);
+  out.hidden.dispose();
+  return { logits, cache: out.cache };
+}
+
 /** Checked inputs of a forward pass. */
 export interface PreparedInputs {
   /** `[B, T, H]` */

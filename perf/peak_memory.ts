@@ -3,7 +3,8 @@
  * evaluation batch (rank scores, no tape) against `estimatePeakBytes`: on the fixture models and
  * on random models of SmolLM2-135M's shape (LLaMA, 30 layers, width 576, vocabulary 49,152).
  * Peaks are tfjs's (`tf.profile`'s `peakBytes`, parameters included) and the WASM heap's size
- * after the step (it never shrinks). Prints one JSON line per case.
+ * after the step (it never shrinks: run one case per process for the heap). Prints one JSON line
+ * per case; the table of `training/memory.ts` comes from these.
  *
  * ```sh
  * deno run -A perf/peak_memory.ts [--only fixtures|smollm2] [--batch 1,2,4]
@@ -99,7 +100,8 @@ async function measure(
   const seconds = (performance.now() - t0) / 1000;
   tf.dispose(info.result);
   prompt.dispose();
-  const estimate = estimatePeakBytes(model, shape, phase);
+  const passes = phase === "eval" ? shape.passes ?? 2 : 1; // rank scoring: two labels
+  const estimate = estimatePeakBytes(model, { ...shape, passes }, phase);
   const mib = (n: number) => Number((n / 2 ** 20).toFixed(2));
   console.log(JSON.stringify({
     name,
@@ -109,7 +111,8 @@ async function measure(
     peakMiB: mib(info.peakBytes),
     heapMiB: mib(heapBytes()),
     heapBeforeMiB: mib(heapBefore),
-    ratio: Number((estimate.total / info.peakBytes).toFixed(2)),
+    overPeak: Number((estimate.total / info.peakBytes).toFixed(2)),
+    overHeap: Number((estimate.total / heapBytes()).toFixed(2)),
     seconds: Number(seconds.toFixed(1)),
   }));
 }

@@ -17,6 +17,7 @@ import {
   embedIds,
   extendCache,
   prepareInputs,
+  withHead,
 } from "../_decoder.ts";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
@@ -288,8 +289,5 @@ export function gpt2Forward(
   config: Gpt2Config,
   options: DecoderOptions,
 ): DecoderOutput {
-  const { hidden, cache } = gpt2Hidden(params, config, options);
-  const logits = gpt2Head(params, hidden); // [B, T, V]
-  hidden.dispose();
-  return { logits, cache };
+  return withHead(gpt2Hidden(params, config, options), (h) => gpt2Head(params, h)); // [B, T, V]
 }

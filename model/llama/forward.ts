@@ -19,6 +19,7 @@ import {
   embedIds,
   extendCache,
   prepareInputs,
+  withHead,
 } from "../_decoder.ts";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
@@ -287,8 +288,5 @@ export function llamaForward(
   config: LlamaConfig,
   options: DecoderOptions,
 ): DecoderOutput {
-  const { hidden, cache } = llamaHidden(params, config, options);
-  const logits = llamaHead(params, hidden); // [B, T, V]
-  hidden.dispose();
-  return { logits, cache };
+  return withHead(llamaHidden(params, config, options), (h) => llamaHead(params, h)); // [B, T, V]
 }
