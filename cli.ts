@@ -8,7 +8,7 @@
  * @module
  */
 import * as E from "fp-ts/Either";
-import { Failure, parseCommand, UsageError } from "./cli/args.ts";
+import { errorLines, Failure, parseCommand, UsageError } from "./cli/args.ts";
 import { runConvert } from "./cli/convert.ts";
 import { runEval } from "./cli/eval.ts";
 import { runExtract } from "./cli/extract.ts";
@@ -16,7 +16,6 @@ import { inspectFile, inspectModelDir, inspectTarget } from "./cli/inspect.ts";
 import { runInfer } from "./cli/infer.ts";
 import { runTrain } from "./cli/train.ts";
 import { didYouMean } from "./config/suggest.ts";
-import { describeProblem } from "./problem.ts";
 
 const VERSION = "0.1.0";
 
@@ -135,13 +134,9 @@ export async function main(args: readonly string[]): Promise<number> {
       if (debug) console.error(e.stack);
       return 2;
     }
-    if (e instanceof Failure) {
-      // One line per problem (a configuration reports every problem it has at once).
-      for (const p of e.problems) console.error(`Error: ${describeProblem(p)}`);
-    } else {
-      const message = e instanceof Error ? e.message : String(e);
-      console.error(`Error: ${message.split("\n")[0]}`);
-    }
+    // One line per problem (a configuration reports every problem it has at once); an exhausted
+    // WASM heap as what it is.
+    for (const line of errorLines(e, rest[0] ?? "")) console.error(`Error: ${line}`);
     if (debug && e instanceof Error) console.error(e.stack);
     return 1;
   }

@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import * as E from "fp-ts/Either";
 import { describeProblem, type Problem } from "../problem.ts";
+import { engineBytes, heapProblem, isHeapExhausted } from "../training/memory.ts";
 
 /**
  * A usage error: a bad option, a missing argument. The command line exits 2.
@@ -206,4 +207,41 @@ export function positionals(p: Parsed, command: string, names: readonly string[]
     );
   }
   return [...p.positionals];
+}
+
+/** What each command can lower when the heap runs out, in its configuration's words. */
+const LOWER: Readonly<Record<string, readonly string[]>> = {
+  train: ["train.batch_size", "train.max_input_length"],
+  eval: ["eval.batch_size", "train.max_input_length"],
+  infer: ["eval.batch_size", "train.max_input_length", "decoding.max_length"],
+};
+
+/**
+ * The lines a command's error prints after `Error: ` (before any stack): one per problem of a
+ * {@link Failure}, one saying the WASM heap ran out for an engine failure of that kind (never the
+ * engine's raw message), else the first line of the message.
+ *
+ * @param e what the command threw
+ * @param command the command's name (what a heap failure tells to lower)
+ * @returns the lines
+ * @example
+ * ```ts
+ * import { errorLines, Failure } from "./args.ts";
+ * import { problem } from "../problem.ts";
+ * import assert from "node:assert/strict";
+ * const oom = new WebAssembly.RuntimeError("memory access out of bounds");
+ * const [line] = errorLines(oom, "train");
+ * assert.match(line, /^The WASM heap \(4 GiB at most\) ran out, with .* in tensors; lower train\.batch_size/);
+ * assert.deepEqual(errorLines(new Failure([problem("Io", "a", "B")]), "eval"), ["a: B"]);
+ * assert.deepEqual(errorLines(new Error("One\ntwo"), "eval"), ["One"]);
+ * ```
+ */
+export function errorLines(e: unknown, command: string): string[] {
+  if (e instanceof Failure) return e.problems.map(describeProblem);
+  if (isHeapExhausted(e)) {
+    const lower = LOWER[command] ?? ["the batch size", "the input length"];
+    return [describeProblem(heapProblem(engineBytes(), lower))];
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return [message.split("\n")[0]];
 }

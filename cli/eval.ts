@@ -19,6 +19,7 @@ import { PROMPT_OPTIONS, promptTensor, resolvePrompted } from "./_frozen_prompt.
 import { evaluatePrompt } from "./_evaluate.ts";
 import { disposeFrozen, loadFrozen } from "./_model.ts";
 import { loadSplit, taskFromConfig } from "./_task.ts";
+import { checkPeak, estimatePeakBytes } from "../training/memory.ts";
 
 /**
  * `eval --help`.
@@ -92,6 +93,21 @@ export async function runEval(args: readonly string[]): Promise<void> {
   let prompt: tf.Tensor | undefined;
   try {
     prompt = promptTensor(prompted, frozen);
+    // Before the first batch: would one fit the heap? (The inputs' bound, not their lengths.)
+    const batch = estimatePeakBytes(frozen.model, {
+      batchSize: config.eval.batch_size,
+      inputLength: config.train.max_input_length,
+      targetLength: config.eval.method === "rank"
+        ? config.train.max_target_length
+        : config.decoding.max_length,
+      promptLength: prompt?.shape[0] ?? 0,
+      passes: config.eval.method === "rank" ? Math.max(1, data.task.labelWords?.length ?? 1) : 1,
+    }, "eval");
+    const tooLarge = checkPeak("One evaluation batch", batch, [
+      `eval.batch_size (now ${config.eval.batch_size})`,
+      `train.max_input_length (now ${config.train.max_input_length})`,
+    ]);
+    if (tooLarge !== undefined) throw new Failure([tooLarge]);
     const { metrics, rows } = await evaluatePrompt(frozen, prompt, data.task, examples, config);
     const report: EvalReport = {
       task: data.task.name,

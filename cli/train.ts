@@ -12,6 +12,7 @@ import { key } from "../random/mod.ts";
 import { type ObjectiveOptions, tunePrompt } from "../training/mod.ts";
 import type { TokenExample } from "../data/batch.ts";
 import { checkRunDir } from "../training/resume.ts";
+import { checkPeak, estimatePeakBytes } from "../training/memory.ts";
 import { specialIds } from "../decode/mod.ts";
 import { problem } from "../problem.ts";
 import { Failure, one, orFail, parseCommand, positionals } from "./args.ts";
@@ -238,6 +239,20 @@ export async function runTrain(args: readonly string[]): Promise<void> {
         lengthNormalize: config.eval.length_normalize,
       }
       : undefined;
+    // Before the first step (and before anything is written): would one step fit the heap?
+    const longest = (f: (t: TokenExample) => number) => Math.max(1, ...train.map(f));
+    const step = estimatePeakBytes(frozen.model, {
+      batchSize: config.train.batch_size,
+      inputLength: longest((t) => t.inputIds.length),
+      targetLength: longest((t) => t.targetIds.length),
+      promptLength: config.prompt.length,
+      passes: rank?.classes.length ?? 1,
+    });
+    const tooLarge = checkPeak("One training step", step, [
+      `train.batch_size (now ${config.train.batch_size})`,
+      `train.max_input_length (now ${config.train.max_input_length})`,
+    ]);
+    if (tooLarge !== undefined) throw new Failure([tooLarge]);
     const runDir = config.run_dir;
     orFail(
       await checkRunDir(runDir, {

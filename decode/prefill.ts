@@ -19,6 +19,8 @@ import { t5Decode, t5Encode } from "../model/t5/mod.ts";
 import { type Combine, prefix } from "../model/combine.ts";
 import {
   causalForward,
+  causalHead,
+  causalHidden,
   checkInputs,
   checkPrompt,
   embed,
@@ -217,10 +219,11 @@ function encodeInputs(
       : { _tag: "Full", ...base, sequence: start };
     return { logits, state };
   }
-  const forward = causalForward(model, { inputsEmbeds: inputs, attentionMask: mask });
-  const v = forward.logits.shape[2] as number;
-  const rows = tf.reshape(forward.logits, [b * width, v]); // [B, W, V] → [B·W, V]
-  const logits = tf.gather(rows, tf.tensor1d(last, "int32")); // [B, V]
+  const forward = causalHidden(model, { inputsEmbeds: inputs, attentionMask: mask }); // [B, W, H]
+  const h = forward.hidden.shape[2] as number;
+  const rows = tf.reshape(forward.hidden, [b * width, h]); // [B, W, H] → [B·W, H]
+  // The head only at each row's last real position: [B, H] → [B, V].
+  const logits = causalHead(model, tf.gather(rows, tf.tensor1d(last, "int32")));
   const architecture = model.architecture;
   const state: DecodeState = cached
     ? { _tag: "Cached", architecture, mask, cache: forward.cache }

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { MASK_BIAS, paddingBias } from "./layers.ts";
 import type { KVCache, LayerCache } from "./types.ts";
+import type { Recompute } from "./kernels/recompute.ts";
 
 /**
  * What a decoder-only forward pass takes besides its parameters and config.
@@ -58,6 +59,12 @@ export interface DecoderOptions {
   // deno-doc-ignore private-type-ref -- KVCache is model/types.ts's own, exported with the model API
   /** The keys and values of earlier tokens, one entry per layer (absent or `[]`: none). */
   readonly cache?: KVCache;
+  /**
+   * What a backward pass keeps of each layer (default `"none"`: every activation); `"layer"`
+   * keeps only each layer's input and recomputes the layer, and grows no cache (training
+   * needs none).
+   */
+  readonly recompute?: Recompute;
 }
 
 /**
@@ -94,6 +101,66 @@ export interface DecoderOutput {
   // deno-doc-ignore private-type-ref -- KVCache is model/types.ts's own, exported with the model API
   /** The cache grown by these `T` tokens: keys `[B, Nkv, T_past + T, D]` per layer. */
   readonly cache: KVCache;
+}
+
+/**
+ * A decoder-only forward pass without its head: the final hidden states (after the final norm)
+ * and the grown cache; the caller disposes both. The head (`gpt2Head`, `llamaHead`) turns any
+ * rows of the states into logits, so a loss applies it only where it reads them.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { DecoderHidden } from "./_decoder.ts";
+ * import { gpt2Head, gpt2Hidden, type Gpt2Params } from "./gpt2/forward.ts";
+ * import { gpt2ParamShapes, parseGpt2Config } from "./gpt2/config.ts";
+ * import { disposeTree, unflatten } from "../tree/tree.ts";
+ * import { disposeCache } from "./types.ts";
+ * import { orThrow } from "../problem.ts";
+ * import assert from "node:assert/strict";
+ * const config = orThrow(parseGpt2Config({ vocab_size: 10, n_embd: 6, n_head: 3, n_layer: 1, n_positions: 8 }, "c"));
+ * const tree = unflatten([...gpt2ParamShapes(config)].map(([p, s]) => [p, tf.ones([...s])] as const));
+ * const params = tree as unknown as Gpt2Params;
+ * const inputIds = tf.tensor2d([[1, 2, 3]], [1, 3], "int32");
+ * const out: DecoderHidden = gpt2Hidden(params, config, { inputIds });
+ * const last = tf.tidy(() => gpt2Head(params, out.hidden.reshape([3, 6]).slice([2, 0], [1, 6])));
+ * assert.deepEqual(out.hidden.shape, [1, 3, 6]); // [B, T, H]
+ * assert.deepEqual(last.shape, [1, 10]); // the last position's logits only, [1, V]
+ * tf.dispose([inputIds, out.hidden, last]);
+ * disposeCache(out.cache);
+ * disposeTree(tree);
+ * ```
+ */
+export interface DecoderHidden {
+  // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
+  /** `[B, T, H]` the final hidden states, the head's input. */
+  readonly hidden: tf.Tensor;
+  // deno-doc-ignore private-type-ref -- KVCache is model/types.ts's own, exported with the model API
+  /** The cache grown by these `T` tokens: keys `[B, Nkv, T_past + T, D]` per layer. */
+  readonly cache: KVCache;
+}
+
+/**
+ * A forward pass's output from its hidden states and a head: the logits at every row, the
+ * hidden states disposed, the cache passed on.
+ *
+ * @param out the hidden states `[B, T, H]` and the cache (the states are disposed)
+ * @param head the model's head, `[..., H] → [..., V]`
+ * @returns logits `[B, T, V]` and the cache
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { withHead } from "./_decoder.ts";
+ * import assert from "node:assert/strict";
+ * const out = withHead({ hidden: tf.ones([1, 2, 3]), cache: [] }, (h) => tf.sum(h, -1, true));
+ * assert.deepEqual(out.logits.arraySync(), [[[3], [3]]]);
+ * out.logits.dispose();
+ * ```
+ */
+export function withHead(out: DecoderHidden, head: (h: tf.Tensor) => tf.Tensor): DecoderOutput {
+  const logits = head(out.hidden);
+  out.hidden.dispose();
+  return { logits, cache: out.cache };
 }
 
 /** Checked inputs of a forward pass. */

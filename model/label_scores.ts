@@ -16,7 +16,7 @@ import { type Combine, prefix } from "./combine.ts";
 import { sequenceLogLikelihood } from "./loss.ts";
 import {
   type CausalBatch,
-  causalNextTokens,
+  causalTargets,
   type PromptBatch,
   type Seq2SeqBatch,
   t5DecodeTargets,
@@ -104,7 +104,7 @@ export function labelScores(
   }
   return tf.stack(
     (choices as readonly CausalBatch[]).map((choice) => {
-      const out = causalNextTokens(model, choice, prompt, { combine, ignore, recompute });
+      const out = causalTargets(model, choice, prompt, { combine, ignore, recompute }); // [B, K, V]
       return score(out.logits, out.next);
     }),
     1,

@@ -15,11 +15,11 @@ import * as tf from "@tensorflow/tfjs";
 import { embeddingTable, type FrozenModel } from "./frozen.ts";
 import { t5Decode, t5Encode } from "./t5/mod.ts";
 import { shiftRight } from "./t5/apply.ts";
-import { gpt2Forward } from "./gpt2/mod.ts";
-import { llamaForward } from "./llama/mod.ts";
-import type { DecoderOptions, DecoderOutput } from "./_decoder.ts";
+import { gpt2Forward, gpt2Head, gpt2Hidden } from "./gpt2/forward.ts";
+import { llamaForward, llamaHead, llamaHidden } from "./llama/forward.ts";
+import type { DecoderHidden, DecoderOptions, DecoderOutput } from "./_decoder.ts";
 import type { Recompute } from "./kernels/recompute.ts";
-import { type Combine, moveLabels } from "./combine.ts";
+import type { Combine } from "./combine.ts";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
@@ -444,7 +444,72 @@ export function promptedInputs(
 export function causalForward(model: FrozenModel, options: DecoderOptions): DecoderOutput {
   if (model.architecture === "gpt2") return gpt2Forward(model.params, model.config, options);
   if (model.architecture === "llama") return llamaForward(model.params, model.config, options);
-  throw new TypeError(`Decoding: ${model.architecture} is not a decoder-only model`);
+  throw notDecoderOnly(model);
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * A decoder-only forward pass up to the head, whichever the architecture: the final hidden
+ * states, for {@link causalHead} to turn into logits only where they are read.
+ *
+ * @param model a decoder-only model
+ * @param options ids or embeddings, mask, positions, cache, recompute
+ * @returns the hidden states `[B, T, H]` and the new cache
+ * @throws {TypeError} for an encoder-decoder model
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { orThrow } from "../problem.ts";
+ * import { loadModel } from "./load.ts";
+ * import { disposeTree } from "../tree/tree.ts";
+ * import { disposeCache } from "./types.ts";
+ * import { causalHead, causalHidden } from "./prompted.ts";
+ * import assert from "node:assert/strict";
+ * const model = orThrow(await loadModel("tests/fixtures/models/llama_gqa"));
+ * const inputIds = tf.tensor2d([[1, 5, 6]], [1, 3], "int32");
+ * const out = causalHidden(model, { inputIds });
+ * const last = tf.tidy(() => causalHead(model, out.hidden.slice([0, 2, 0], [1, 1, 32])));
+ * assert.deepEqual(out.hidden.shape, [1, 3, 32]); // [B, T, H]
+ * assert.deepEqual(last.shape, [1, 1, 96]); // the last position's logits only
+ * tf.dispose([inputIds, out.hidden, last]);
+ * disposeCache(out.cache);
+ * disposeTree(model.params);
+ * ```
+ */
+export function causalHidden(model: FrozenModel, options: DecoderOptions): DecoderHidden {
+  if (model.architecture === "gpt2") return gpt2Hidden(model.params, model.config, options);
+  if (model.architecture === "llama") return llamaHidden(model.params, model.config, options);
+  throw notDecoderOnly(model);
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * A decoder-only model's head (tied or not) at any rows of final hidden states.
+ *
+ * @param model a decoder-only model
+ * @param hidden `[..., H]` rows of {@link causalHidden}'s states
+ * @returns `[..., V]` logits, a new tensor
+ * @throws {TypeError} for an encoder-decoder model
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { causalHead } from "./prompted.ts";
+ * import type { FrozenModel } from "./frozen.ts";
+ * import assert from "node:assert/strict";
+ * const embedding = tf.tensor2d([[1, 0], [0, 1], [1, 1]]); // [V = 3, H = 2], a tied head
+ * const model = { architecture: "gpt2", params: { token_embedder: { embedding } } } as FrozenModel;
+ * const logits = causalHead(model, tf.tensor2d([[2, 3]]));
+ * assert.deepEqual(logits.arraySync(), [[2, 3, 5]]);
+ * ```
+ */
+export function causalHead(model: FrozenModel, hidden: tf.Tensor): tf.Tensor {
+  if (model.architecture === "gpt2") return gpt2Head(model.params, hidden);
+  if (model.architecture === "llama") return llamaHead(model.params, hidden);
+  throw notDecoderOnly(model);
+}
+
+function notDecoderOnly(model: FrozenModel): TypeError {
+  return new TypeError(`Decoding: ${model.architecture} is not a decoder-only model`);
 }
 
 /** Labels with `ignore` wherever the mask is 0: `[B, S]` int32. */
@@ -558,8 +623,8 @@ export function t5EncodeWithPrompt(
 }
 
 /**
- * How {@link promptForward} and {@link causalNextTokens} run: where the prompt goes, the label of
- * positions that are not targets, and what the backward pass keeps of T5's encoder.
+ * How {@link promptForward} and {@link causalTargets} run: where the prompt goes, the label of
+ * positions that are not targets, and what the backward pass keeps of each layer.
  *
  * @example
  * ```ts
@@ -575,7 +640,7 @@ export interface ForwardOptions {
   readonly combine: Combine;
   /** The label of a position that is not a target. */
   readonly ignore: number;
-  /** What the backward pass keeps of T5's encoder. */
+  /** What the backward pass keeps of T5's encoder, or of each decoder-only layer. */
   readonly recompute: Recompute;
 }
 
@@ -627,23 +692,87 @@ export function promptForward(
   return { logits, placed: inputs.placed, index: inputs.index };
 }
 
+/**
+ * The next-token targets of a decoder-only batch, on the host: for each row, the positions `j`
+ * of the combined sequence whose next label (moved with the inputs, ignored at the prompt) is a
+ * target, as flat rows `i·W + j` of `[B·W]`, padded to `K` per row (the most any row has, at
+ * least 1) with the row `B·W` (a zero row) and the label `ignore`.
+ */
+function targetRows(
+  labels: ArrayLike<number>,
+  b: number,
+  t: number,
+  width: number,
+  index: Int32Array | undefined,
+  ignore: number,
+): { rows: Int32Array; next: Int32Array; k: number } {
+  const label = (i: number, c: number) => {
+    if (index === undefined) return labels[i * t + c];
+    const src = index[i * width + c];
+    return src < b * t ? labels[src] : ignore; // the prompt's positions have no label
+  };
+  const perRow: number[][] = [];
+  for (let i = 0; i < b; i++) {
+    const found: number[] = [];
+    for (let j = 0; j + 1 < width; j++) if (label(i, j + 1) !== ignore) found.push(j);
+    perRow.push(found);
+  }
+  const k = Math.max(1, ...perRow.map((r) => r.length));
+  const rows = new Int32Array(b * k).fill(b * width);
+  const next = new Int32Array(b * k).fill(ignore);
+  perRow.forEach((found, i) =>
+    found.forEach((j, slot) => {
+      rows[i * k + slot] = i * width + j;
+      next[i * k + slot] = label(i, j + 1);
+    })
+  );
+  return { rows, next, k };
+}
+
+/**
+ * Rows of `[M, H]` by host indices in `[0, M]` (`M` picks a zero row), each row of `x` picked at
+ * most once; the gradient is a gather too (tfjs's own gradient of `gather` needs
+ * `UnsortedSegmentSum`, which the WASM backend lacks).
+ */
+function pickRows(x: tf.Tensor, rows: Int32Array): tf.Tensor {
+  const [m, h] = x.shape as number[];
+  const inverse = new Int32Array(m).fill(rows.length); // a row not picked gets the zero gradient
+  rows.forEach((r, n) => {
+    if (r < m) inverse[r] = n;
+  });
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const xs = args[0] as tf.Tensor;
+    const value = tf.gather(tf.concat([xs, tf.zeros([1, h])]), tf.tensor1d(rows, "int32")); // [N, H]
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) =>
+        tf.gather(tf.concat([dy as tf.Tensor, tf.zeros([1, h])]), tf.tensor1d(inverse, "int32")), // [M, H]
+    };
+  }) as (x: tf.Tensor) => tf.Tensor;
+  return f(x);
+}
+
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
- * A decoder-only forward pass lined up for a next-token loss: `logits[:, :-1]` and the labels
- * (moved with the inputs, ignored at the prompt) at `[:, 1:]`. Call it inside a `tf.tidy`.
+ * A decoder-only forward pass lined up for a next-token loss, with the head applied only where
+ * the loss reads it: the hidden states at each row's target positions (those whose next label,
+ * moved with the inputs and ignored at the prompt, is not `ignore`), then the head there. Each
+ * row has `K` slots, the most targets any row has (at least 1); a row with fewer has slots
+ * labelled `ignore`. What `logits[:, :-1]` against the labels at `[:, 1:]` computes, without the
+ * `[B, P + T, V]` logits. Call it inside a `tf.tidy`.
  *
  * @param model a decoder-only model
  * @param batch a batch with labels `[B, T]`
  * @param prompt `[P, H]` float32, or undefined for none
  * @param options the combine, the ignored label, what the backward pass keeps
- * @returns the logits `[B, P + T − 1, V]` and the next tokens `[B, P + T − 1]`
+ * @returns the logits `[B, K, V]` and the next tokens `[B, K]`
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { orThrow } from "../problem.ts";
  * import { loadModel } from "./load.ts";
  * import { disposeTree } from "../tree/tree.ts";
- * import { causalNextTokens } from "./prompted.ts";
+ * import { causalTargets } from "./prompted.ts";
  * import { prefix } from "./combine.ts";
  * import assert from "node:assert/strict";
  * const llama = orThrow(await loadModel("tests/fixtures/models/llama_gqa"));
@@ -651,29 +780,40 @@ export function promptForward(
  * const labels = tf.tensor2d([[-100, 5, 6]], [1, 3], "int32");
  * const [logits, next] = tf.tidy(() => {
  *   const batch = { inputIds: ids, inputMask: tf.onesLike(ids), labels };
- *   const out = causalNextTokens(llama, batch, tf.zeros([1, 32]), { combine: prefix, ignore: -100, recompute: "none" });
+ *   const out = causalTargets(llama, batch, tf.zeros([1, 32]), { combine: prefix, ignore: -100, recompute: "none" });
  *   return [out.logits, out.next];
  * });
- * // [prompt, 1, 5, 6]: labels [-100, -100, 5, 6]; each position but the last predicts the next.
- * assert.deepEqual(next.dataSync(), Int32Array.from([-100, 5, 6]));
- * assert.equal(logits.shape[1], 3); // [B, P + T − 1, V]
+ * // [prompt, 1, 5, 6]: labels [-100, -100, 5, 6]; positions 1 and 2 predict 5 and 6.
+ * assert.deepEqual(next.dataSync(), Int32Array.from([5, 6]));
+ * assert.deepEqual(logits.shape, [1, 2, 96]); // [B, K, V]
  * tf.dispose([logits, next, ids, labels]);
  * disposeTree(llama.params);
  * ```
  */
-export function causalNextTokens(
+export function causalTargets(
   model: FrozenModel,
   batch: CausalBatch,
   prompt: tf.Tensor | undefined,
   options: ForwardOptions,
 ): { logits: tf.Tensor; next: tf.Tensor } {
-  const out = promptForward(model, batch, prompt, options); // [B, P + T, V]
-  const moved = out.index === undefined || prompt === undefined
-    ? batch.labels! // no prompt: the labels stay where they are
-    : moveLabels(batch.labels!, out.index, prompt.shape[0], options.ignore); // [B, P + T]
-  const [b, width, v] = out.logits.shape;
-  return {
-    logits: tf.slice(out.logits, [0, 0, 0], [b, width - 1, v]), // [B, P + T − 1, V]
-    next: tf.slice(moved, [0, 1], [b, width - 1]), // [B, P + T − 1]
-  };
+  const inputs = promptedInputs(model, prompt, batch, options.combine); // [B, W, H]
+  const { hidden } = causalHidden(model, {
+    inputsEmbeds: inputs.embeds,
+    attentionMask: inputs.mask,
+    recompute: options.recompute,
+  }); // [B, W, H]
+  const [b, width, h] = hidden.shape as number[];
+  const t = batch.inputIds.shape[1] as number;
+  const index = prompt === undefined ? undefined : inputs.index;
+  const { rows, next, k } = targetRows(
+    batch.labels!.dataSync(),
+    b,
+    t,
+    width,
+    index,
+    options.ignore,
+  );
+  const picked = pickRows(tf.reshape(hidden, [b * width, h]), rows); // [B·K, H]
+  const logits = causalHead(model, tf.reshape(picked, [b, k, h])); // [B, K, V]
+  return { logits, next: tf.tensor2d(next, [b, k], "int32") };
 }

@@ -22,7 +22,7 @@ import { crossEntropy, type CrossEntropyOptions } from "../model/loss.ts";
 import { type Combine, dropPrompt, prefix } from "../model/combine.ts";
 import {
   type CausalBatch,
-  causalNextTokens,
+  causalTargets,
   checkBatch,
   checkPrompt,
   type PromptBatch,
@@ -47,10 +47,10 @@ export interface ObjectiveOptions {
   /** Label smoothing, z-loss and the ignored label of the cross-entropy (the mask is the batch's). */
   readonly lossOptions?: Omit<CrossEntropyOptions, "mask">;
   /**
-   * What the backward pass keeps of an encoder-decoder's encoder: `"none"` (default) keeps each
-   * layer's activations (the lean set: projections, not scores or norms); `"layer"` keeps only
-   * each layer's input and recomputes the layer (t5-small, batch 8 × 148 tokens: 1.2 instead of
-   * 1.8 GB peak, a third more time).
+   * What the backward pass keeps of T5's encoder or of a decoder-only model's layers (T5's
+   * decoder keeps everything): `"none"` (default) keeps each layer's activations (the lean set:
+   * projections, not scores or norms); `"layer"` keeps only each layer's input and recomputes
+   * the layer (t5-small, batch 8 × 148 tokens: 1.2 instead of 1.8 GB peak, a third more time).
    */
   readonly recompute?: Recompute;
 }
@@ -131,7 +131,7 @@ export function promptLoss(
         return crossEntropy(out.logits, out.labels!, lossOptions).loss; // [B, S, V] vs [B, S]
       }
       const causal = batch as CausalBatch;
-      const { logits, next } = causalNextTokens(model, causal, prompt, forward);
+      const { logits, next } = causalTargets(model, causal, prompt, forward); // [B, K, V], [B, K]
       return crossEntropy(logits, next, lossOptions).loss;
     });
   };

@@ -14,12 +14,16 @@ import type { Problem } from "../problem.ts";
 import { split } from "../random/mod.ts";
 import type { TokenExample } from "../data/batch.ts";
 import { train, type TrainOptions, type TrainResult } from "./loop.ts";
+import { engineBytes, heapProblem, isHeapExhausted } from "./memory.ts";
 import { peftOptionsFor, writePeftAdapter } from "./peft.ts";
 import {
   promptObjective,
   type PromptObjectiveOptions,
   type TuneBatch,
 } from "./prompt_objective.ts";
+
+/** What a library user can lower when the heap runs out. */
+const HEAP_LOWER = ["batchSize", "the inputs' length", 'objective.recompute ("layer")'];
 
 /**
  * Options of {@link tunePrompt}: the loop's options, less what the model and examples decide.
@@ -144,12 +148,19 @@ export async function tunePrompt(
   const { model, initializer, promptLength, objective, padId, peft, rank, ...loop } = options;
   const width = embeddingTable(model).shape[1] as number; // [V, H]
   const [initKey, trainKey] = split(options.key);
-  const result = await train<TokenExample, TuneBatch>({
-    ...loop,
-    key: trainKey,
-    prompt: () => initializer(initKey, [promptLength, width]),
-    ...promptObjective(model, { objective, rank, padId }),
-  });
+  let result: Awaited<ReturnType<typeof train<TokenExample, TuneBatch>>>;
+  try {
+    result = await train<TokenExample, TuneBatch>({
+      ...loop,
+      key: trainKey,
+      prompt: () => initializer(initKey, [promptLength, width]),
+      ...promptObjective(model, { objective, rank, padId }),
+    });
+  } catch (e) {
+    // An exhausted WASM heap is a problem of the run's size, said in one line; others are bugs.
+    if (!isHeapExhausted(e)) throw e;
+    return E.left(heapProblem(engineBytes(), HEAP_LOWER));
+  }
   if (E.isLeft(result)) return result;
   const r = result.right;
   const promptFile = join(options.runDir, "prompt.npy");

@@ -9,12 +9,15 @@ import * as tf from "@tensorflow/tfjs";
 import { activate, attention, dense, layerNorm, mergeHeads, splitHeads } from "../layers.ts";
 import type { LayerCache } from "../types.ts";
 import type { Gpt2Config } from "./config.ts";
+import { remat } from "../kernels/recompute.ts";
 import {
+  type DecoderHidden,
   type DecoderOptions,
   type DecoderOutput,
   embedIds,
   extendCache,
   prepareInputs,
+  withHead,
 } from "../_decoder.ts";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
@@ -159,9 +162,105 @@ function block(
 }
 
 /**
- * GPT-2's forward pass: next-token logits for every input position, and the grown cache.
- * With a cache, only the new tokens are computed: one more token costs one token's work.
- * Positions must stay below `config.maxPositions` (the learned table's rows).
+ * GPT-2's forward pass up to the head: the final hidden states (after the final LayerNorm) for
+ * every input position, and the grown cache. With a cache, only the new tokens are computed.
+ * Positions must stay below `config.maxPositions` (the learned table's rows). With `recompute:
+ * "layer"` each block keeps only its input for a backward pass, and no cache is grown (`[]`).
+ *
+ * @param params the model
+ * @param config its config
+ * @param options token ids or input embeddings, and optionally a mask, positions and a cache
+ * @returns the hidden states `[B, T, H]` and the cache; the caller disposes both
+ * @throws {RangeError} or {TypeError} for inputs of the wrong kind or shape, or a sequence
+ * longer than `maxPositions`
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { gpt2Head, gpt2Hidden, type Gpt2Params } from "./forward.ts";
+ * import { gpt2ParamShapes, parseGpt2Config } from "./config.ts";
+ * import { unflatten } from "../../tree/tree.ts";
+ * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
+ * const config = orThrow(parseGpt2Config({ vocab_size: 10, n_embd: 6, n_head: 3, n_layer: 1, n_positions: 8 }, "c"));
+ * const params = unflatten([...gpt2ParamShapes(config)].map(([p, s]) => [p, tf.ones([...s])] as const)) as unknown as Gpt2Params;
+ * const out = gpt2Hidden(params, config, { inputIds: tf.tensor2d([[1, 2, 3]], [1, 3], "int32") });
+ * assert.deepEqual(out.hidden.shape, [1, 3, 6]);
+ * assert.deepEqual(gpt2Head(params, out.hidden).shape, [1, 3, 10]);
+ * ```
+ */
+// deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
+export function gpt2Hidden(
+  params: Gpt2Params,
+  config: Gpt2Config,
+  options: DecoderOptions,
+): DecoderHidden {
+  // tidy keeps every tensor of the returned record; LayerCache is an interface, hence the casts.
+  return tf.tidy(() => {
+    const embedding = params.token_embedder.embedding; // [V, H]
+    const inputs = prepareInputs(embedding, options, config.numLayers, "GPT-2");
+    const t = inputs.embeds.shape[1] as number; // [B, T, H]
+    if (options.positionIds === undefined && inputs.past + t > config.maxPositions) {
+      throw new RangeError(
+        `GPT-2 forward: ${inputs.past + t} tokens exceed n_positions ${config.maxPositions}`,
+      );
+    }
+    const positions = tf.gather(params.position_embedder.embedding, inputs.positions); // [B, T, H]
+    let h = tf.add(inputs.embeds, positions);
+    const bias = inputs.bias(null); // [B or 1, 1, T, T_past + T]
+    const cache: LayerCache[] = [];
+    params.layers.forEach((layer, i) => {
+      if (options.recompute === "layer") {
+        h = remat((x, b) => block(layer, x, config, i, b, undefined).h, [h], [bias]);
+        return;
+      }
+      const out = block(layer, h, config, i, bias, options.cache?.[i]);
+      h = out.h;
+      cache.push(out.cache);
+    });
+    const hidden = layerNorm(
+      h,
+      params.final_norm.scale,
+      params.final_norm.bias,
+      config.layerNormEps,
+    );
+    const output: DecoderHidden = { hidden, cache };
+    return output as unknown as tf.TensorContainer;
+  }) as unknown as DecoderHidden;
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
+/**
+ * GPT-2's head, tied to the token embedding: logits for any rows of hidden states.
+ *
+ * @param params the model
+ * @param hidden `[..., H]` final hidden states (for example only the rows a loss reads)
+ * @returns `[..., V]` logits, a new tensor
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { gpt2Head, type Gpt2Params } from "./forward.ts";
+ * import assert from "node:assert/strict";
+ * const embedding = tf.tensor2d([[1, 0], [0, 1], [1, 1]]); // [V = 3, H = 2]
+ * const params = { token_embedder: { embedding } } as unknown as Gpt2Params;
+ * const logits = gpt2Head(params, tf.tensor2d([[2, 3]])); // one row, [1, H]
+ * assert.deepEqual(logits.arraySync(), [[2, 3, 5]]);
+ * ```
+ */
+export function gpt2Head(params: Gpt2Params, hidden: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const embedding = params.token_embedder.embedding; // [V, H]
+    const [v, h] = embedding.shape as number[];
+    const rows = hidden.reshape([-1, h]); // [N, H]
+    const logits = tf.matMul(rows, embedding, false, true); // [N, V]
+    return logits.reshape([...hidden.shape.slice(0, -1), v]); // [..., V]
+  });
+}
+
+/**
+ * GPT-2's forward pass: next-token logits for every input position ({@link gpt2Hidden}, then
+ * {@link gpt2Head} at every row), and the grown cache. With a cache, only the new tokens are
+ * computed: one more token costs one token's work. Positions must stay below
+ * `config.maxPositions` (the learned table's rows).
  *
  * @param params the model
  * @param config its config
@@ -190,28 +289,5 @@ export function gpt2Forward(
   config: Gpt2Config,
   options: DecoderOptions,
 ): DecoderOutput {
-  // tidy keeps every tensor of the returned record; LayerCache is an interface, hence the casts.
-  return tf.tidy(() => {
-    const embedding = params.token_embedder.embedding; // [V, H]
-    const inputs = prepareInputs(embedding, options, config.numLayers, "GPT-2");
-    const [b, t, hidden] = inputs.embeds.shape as number[]; // [B, T, H]
-    if (options.positionIds === undefined && inputs.past + t > config.maxPositions) {
-      throw new RangeError(
-        `GPT-2 forward: ${inputs.past + t} tokens exceed n_positions ${config.maxPositions}`,
-      );
-    }
-    const positions = tf.gather(params.position_embedder.embedding, inputs.positions); // [B, T, H]
-    let h = tf.add(inputs.embeds, positions);
-    const bias = inputs.bias(null); // [B or 1, 1, T, T_past + T]
-    const cache: LayerCache[] = [];
-    params.layers.forEach((layer, i) => {
-      const out = block(layer, h, config, i, bias, options.cache?.[i]);
-      h = out.h;
-      cache.push(out.cache);
-    });
-    h = layerNorm(h, params.final_norm.scale, params.final_norm.bias, config.layerNormEps);
-    const logits = tf.matMul(h.reshape([b * t, hidden]), embedding, false, true); // [B·T, V]
-    const output: DecoderOutput = { logits: logits.reshape([b, t, config.vocabSize]), cache };
-    return output as unknown as tf.TensorContainer;
-  }) as unknown as DecoderOutput;
+  return withHead(gpt2Hidden(params, config, options), (h) => gpt2Head(params, h)); // [B, T, V]
 }

@@ -11,12 +11,15 @@ import * as tf from "@tensorflow/tfjs";
 import { activate, attention, dense, mergeHeads, rmsNorm, rope, splitHeads } from "../layers.ts";
 import type { LayerCache } from "../types.ts";
 import type { LlamaConfig } from "./config.ts";
+import { remat } from "../kernels/recompute.ts";
 import {
+  type DecoderHidden,
   type DecoderOptions,
   type DecoderOutput,
   embedIds,
   extendCache,
   prepareInputs,
+  withHead,
 } from "../_decoder.ts";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
@@ -167,8 +170,98 @@ function block(
 }
 
 /**
- * The LLaMA family's forward pass: next-token logits for every input position, and the grown
- * cache. With a cache, only the new tokens are computed: one more token costs one token's work.
+ * The LLaMA family's forward pass up to the head: the final hidden states (after the final
+ * RMSNorm) for every input position, and the grown cache. With a cache, only the new tokens are
+ * computed. With `recompute: "layer"` each block keeps only its input for a backward pass, and no
+ * cache is grown (`[]`).
+ *
+ * @param params the model
+ * @param config its config
+ * @param options token ids or input embeddings, and optionally a mask, positions and a cache
+ * @returns the hidden states `[B, T, H]` and the cache; the caller disposes both
+ * @throws {RangeError} or {TypeError} for inputs of the wrong kind or shape
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { llamaHead, llamaHidden, type LlamaParams } from "./forward.ts";
+ * import { llamaParamShapes, parseLlamaConfig } from "./config.ts";
+ * import { unflatten } from "../../tree/tree.ts";
+ * import { orThrow } from "../../problem.ts";
+ * import assert from "node:assert/strict";
+ * const config = orThrow(parseLlamaConfig({ vocab_size: 10, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1 }, "c"));
+ * const params = unflatten([...llamaParamShapes(config)].map(([p, s]) => [p, tf.ones([...s])] as const)) as unknown as LlamaParams;
+ * const out = llamaHidden(params, config, { inputIds: tf.tensor2d([[1, 2, 3]], [1, 3], "int32") });
+ * assert.deepEqual(out.hidden.shape, [1, 3, 8]);
+ * assert.deepEqual(llamaHead(params, out.hidden).shape, [1, 3, 10]);
+ * ```
+ */
+// deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
+export function llamaHidden(
+  params: LlamaParams,
+  config: LlamaConfig,
+  options: DecoderOptions,
+): DecoderHidden {
+  // tidy keeps every tensor of the returned record; LayerCache is an interface, hence the casts.
+  return tf.tidy(() => {
+    const embedding = params.token_embedder.embedding; // [V, H]
+    const inputs = prepareInputs(embedding, options, config.numLayers, "LLaMA");
+    let h = inputs.embeds; // [B, T, H]
+    const cache: LayerCache[] = [];
+    params.layers.forEach((layer, i) => {
+      const bias = inputs.bias(config.slidingWindows[i] ?? null); // [B or 1, 1, T, T_past + T]
+      if (options.recompute === "layer") {
+        const f = (x: tf.Tensor, p: tf.Tensor, b: tf.Tensor) =>
+          block(layer, x, config, p, b, undefined).h;
+        h = remat(f, [h], [inputs.positions, bias]);
+        return;
+      }
+      const out = block(layer, h, config, inputs.positions, bias, options.cache?.[i]);
+      h = out.h;
+      cache.push(out.cache);
+    });
+    const hidden = rmsNorm(h, params.final_norm.scale, config.rmsNormEps); // [B, T, H]
+    const output: DecoderHidden = { hidden, cache };
+    return output as unknown as tf.TensorContainer;
+  }) as unknown as DecoderHidden;
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
+/**
+ * The LLaMA family's head: logits for any rows of hidden states, by `lm_head` or, tied, by the
+ * token embedding.
+ *
+ * @param params the model
+ * @param hidden `[..., H]` final hidden states (for example only the rows a loss reads)
+ * @returns `[..., V]` logits, a new tensor
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { llamaHead, type LlamaParams } from "./forward.ts";
+ * import assert from "node:assert/strict";
+ * const embedding = tf.tensor2d([[1, 0], [0, 1], [1, 1]]); // [V = 3, H = 2]
+ * const tied = { token_embedder: { embedding } } as unknown as LlamaParams;
+ * assert.deepEqual(llamaHead(tied, tf.tensor2d([[2, 3]])).arraySync(), [[2, 3, 5]]);
+ * const kernel = tf.tensor2d([[1, 0, 0], [0, 0, 1]]); // an untied head [H, V]
+ * const untied = { token_embedder: { embedding }, lm_head: { kernel } } as unknown as LlamaParams;
+ * assert.deepEqual(llamaHead(untied, tf.tensor2d([[2, 3]])).arraySync(), [[2, 0, 3]]);
+ * ```
+ */
+export function llamaHead(params: LlamaParams, hidden: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const embedding = params.token_embedder.embedding; // [V, H]
+    const [v, h] = embedding.shape as number[];
+    const rows = hidden.reshape([-1, h]); // [N, H]
+    const logits = params.lm_head === undefined
+      ? tf.matMul(rows, embedding, false, true) // tied: [N, V]
+      : tf.matMul(rows, params.lm_head.kernel);
+    return logits.reshape([...hidden.shape.slice(0, -1), v]); // [..., V]
+  });
+}
+
+/**
+ * The LLaMA family's forward pass: next-token logits for every input position
+ * ({@link llamaHidden}, then {@link llamaHead} at every row), and the grown cache. With a cache,
+ * only the new tokens are computed: one more token costs one token's work.
  *
  * @param params the model
  * @param config its config
@@ -195,24 +288,5 @@ export function llamaForward(
   config: LlamaConfig,
   options: DecoderOptions,
 ): DecoderOutput {
-  // tidy keeps every tensor of the returned record; LayerCache is an interface, hence the casts.
-  return tf.tidy(() => {
-    const embedding = params.token_embedder.embedding; // [V, H]
-    const inputs = prepareInputs(embedding, options, config.numLayers, "LLaMA");
-    const [b, t, hidden] = inputs.embeds.shape as number[]; // [B, T, H]
-    let h = inputs.embeds;
-    const cache: LayerCache[] = [];
-    params.layers.forEach((layer, i) => {
-      const bias = inputs.bias(config.slidingWindows[i] ?? null); // [B or 1, 1, T, T_past + T]
-      const out = block(layer, h, config, inputs.positions, bias, options.cache?.[i]);
-      h = out.h;
-      cache.push(out.cache);
-    });
-    h = rmsNorm(h, params.final_norm.scale, config.rmsNormEps).reshape([b * t, hidden]); // [B·T, H]
-    const logits = params.lm_head === undefined
-      ? tf.matMul(h, embedding, false, true) // tied: [B·T, V]
-      : tf.matMul(h, params.lm_head.kernel);
-    const output: DecoderOutput = { logits: logits.reshape([b, t, config.vocabSize]), cache };
-    return output as unknown as tf.TensorContainer;
-  }) as unknown as DecoderOutput;
+  return withHead(llamaHidden(params, config, options), (h) => llamaHead(params, h)); // [B, T, V]
 }
