@@ -228,6 +228,7 @@ export async function runTrain(args: readonly string[]): Promise<void> {
     const objective: ObjectiveOptions = {
       combine: combineOf(config.prompt.combine),
       lossOptions: { labelSmoothing: config.train.label_smoothing, zLoss: config.train.z_loss },
+      recompute: config.train.recompute,
     };
     const rank = config.train.loss === "rank"
       ? {
@@ -247,10 +248,12 @@ export async function runTrain(args: readonly string[]): Promise<void> {
       targetLength: longest((t) => t.targetIds.length),
       promptLength: config.prompt.length,
       passes: rank?.classes.length ?? 1,
+      recompute: config.train.recompute,
     });
     const tooLarge = checkPeak("One training step", step, [
       `train.batch_size (now ${config.train.batch_size})`,
       `train.max_input_length (now ${config.train.max_input_length})`,
+      ...(config.train.recompute === "none" ? ['train.recompute ("layer")'] : []),
     ]);
     if (tooLarge !== undefined) throw new Failure([tooLarge]);
     const runDir = config.run_dir;

@@ -136,6 +136,7 @@ const TRAIN_KEYS = [
   "label_smoothing",
   "z_loss",
   "max_examples",
+  "recompute",
 ];
 
 function validateTrain(
@@ -182,6 +183,7 @@ function validateTrain(
     label_smoothing: optional(ctx, o, p, "label_smoothing", num({ min: 0, below: 1 }), 0),
     z_loss: optional(ctx, o, p, "z_loss", num({ min: 0 }), 1e-4),
     max_examples: optional(ctx, o, p, "max_examples", nullable(positiveInt), null),
+    recompute: optional(ctx, o, p, "recompute", oneOf(["none", "layer"] as const), "none"),
   };
 }
 
