@@ -101,7 +101,7 @@ export async function runEval(args: readonly string[]): Promise<void> {
         ? config.train.max_target_length
         : config.decoding.max_length,
       promptLength: prompt?.shape[0] ?? 0,
-      passes: config.eval.method === "rank" ? Math.max(1, data.task.labelWords?.length ?? 1) : 1,
+      labels: config.eval.method === "rank" ? Math.max(1, data.task.labelWords?.length ?? 1) : 1,
     }, "eval");
     const tooLarge = checkPeak("One evaluation batch", batch, [
       `eval.batch_size (now ${config.eval.batch_size})`,

@@ -247,7 +247,7 @@ export async function runTrain(args: readonly string[]): Promise<void> {
       inputLength: longest((t) => t.inputIds.length),
       targetLength: longest((t) => t.targetIds.length),
       promptLength: config.prompt.length,
-      passes: rank?.classes.length ?? 1,
+      labels: rank?.classes.length ?? 1,
       recompute: config.train.recompute,
     });
     const tooLarge = checkPeak("One training step", step, [

@@ -5,7 +5,7 @@
  * Per batch of examples the inputs are padded once per label, with that label as target
  * (`collateChoices`), and scored by `labelScores`, the computation the rank-classification loss
  * (`promptRankLoss`) trains: teacher forcing, T5's encoder once and its decoder once per label,
- * a decoder-only model once per label on the input followed by the label.
+ * a decoder-only model once, every label packed after the input as its continuation.
  *
  * @module
  */

@@ -65,6 +65,13 @@ export interface DecoderOptions {
    * needs none).
    */
   readonly recompute?: Recompute;
+  // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
+  /**
+   * The additive attention bias `[B, 1, T, T]` for a sliding window (null: none), replacing the
+   * causal and padding bias, for sequences that are not one causal run (several continuations
+   * packed after one input); it must mask what the window excludes. Only without a cache.
+   */
+  readonly attentionBias?: (window: number | null) => tf.Tensor;
 }
 
 /**
@@ -349,12 +356,25 @@ export function prepareInputs(
     positions = tf.tile(tf.range(past, past + t, 1, "int32").reshape([1, t]), [b, 1]); // [B, T]
   }
   const padding = attentionMask === undefined ? undefined : paddingBias(attentionMask); // [B,1,1,Tk]
+  const given = options.attentionBias;
+  if (given !== undefined && (past !== 0 || attentionMask !== undefined)) {
+    throw new RangeError(`${label} forward: attentionBias takes no cache and no attentionMask`);
+  }
   const biases = new Map<number | null, tf.Tensor>();
   const bias = (window: number | null) => {
     let found = biases.get(window);
     if (found === undefined) {
-      const causal = windowedCausalBias(t, past + t, past, window); // [1, 1, T, Tk]
-      found = padding === undefined ? causal : tf.add(causal, padding); // [B, 1, T, Tk]
+      if (given !== undefined) {
+        found = given(window);
+        if (dimsText(found) !== `[${b}, 1, ${t}, ${t}]`) {
+          throw new RangeError(
+            `${label} forward: attentionBias must be [${b}, 1, ${t}, ${t}], got ${dimsText(found)}`,
+          );
+        }
+      } else {
+        const causal = windowedCausalBias(t, past + t, past, window); // [1, 1, T, Tk]
+        found = padding === undefined ? causal : tf.add(causal, padding); // [B, 1, T, Tk]
+      }
       biases.set(window, found);
     }
     return found;

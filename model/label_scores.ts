@@ -3,9 +3,9 @@
  * the one computation behind both the rank-classification loss (`promptRankLoss`) and
  * rank-classification evaluation (`rankClassify`).
  *
- * Teacher forcing, one pass per label: T5 runs the encoder once and the decoder once per label
- * (the label is the decoder's target, from `decoder_start_token_id`); decoder-only models run once
- * per label on the input followed by the label (the label is the input's continuation).
+ * Teacher forcing: T5 runs the encoder once and the decoder once per label (the label is the
+ * decoder's target, from `decoder_start_token_id`); decoder-only models run once for all labels,
+ * each label's tokens packed after the input as its continuation (`_packed_labels.ts`).
  *
  * @module
  */
@@ -14,10 +14,15 @@ import type { FrozenModel } from "./frozen.ts";
 import type { Recompute } from "./kernels/recompute.ts";
 import { type Combine, prefix } from "./combine.ts";
 import { sequenceLogLikelihood } from "./loss.ts";
+import { packLayout, splitChoices } from "./_packed_labels.ts";
 import {
   type CausalBatch,
-  causalTargets,
+  causalHead,
+  causalHidden,
+  embed,
+  pickRows,
   type PromptBatch,
+  promptedInputs,
   type Seq2SeqBatch,
   t5DecodeTargets,
   t5EncodeWithPrompt,
@@ -102,10 +107,65 @@ export function labelScores(
       1,
     ); // [B, C]
   }
+  return packedScores(model, prompt, choices as readonly CausalBatch[], combine, recompute, {
+    ignore,
+    score,
+  });
+}
+
+/** A decoder-only model's scores: every label packed after the input, one pass. */
+function packedScores(
+  model: FrozenModel,
+  prompt: tf.Tensor | undefined,
+  choices: readonly CausalBatch[],
+  combine: Combine,
+  recompute: Recompute,
+  how: { ignore: number; score: (logits: tf.Tensor, labels: tf.Tensor) => tf.Tensor },
+): tf.Tensor {
+  const host = choices.map((c) => {
+    const [b, t] = c.inputIds.shape as number[];
+    if (c.labels === undefined) throw new TypeError("labelScores: a choice batch has no labels");
+    return {
+      ids: c.inputIds.dataSync(),
+      mask: c.inputMask.dataSync(),
+      labels: c.labels.dataSync(),
+      b,
+      t,
+    };
+  });
+  const split = splitChoices(host, how.ignore);
+  const b = host[0].b, t = split.inputLength;
+  const input = {
+    inputIds: tf.tensor2d(split.inputIds, [b, t], "int32"),
+    inputMask: tf.tensor2d(split.inputMask, [b, t], "int32"),
+  };
+  const prompted = promptedInputs(model, prompt, input, combine); // [B, W, H]
+  const [, w, h] = prompted.embeds.shape as number[];
+  const layout = packLayout(prompted.mask.dataSync(), b, w, split.labels, how.ignore);
+  const s = layout.length, extra = s - w;
+  const embeds = extra === 0 ? prompted.embeds : tf.concat([
+    prompted.embeds,
+    embed(model, tf.tensor2d(layout.blockIds, [b, extra], "int32")),
+  ], 1); // [B, S, H]
+  const { hidden } = causalHidden(model, {
+    inputsEmbeds: embeds,
+    positionIds: tf.tensor2d(layout.positions, [b, s], "int32"),
+    attentionBias: (window) => tf.tensor4d(layout.bias(window), [b, 1, s, s]),
+    recompute,
+  }); // [B, S, H]
+  const rows = Int32Array.from(layout.last, (j, i) => i * s + j);
+  const lastHidden = pickRows(tf.reshape(hidden, [b * s, h]), rows); // [B, H]
+  const read = extra === 0
+    ? tf.reshape(lastHidden, [b, 1, h])
+    : tf.concat([tf.reshape(lastHidden, [b, 1, h]), tf.slice(hidden, [0, w, 0], [b, extra, h])], 1); // [B, 1 + S − W, H]
+  const logits = causalHead(model, read); // [B, 1 + S − W, V]
+  const v = logits.shape[2] as number;
+  const first = tf.slice(logits, [0, 0, 0], [b, 1, v]); // [B, 1, V]: every label's first token
   return tf.stack(
-    (choices as readonly CausalBatch[]).map((choice) => {
-      const out = causalTargets(model, choice, prompt, { combine, ignore, recompute }); // [B, K, V]
-      return score(out.logits, out.next);
+    layout.blocks.map(({ offset, width, targets }) => {
+      const rest = tf.slice(logits, [0, 1 + offset, 0], [b, width - 1, v]); // [B, L_c − 1, V]
+      const scored = width === 1 ? first : tf.concat([first, rest], 1); // [B, L_c, V]
+      return how.score(scored, tf.tensor2d(targets, [b, width], "int32"));
     }),
     1,
   ); // [B, C]

@@ -734,7 +734,26 @@ function targetRows(
  * most once; the gradient is a gather too (tfjs's own gradient of `gather` needs
  * `UnsortedSegmentSum`, which the WASM backend lacks).
  */
-function pickRows(x: tf.Tensor, rows: Int32Array): tf.Tensor {
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Rows of a matrix by index, each row picked at most once, with a gradient that is a gather
+ * too (tfjs's own is a slow segment sum); an index past the end gives a zero row.
+ *
+ * @param x `[M, H]`
+ * @param rows `[N]` distinct indices in `[0, M]`
+ * @returns `[N, H]`
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { pickRows } from "./prompted.ts";
+ * import assert from "node:assert/strict";
+ * const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+ * const g = tf.grad((a: tf.Tensor) => tf.sum(pickRows(a, Int32Array.from([2, 0]))))(x);
+ * assert.deepEqual(Array.from(g.dataSync()), [1, 1, 0, 0, 1, 1]);
+ * tf.dispose([x, g]);
+ * ```
+ */
+export function pickRows(x: tf.Tensor, rows: Int32Array): tf.Tensor {
   const [m, h] = x.shape as number[];
   const inverse = new Int32Array(m).fill(rows.length); // a row not picked gets the zero gradient
   rows.forEach((r, n) => {

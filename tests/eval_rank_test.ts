@@ -55,7 +55,8 @@ function teacherForced(
   });
 }
 
-for (const name of MODELS) {
+// llama_mistral_window attends within a sliding window of 3: the packed labels keep to it too.
+for (const name of [...MODELS, "llama_mistral_window"]) {
   Deno.test(`rankClassify() on ${name} scores labels as teacher forcing does and picks the best`, async () => {
     await withModel(name, async (model) => {
       const prompt = normal(key(3), [4, width(model)], { stddev: 0.5 });
@@ -76,7 +77,8 @@ for (const name of MODELS) {
           );
           assert.equal(ranked[i].predicted, expected.indexOf(Math.max(...expected)));
           normalized[i].scores.forEach((s, l) =>
-            assert.ok(Math.abs(s - ranked[i].scores[l] / LABELS[l].length) < 1e-6)
+            // (batches of 3 and of 2: their padding differs, so float32 rounding does too)
+            assert.ok(Math.abs(s - ranked[i].scores[l] / LABELS[l].length) < 1e-5)
           );
         });
       }

@@ -111,14 +111,14 @@ Deno.test("estimatePeakBytes() of a SmolLM2-shaped step: batch 8 × (64 + 20) is
   assert(layer < 0.9 * 4 * 2 ** 30 / 2, `${layer}`);
 });
 
-Deno.test("estimatePeakBytes() grows with the batch, the input, the prompt and the passes", async () => {
+Deno.test("estimatePeakBytes() grows with the batch, the input, the prompt and the labels", async () => {
   const model = orThrow(await loadModel("tests/fixtures/models/llama_gqa"));
   try {
     const base = { batchSize: 4, inputLength: 16, targetLength: 4, promptLength: 6 };
-    const at = (s: Partial<typeof base> & { passes?: number }) =>
+    const at = (s: Partial<typeof base> & { labels?: number }) =>
       estimatePeakBytes(model, { ...base, ...s }).total;
     const t0 = at({});
-    for (const s of [{ batchSize: 8 }, { inputLength: 32 }, { promptLength: 20 }, { passes: 2 }]) {
+    for (const s of [{ batchSize: 8 }, { inputLength: 32 }, { promptLength: 20 }, { labels: 2 }]) {
       assert(at(s) > t0, JSON.stringify(s));
     }
     assert.equal(estimatePeakBytes(model, base).parameters, Math.ceil(2.4 * 4 * countParams()));

@@ -70,8 +70,11 @@ export interface StepShape {
   readonly promptLength: number;
   /** What the backward pass keeps of each layer (default `"none"`). */
   readonly recompute?: Recompute;
-  /** Passes per batch: the number of labels of a rank loss or rank evaluation (default 1). */
-  readonly passes?: number;
+  /**
+   * The labels of a rank loss or rank evaluation (default 1): T5 runs its decoder once per label,
+   * a decoder-only model packs them after the input in one pass.
+   */
+  readonly labels?: number;
 }
 
 /**
@@ -179,7 +182,7 @@ const LOGIT_COPIES = 6;
  * model and the shapes of its batches. An estimate meant to err high (see the module doc).
  *
  * @param model the loaded model (its parameters' bytes and its config's dimensions are read)
- * @param shape the batch size, the longest input, target and prompt, recompute, passes
+ * @param shape the batch size, the longest input, target and prompt, recompute, labels
  * @param phase `"train"` (default) or `"eval"`
  * @returns the parameters' bytes (as held: with the step's copies), the step's, and their sum
  * @example
@@ -205,14 +208,17 @@ export function estimatePeakBytes(
   phase: "train" | "eval" = "train",
 ): PeakEstimate {
   const d = dims(model);
-  const b = shape.batchSize, passes = shape.passes ?? 1;
+  const b = shape.batchSize, labels = shape.labels ?? 1;
   const seq2seq = model.architecture === "t5";
-  // The prompted sequence: T5's encoder input; a decoder-only model's input and target.
-  const w = shape.promptLength + shape.inputLength + (seq2seq ? 0 : shape.targetLength);
-  const s = seq2seq ? Math.max(1, shape.targetLength) : 0; // T5's decoder sequence
+  const passes = seq2seq ? labels : 1;
+  // Target tokens per pass: T5's decoder's; a decoder-only model's, every label's (at most).
+  const targets = Math.max(1, shape.targetLength) * (seq2seq ? 1 : labels);
+  // The prompted sequence: T5's encoder input; a decoder-only model's input and targets.
+  const w = shape.promptLength + shape.inputLength + (seq2seq ? 0 : targets);
+  const s = seq2seq ? targets : 0; // T5's decoder sequence
   const tokens = b * w; // tokens through the prompted layers, per pass
   // The logits: T5's over its targets, a decoder-only model's at the targets only.
-  const logits = b * Math.max(1, shape.targetLength) * d.vocab;
+  const logits = b * targets * d.vocab;
   let values: number, copies: number;
   if (phase === "eval") {
     // A forward pass in one tidy: every layer's tensors until the end, the logits once.

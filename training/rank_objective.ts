@@ -11,7 +11,7 @@
  * train this way (both use the token loss).
  *
  * Encoder-decoder models run the encoder once per batch and the decoder once per label;
- * decoder-only models run once per label (the label is the input's continuation).
+ * decoder-only models run once, every label packed after the input as its continuation.
  *
  * @module
  */
