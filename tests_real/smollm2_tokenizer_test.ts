@@ -101,7 +101,6 @@ Deno.test({
 Deno.test({
   name: "loadTokenizer() reads SmolLM2's tokenizer from the .gguf file and from its directory",
   fn: async () => {
-    // TODO(lead): passes once loadTokenizer's .gguf branch calls readGgufMetadata (tokenizer/load.ts).
     for (const path of [MODEL, dirname(MODEL)]) {
       const tok = await loadTokenizer(path);
       if (E.isLeft(tok)) throw new Error(describeProblem(tok.left));
