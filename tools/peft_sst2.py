@@ -6,7 +6,8 @@ and measures two things on GLUE's SST-2 (tests/data/glue/SST-2: train.tsv, dev.t
 * the frozen model without a prompt: rank-classification accuracy on the validation split;
 * for each seed: PEFT prompt tuning (PromptTuningConfig, CAUSAL_LM, 20 virtual tokens, TEXT init
   from " negative positive") for --steps steps of batch 8 with transformers' Adafactor (lr 0.3,
-  constant, no relative step, no parameter scaling, clip 1.0, decay -0.8, weight decay 1e-5, no
+  constant, scaled by the parameter's RMS as bench/sst2/smollm2.json's
+  multiply_by_parameter_scale, no relative step, clip 1.0, decay -0.8, weight decay 1e-5, no
   first moment), then the same accuracy with the tuned prompt.
 
 The encoding is the TypeScript side's: input text "Review: " + sentence + "\\nSentiment:" (the
@@ -206,7 +207,7 @@ def run_seed(seed, base, model_path, tok, train, dev, targets, steps, pad_id):
     model.eval()  # no dropout anywhere; the prompt still gets gradients
     params = [p for p in model.parameters() if p.requires_grad]
     opt = Adafactor(
-        params, lr=0.3, scale_parameter=False, relative_step=False, warmup_init=False,
+        params, lr=0.3, scale_parameter=True, relative_step=False, warmup_init=False,
         clip_threshold=1.0, decay_rate=-0.8, weight_decay=1e-5, beta1=None,
     )
     times, losses = [], []
