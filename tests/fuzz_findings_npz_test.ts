@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import * as E from "fp-ts/Either";
 import { encodeNpz, hostTensor, parseNpz, readNpz } from "../io/mod.ts";
+import { fromFile } from "../initializers/mod.ts";
 import { describeProblem } from "../problem.ts";
+import { runCli } from "./_cli.ts";
 import { left, right } from "./_io_helpers.ts";
 
 const FINDINGS = new URL("./data/fuzz-findings/npz_eocd_count/", import.meta.url);
@@ -71,4 +74,21 @@ Deno.test("parseNpz() refuses stray bytes after the declared entries of the cent
 
 Deno.test("parseNpz() still reads an empty archive as no arrays", () => {
   assert.equal(right(parseNpz(encodeNpz({}), "empty.npz")).size, 0);
+});
+
+Deno.test("an empty .npz as a prompt says the archive holds no arrays (fromFile and cli convert)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/empty.npz`;
+    await Deno.writeFile(path, encodeNpz({}));
+    const r = await fromFile(path);
+    assert.ok(E.isLeft(r));
+    assert.equal(describeProblem(r.left), `${path}: The file holds no arrays; expected the prompt`);
+    const run = await runCli(["convert", path, `${dir}/out.npy`]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /empty\.npz: The file holds no arrays; expected the prompt/);
+    assert.doesNotMatch(run.stderr, /one of/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
