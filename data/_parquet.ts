@@ -20,7 +20,7 @@ import { fsProblem } from "../io/files.ts";
 import { problem, ProblemError } from "../problem.ts";
 import { fileRanges } from "./_parquet_file.ts";
 import { checkParquetMetadata, schemaTree } from "./_parquet_meta.ts";
-import { plainRow } from "./_parquet_values.ts";
+import { columnSets, plainRow, STRICT_PARSERS } from "./_parquet_values.ts";
 
 /** A row of a Parquet file and its 1-based row number. */
 export interface ParquetRow {
@@ -103,20 +103,33 @@ export async function* parquetRows(
 ): AsyncGenerator<ParquetRow> {
   const ranges = fileRanges(file, size);
   try {
-    const { metadata } = await footer(ranges.buffer, size, where);
+    const { metadata, tree } = await footer(ranges.buffer, size, where);
+    const sets = columnSets(tree);
+    const names = tree.children.map((c) => c.element.name);
     let start = 0;
     for (const [g, group] of metadata.row_groups.entries()) {
       const end = start + Number(group.num_rows);
       if (end === start) continue;
-      let rows: Record<string, unknown>[];
-      try {
-        rows = await parquetReadObjects({
+      const read = (columns: string[], strict: boolean) =>
+        parquetReadObjects({
           file: ranges.buffer,
           metadata,
           rowStart: start,
           rowEnd: end,
           compressors: DECOMPRESSORS,
+          ...(columns.length === names.length ? {} : { columns }),
+          ...(strict ? { parsers: STRICT_PARSERS } : {}),
         });
+      let rows: Record<string, unknown>[];
+      try {
+        const strict = sets.strict.length > 0 ? await read(sets.strict, true) : [];
+        const lenient = sets.lenient.length > 0 ? await read(sets.lenient, false) : [];
+        rows = sets.lenient.length === 0 ? strict : sets.strict.length === 0
+          ? lenient
+          // Both sets: put the fields back in schema order.
+          : strict.map((s, i) =>
+            Object.fromEntries(names.map((n) => [n, n in s ? s[n] : lenient[i][n]]))
+          );
       } catch (e) {
         throw parquetProblem(
           e,
@@ -127,7 +140,7 @@ export async function* parquetRows(
       }
       for (let i = 0; i < rows.length; i++) {
         const row = start + i + 1;
-        yield { fields: plainRow(rows[i]), row };
+        yield { fields: plainRow(rows[i], `${where}:row ${row}`), row };
       }
       start = end;
     }

@@ -45,3 +45,26 @@ Deno.test("readRecords() names the file, the column and the codec of a Parquet f
     `${path}: Column "text" of row group 1 is compressed with LZO; expected one of UNCOMPRESSED, SNAPPY, GZIP, BROTLI, ZSTD, LZ4_RAW`,
   );
 });
+
+Deno.test("readRecords() refuses invalid UTF-8 in a Parquet string column, naming the row and column", async () => {
+  const path = at("invalid_utf8_text.parquet");
+  const p = await problemOf(path);
+  assert.equal(p._tag, "Corrupt");
+  assert.equal(p.where, `${path}:row 2`);
+  assert.equal(p.message, 'Invalid UTF-8 in column "text"; expected UTF-8 text');
+});
+
+Deno.test("readRecords() refuses invalid UTF-8 in a Parquet map's string key", async () => {
+  const path = at("invalid_utf8_map_key.parquet");
+  const p = await problemOf(path);
+  assert.equal(
+    describeProblem(p),
+    `${path}:row 1: Invalid UTF-8 in column "counts"; expected UTF-8 text`,
+  );
+});
+
+Deno.test("readRecords() still reads an unannotated Parquet binary column leniently beside a strict text column", async () => {
+  const rs = await records(at("binary_not_utf8.parquet"));
+  // The binary bytes ff 61 decode as before, to U+FFFD and "a"; only text columns are strict.
+  assert.deepEqual(rs.map((r) => r.fields), [{ text: "a caption", image: "\ufffda" }]);
+});
