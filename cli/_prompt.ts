@@ -80,6 +80,9 @@ async function fromTensorFile(path: string, name?: string): Promise<E.Either<Pro
       (names.length === 1
         ? names[0]
         : ["prompt", "prompt_embeddings"].find((n) => names.includes(n)));
+    if (names.length === 0) {
+      return E.left(problem("NotFound", path, "The file holds no arrays; expected the prompt"));
+    }
     if (chosen === undefined || !names.includes(chosen)) {
       const listed = `${names.slice(0, 8).join(", ")}${names.length > 8 ? ", …" : ""}`;
       return E.left(

@@ -1,11 +1,26 @@
 /**
  * Parquet files (the format of Hugging Face datasets) through hyparquet, one row group at a
- * time, reading the file by ranges rather than whole.
+ * time, reading the file by ranges rather than whole. Columns compressed with SNAPPY (hyparquet's
+ * own), GZIP, BROTLI, ZSTD or LZ4_RAW (hyparquet-compressors) are read, or none at all.
+ *
+ * Whatever goes wrong becomes one {@link ProblemError} naming the file (and the row group, for
+ * its data), and every read of the file has finished before it is closed.
  *
  * @module
  */
-import { type AsyncBuffer, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
+import {
+  type AsyncBuffer,
+  type Compressors,
+  type FileMetaData,
+  parquetMetadataAsync,
+  parquetReadObjects,
+} from "hyparquet";
+import { compressors } from "hyparquet-compressors";
+import { fsProblem } from "../io/files.ts";
 import { problem, ProblemError } from "../problem.ts";
+import { fileRanges } from "./_parquet_file.ts";
+import { checkParquetMetadata, schemaTree } from "./_parquet_meta.ts";
+import { columnSets, plainRow, STRICT_PARSERS } from "./_parquet_values.ts";
 
 /** A row of a Parquet file and its 1-based row number. */
 export interface ParquetRow {
@@ -13,88 +28,124 @@ export interface ParquetRow {
   readonly row: number;
 }
 
-function fileBuffer(file: Deno.FsFile, size: number): AsyncBuffer {
-  return {
-    byteLength: size,
-    async slice(start: number, end?: number): Promise<ArrayBuffer> {
-      const stop = Math.min(end ?? size, size);
-      const buf = new Uint8Array(Math.max(0, stop - start));
-      await file.seek(start, Deno.SeekMode.Start);
-      let got = 0;
-      while (got < buf.length) {
-        const n = await file.read(buf.subarray(got));
-        if (n === null) break;
-        got += n;
-      }
-      return buf.buffer.slice(0, got);
-    },
-  };
+const lz4Raw = compressors.LZ4_RAW!;
+
+// SNAPPY stays with hyparquet's own decoder, as before; LZ4 (Hadoop-framed) and LZO are refused
+// by checkParquetMetadata before any page is read.
+const DECOMPRESSORS: Compressors = {
+  GZIP: compressors.GZIP,
+  BROTLI: compressors.BROTLI,
+  ZSTD: compressors.ZSTD,
+  // An empty block is the single token 0 (Arrow writes one for an all-null column's empty
+  // dictionary page), which hyparquet-compressors 1.1.2 refuses as "lz4 offset out of range 0".
+  LZ4_RAW: (input, length) =>
+    length === 0 && input.length === 1 && input[0] === 0
+      ? new Uint8Array(0)
+      : lz4Raw(input, length),
+};
+
+const ENGINE_ERRORS = [TypeError, RangeError, SyntaxError, ReferenceError];
+
+/** What a thrown error says about the file, in words fit for a problem. */
+function detail(e: unknown): string {
+  if (e instanceof RangeError && /call stack/i.test(e.message)) return "it nests too deep";
+  if (e instanceof RangeError) return "a length or offset in it is out of range";
+  if (ENGINE_ERRORS.some((c) => e instanceof c)) {
+    return "a field is missing or has the wrong type";
+  }
+  const first = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+  // deno-lint-ignore no-control-regex -- control characters are what is removed
+  const msg = first.replace(/[\x00-\x1f\x7f]/g, " ");
+  return msg.trim() === "" ? "it cannot be decoded" : msg;
 }
 
-/** Turns int64 values (bigint) into numbers where exact, else decimal strings; recurses. */
-function plain(v: unknown): unknown {
-  if (typeof v === "bigint") {
-    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
-      ? Number(v)
-      : v.toString();
-  }
-  if (Array.isArray(v)) return v.map(plain);
-  if (v !== null && typeof v === "object" && !(v instanceof Date) && !ArrayBuffer.isView(v)) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  }
-  return v;
-}
-
-function parquetProblem(e: unknown, file: string, where = file): ProblemError {
+/** A thrown error as a problem of `file` at `where`: I/O errors as `Io`, anything else `Corrupt`. */
+function parquetProblem(e: unknown, file: string, where: string, part: string): ProblemError {
   if (e instanceof ProblemError) return e;
-  const msg = e instanceof Error ? e.message : String(e);
-  const codec = /unsupported compression codec: (\w+)/.exec(msg);
-  if (codec) {
-    return new ProblemError(
-      problem(
-        "Unsupported",
-        file,
-        `Parquet compression ${codec[1]} is not supported; expected SNAPPY or UNCOMPRESSED`,
-      ),
-    );
+  if (Object.values(Deno.errors).some((c) => e instanceof c)) {
+    return new ProblemError(fsProblem(e, file, "read the file"));
   }
   return new ProblemError(
-    problem("Corrupt", where, `Not a readable Parquet file: ${msg.split("\n")[0]}`),
+    problem("Corrupt", where, `Not a readable Parquet file: ${part}: ${detail(e)}`),
   );
+}
+
+async function footer(buffer: AsyncBuffer, size: number, where: string) {
+  let metadata: FileMetaData;
+  try {
+    metadata = await parquetMetadataAsync(buffer);
+  } catch (e) {
+    throw parquetProblem(e, where, where, "its footer");
+  }
+  let tree;
+  try {
+    tree = schemaTree(metadata);
+  } catch (e) {
+    throw parquetProblem(e, where, where, "its schema");
+  }
+  if (typeof tree === "string") {
+    throw new ProblemError(problem("Corrupt", where, `Not a readable Parquet file: ${tree}`));
+  }
+  const bad = checkParquetMetadata(metadata, tree, size, where);
+  if (bad !== undefined) throw new ProblemError(bad);
+  return { metadata, tree };
 }
 
 /**
  * Yields the rows of an open Parquet file, one row group at a time. Throws a
- * {@link ProblemError} (`Corrupt`, `Unsupported`). Closes the file when done or abandoned.
+ * {@link ProblemError} (`Corrupt`, `Unsupported`, `Io`). Closes the file when done or abandoned,
+ * once no read of it is left running.
  */
 export async function* parquetRows(
   file: Deno.FsFile,
   size: number,
   where: string,
 ): AsyncGenerator<ParquetRow> {
+  const ranges = fileRanges(file, size);
   try {
-    const buffer = fileBuffer(file, size);
-    let metadata;
-    try {
-      metadata = await parquetMetadataAsync(buffer);
-    } catch (e) {
-      throw parquetProblem(e, where);
-    }
+    const { metadata, tree } = await footer(ranges.buffer, size, where);
+    const sets = columnSets(tree);
+    const names = tree.children.map((c) => c.element.name);
     let start = 0;
-    for (const group of metadata.row_groups) {
+    for (const [g, group] of metadata.row_groups.entries()) {
       const end = start + Number(group.num_rows);
+      if (end === start) continue;
+      const read = (columns: string[], strict: boolean) =>
+        parquetReadObjects({
+          file: ranges.buffer,
+          metadata,
+          rowStart: start,
+          rowEnd: end,
+          compressors: DECOMPRESSORS,
+          ...(columns.length === names.length ? {} : { columns }),
+          ...(strict ? { parsers: STRICT_PARSERS } : {}),
+        });
       let rows: Record<string, unknown>[];
       try {
-        rows = await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end });
+        const strict = sets.strict.length > 0 ? await read(sets.strict, true) : [];
+        const lenient = sets.lenient.length > 0 ? await read(sets.lenient, false) : [];
+        rows = sets.lenient.length === 0 ? strict : sets.strict.length === 0
+          ? lenient
+          // Both sets: put the fields back in schema order.
+          : strict.map((s, i) =>
+            Object.fromEntries(names.map((n) => [n, n in s ? s[n] : lenient[i][n]]))
+          );
       } catch (e) {
-        throw parquetProblem(e, where, `${where}:row ${start + 1}`);
+        throw parquetProblem(
+          e,
+          where,
+          `${where}:row ${start + 1}`,
+          `the data of row group ${g + 1} (rows ${start + 1}-${end})`,
+        );
       }
       for (let i = 0; i < rows.length; i++) {
-        yield { fields: plain(rows[i]) as Record<string, unknown>, row: start + i + 1 };
+        const row = start + i + 1;
+        yield { fields: plainRow(rows[i], `${where}:row ${row}`), row };
       }
       start = end;
     }
   } finally {
+    await ranges.idle();
     try {
       file.close();
     } catch {

@@ -107,6 +107,9 @@ async function readOne(
       if (names.length === 1) name = names[0];
       else name = ["prompt", "prompt_embeddings"].find((n) => names.includes(n));
     }
+    if (names.length === 0) {
+      return E.left(problem("NotFound", path, "The file holds no arrays; expected the prompt"));
+    }
     if (name === undefined || !names.includes(name)) {
       return E.left(
         problem(

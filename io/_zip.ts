@@ -26,6 +26,8 @@ const MAX_RATIO = 1032;
 // Compressed bytes fed to the inflater per step: bounds the output of one step to ~16 MB.
 const CHUNK = 16 * 1024;
 
+const entries = (n: number) => `${n} ${n === 1 ? "entry" : "entries"}`;
+
 class ZipFail extends Error {
   constructor(readonly problem: Problem) {
     super(problem.message);
@@ -84,13 +86,17 @@ function readZipOrThrow(
       "Zip archive has no end-of-central-directory record; the file is truncated or not a zip",
     );
   }
+  let diskCount = u16(eocd + 8);
   let count = u16(eocd + 10);
   let cdSize = u32(eocd + 12);
   let cdOffset = u32(eocd + 16);
   if (u16(eocd + 4) !== 0 || u16(eocd + 6) !== 0) {
     fail("Unsupported", "Multi-part zip archives are not supported");
   }
-  if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
+  let record = "End-of-central-directory record";
+  if (
+    diskCount === 0xffff || count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff
+  ) {
     // ZIP64: a locator just before the record points at the ZIP64 end record.
     const loc = eocd - 20;
     if (loc < 0 || u32(loc) !== 0x07064b50) {
@@ -100,9 +106,19 @@ function readZipOrThrow(
     if (z + 56 > loc || u32(z) !== 0x06064b50) {
       fail("Corrupt", "ZIP64 end-of-central-directory record is missing or out of range");
     }
+    diskCount = u64(z + 24);
     count = u64(z + 32);
     cdSize = u64(z + 40);
     cdOffset = u64(z + 48);
+    record = "ZIP64 end-of-central-directory record";
+  }
+  if (diskCount !== count) {
+    fail(
+      "Corrupt",
+      `${record} declares ${
+        entries(diskCount)
+      } on this disk but ${count} in all; expected the same count in a single-part archive`,
+    );
   }
   if (count > limits.maxEntries) {
     fail("TooLarge", `Zip archive has ${count} entries, over the limit of ${limits.maxEntries}`);
@@ -202,6 +218,23 @@ function readZipOrThrow(
     const data = method === 0 ? comp.slice() : inflateCapped(comp, usize, name, fail);
     if (crc32(data) !== crc) fail("Corrupt", `Entry '${name}' fails its CRC-32 check`);
     out.set(name, data);
+  }
+  if (p !== cdOffset + cdSize) {
+    // Count what follows the declared entries, to say how many the directory really holds.
+    let more = 0;
+    for (let q = p; q + 46 <= cdOffset + cdSize && u32(q) === 0x02014b50; more++) {
+      q += 46 + u16(q + 28) + u16(q + 30) + u16(q + 32);
+    }
+    fail(
+      "Corrupt",
+      more > 0
+        ? `${record} declares ${entries(count)}, but the central directory holds at least ${
+          count + more
+        }; expected the counts to agree`
+        : `${record} declares ${entries(count)}, but ${
+          cdOffset + cdSize - p
+        } more bytes of the central directory follow; expected it to end there`,
+    );
   }
   return out;
 }

@@ -4,7 +4,8 @@ sst2_hf.parquet mimics a Hugging Face datasets export of glue/sst2 (columns sent
 label: int64, idx: int32; the "huggingface" schema metadata), written with pyarrow's defaults
 (snappy) in two row groups so that reading across row groups is exercised. It also carries a
 list column, a struct column and an int64 beyond 2**53. sst2_zstd.parquet is the same table
-compressed with zstd, a codec the reader does not support.
+compressed with zstd, in one row group. (The other codecs' fixtures are written by
+tools/make_parquet_fixtures.py.)
 
 It also writes super_glue/<Task>/*.jsonl: a record or two per SuperGLUE task in the
 distribution's JSON Lines layout, invented text (ReCoRD's entity offsets computed here). The
