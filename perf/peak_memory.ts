@@ -90,7 +90,7 @@ async function measure(
     tf.dispose(Object.values(batch));
   } else {
     const classes = Array.from(
-      { length: shape.passes ?? 2 },
+      { length: shape.labels ?? 2 },
       (_, c) => ids(shape.targetLength, 200 + c, v),
     );
     const choices = collateChoices(model, inputs, classes);
@@ -100,8 +100,8 @@ async function measure(
   const seconds = (performance.now() - t0) / 1000;
   tf.dispose(info.result);
   prompt.dispose();
-  const passes = phase === "eval" ? shape.passes ?? 2 : 1; // rank scoring: two labels
-  const estimate = estimatePeakBytes(model, { ...shape, passes }, phase);
+  const labels = phase === "eval" ? shape.labels ?? 2 : 1; // rank scoring: two labels
+  const estimate = estimatePeakBytes(model, { ...shape, labels }, phase);
   const mib = (n: number) => Number((n / 2 ** 20).toFixed(2));
   console.log(JSON.stringify({
     name,
