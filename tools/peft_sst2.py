@@ -29,6 +29,7 @@ object (atomically).
     .venv/bin/python tools/peft_sst2.py --seeds 0,1,2 --steps 60
     .venv/bin/python tools/peft_sst2.py --seeds 0 --steps 3 --eval-examples 16   # a quick check
     .venv/bin/python tools/peft_sst2.py --no-prompt-only
+    .venv/bin/python tools/peft_sst2.py --skip-no-prompt --seeds 1 --out seed1.json  # in parts
 
 Dev-time only: the product never needs Python. Needs torch 2.13.0, transformers 5.23.0, peft
 0.21.2 and gguf (tools/requirements-hf.txt) and the model fetched into .cache/models.
@@ -267,6 +268,8 @@ def main():
                     help="score only the first N validation rows (default: all)")
     ap.add_argument("--no-prompt-only", action="store_true",
                     help="only evaluate the frozen model without a prompt")
+    ap.add_argument("--skip-no-prompt", action="store_true",
+                    help="do not evaluate the frozen model without a prompt (its accuracy: null)")
     ap.add_argument("--out", type=Path, default=None, help="also write the results here as JSON")
     args = ap.parse_args()
     seeds = [] if args.no_prompt_only else [int(s) for s in args.seeds.split(",") if s.strip()]
@@ -309,7 +312,9 @@ def main():
         train = [(encode_input(tok, s), y) for s, y in read_split(args.data_dir / "train.tsv")]
     env.update({"train_rows": len(train), "eval_rows": len(dev)})
 
-    acc0, sec0 = rank_accuracy(base, dev, targets, 0, pad_id)
+    acc0, sec0 = (None, 0.0) if args.skip_no_prompt else rank_accuracy(
+        base, dev, targets, 0, pad_id,
+    )
     first = {"no_prompt_accuracy": acc0, "eval_seconds": round(sec0, 2)}
     emit(first)
 
