@@ -62,7 +62,7 @@ XDG_DATA_HOME="$venv/share" "${DENO[@]}" jupyter --install --force >/dev/null 2>
 echo "notebook: executing $notebook (NOTEBOOK_STEPS=${NOTEBOOK_STEPS:-unset, the default})"
 start=$SECONDS
 status=0
-timeout --kill-after=30 "$timeout_s" "$venv/bin/jupyter" nbconvert --to notebook --execute \
+timeout --signal=INT --kill-after=30 "$timeout_s" "$venv/bin/jupyter" nbconvert --to notebook --execute \
   --ExecutePreprocessor.kernel_name=deno \
   --ExecutePreprocessor.timeout="$timeout_s" --ExecutePreprocessor.startup_timeout=120 \
   --output-dir "$work" --output executed "$notebook" || status=$?
