@@ -39,12 +39,13 @@ work=$(mktemp -d)
 check=""
 trap 'rm -rf "$work"; [[ -z $check ]] || rm -f "$check"' EXIT
 
-# The code cells as one module beside the notebook, so that its relative imports resolve.
+# The code cells as one module beside the notebook, so that its relative imports resolve; a comment
+# names each cell, for the line a problem is reported at.
 check=$(mktemp examples/.prompt_tuning.XXXXXX.ts)
 "$venv/bin/python" - "$notebook" "$check" <<'EOF'
 import json, sys
 cells = json.load(open(sys.argv[1], encoding="utf-8"))["cells"]
-code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+code = [f"// cell {c.get('id')}\n" + "".join(c["source"]) for c in cells if c["cell_type"] == "code"]
 open(sys.argv[2], "w", encoding="utf-8").write("\n\n".join(code) + "\n")
 EOF
 "${DENO[@]}" check --quiet "$check"
@@ -54,7 +55,8 @@ export JUPYTER_PATH="$venv/share/jupyter" # searched first: the kernelspec below
 export JUPYTER_CONFIG_DIR="$work/config" JUPYTER_RUNTIME_DIR="$work/runtime"
 export JUPYTER_PLATFORM_DIRS=1
 # deno writes the kernelspec to $XDG_DATA_HOME/jupyter/kernels/deno, naming its own binary.
-XDG_DATA_HOME="$venv/share" "${DENO[@]}" jupyter --install --force >/dev/null 2>&1 || {
+XDG_DATA_HOME="$venv/share" "${DENO[@]}" jupyter --install --force >"$work/install.log" 2>&1 || {
+  cat "$work/install.log" >&2
   echo "notebook: deno jupyter --install failed" >&2
   exit 1
 }
