@@ -163,8 +163,9 @@ function packedScores(
   const first = tf.slice(logits, [0, 0, 0], [b, 1, v]); // [B, 1, V]: every label's first token
   return tf.stack(
     layout.blocks.map(({ offset, width, targets }) => {
-      const rest = tf.slice(logits, [0, 1 + offset, 0], [b, width - 1, v]); // [B, L_c − 1, V]
-      const scored = width === 1 ? first : tf.concat([first, rest], 1); // [B, L_c, V]
+      const scored = width === 1
+        ? first
+        : tf.concat([first, tf.slice(logits, [0, 1 + offset, 0], [b, width - 1, v])], 1); // [B, L_c, V]
       return how.score(scored, tf.tensor2d(targets, [b, width], "int32"));
     }),
     1,
