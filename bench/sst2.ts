@@ -1,7 +1,7 @@
 /**
  * Prompt tuning a real model, measured: SmolLM2-135M-Instruct from its GGUF file on GLUE SST-2,
  * with the CLI as a user runs it (`bench/sst2/smollm2.json`: a 20-token class-label prompt, the
- * rank loss, Adafactor 0.3, batch 8, inputs of at most 64 tokens, `recompute: "layer"`). It
+ * rank loss, Adafactor 0.03 scaled by the prompt's RMS, batch 8, inputs of at most 64 tokens, `recompute: "layer"`). It
  * evaluates the frozen model without a prompt, then for each seed trains (`cli.ts train`) and
  * evaluates the prompt (`cli.ts eval`) on the whole validation split by rank classification.
  * Each run's seconds per step come from its `metrics.jsonl`, its peak RSS from the process's

@@ -5,8 +5,8 @@ and measures two things on GLUE's SST-2 (tests/data/glue/SST-2: train.tsv, dev.t
 
 * the frozen model without a prompt: rank-classification accuracy on the validation split;
 * for each seed: PEFT prompt tuning (PromptTuningConfig, CAUSAL_LM, 20 virtual tokens, TEXT init
-  from " negative positive") for --steps steps of batch 8 with transformers' Adafactor (lr 0.3,
-  constant, scaled by the parameter's RMS as bench/sst2/smollm2.json's
+  from " negative positive") for --steps steps of batch 8 with transformers' Adafactor (lr --lr, 0.03
+  by default, constant, scaled by the parameter's RMS: bench/sst2/smollm2.json's settings, its
   multiply_by_parameter_scale, no relative step, clip 1.0, decay -0.8, weight decay 1e-5, no
   first moment), then the same accuracy with the tuned prompt.
 
@@ -200,7 +200,7 @@ def make_peft_model(base, model_path: Path, tok):
     return model, how
 
 
-def run_seed(seed, base, model_path, tok, train, dev, targets, steps, pad_id):
+def run_seed(seed, base, model_path, tok, train, dev, targets, steps, pad_id, lr):
     from transformers.optimization import Adafactor
 
     torch.manual_seed(seed)
@@ -208,7 +208,7 @@ def run_seed(seed, base, model_path, tok, train, dev, targets, steps, pad_id):
     model.eval()  # no dropout anywhere; the prompt still gets gradients
     params = [p for p in model.parameters() if p.requires_grad]
     opt = Adafactor(
-        params, lr=0.3, scale_parameter=True, relative_step=False, warmup_init=False,
+        params, lr=lr, scale_parameter=True, relative_step=False, warmup_init=False,
         clip_threshold=1.0, decay_rate=-0.8, weight_decay=1e-5, beta1=None,
     )
     times, losses = [], []
@@ -264,6 +264,8 @@ def main():
     ap.add_argument("--seeds", default="0,1,2", help="comma-separated, e.g. 0,1,2")
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=0.03,
+                    help="Adafactor learning rate (bench/sst2/smollm2.json: 0.03)")
     ap.add_argument("--eval-examples", type=int, default=None,
                     help="score only the first N validation rows (default: all)")
     ap.add_argument("--no-prompt-only", action="store_true",
@@ -287,7 +289,7 @@ def main():
         "peft": peft.__version__, "gguf": importlib.metadata.version("gguf"),
         "numpy": np.__version__, "python": platform.python_version(),
         "platform": platform.platform(), "cpu": platform.processor() or platform.machine(),
-        "threads": torch.get_num_threads(), "model": model_path.name,
+        "threads": torch.get_num_threads(), "model": model_path.name, "lr": args.lr,
     }
     print(torch.__config__.show(), flush=True)
     for k, v in env.items():
@@ -321,7 +323,7 @@ def main():
     per_seed, all_after, inits = [], [], set()
     for seed in seeds:
         result, how, times = run_seed(
-            seed, base, model_path, tok, train, dev, targets, args.steps, pad_id,
+            seed, base, model_path, tok, train, dev, targets, args.steps, pad_id, args.lr,
         )
         inits.add(how)
         if args.steps >= MIN_STEPS_FOR_MEDIAN:
