@@ -1,6 +1,7 @@
 /**
  * The command line: `deno run --allow-read [--allow-write=DIR] cli.ts <command> [options]`, with
- * the commands `train`, `eval`, `infer`, `extract`, `convert` and `inspect` (`cli/`, one file each).
+ * the commands `train`, `eval`, `infer`, `extract`, `convert`, `inspect` and `serve` (`cli/`, one
+ * file each).
  *
  * Exit codes: 0 success, 1 failure, 2 usage error. Errors are one line per problem, saying what
  * and where; `--debug` adds the stack.
@@ -14,6 +15,7 @@ import { runEval } from "./cli/eval.ts";
 import { runExtract } from "./cli/extract.ts";
 import { inspectFile, inspectModelDir, inspectTarget } from "./cli/inspect.ts";
 import { runInfer } from "./cli/infer.ts";
+import { runServe } from "./cli/serve.ts";
 import { runTrain } from "./cli/train.ts";
 import { didYouMean } from "./config/suggest.ts";
 
@@ -41,6 +43,9 @@ Commands:
       Print every tensor of an .npy, .npz or .safetensors file (or a sharded
       model.safetensors.index.json): name, dtype, shape, mean, std, min, max; for a
       checkpoint directory (Hugging Face or T5X), also the architecture and parameter count
+  serve --prompts DIR [--model NAME] [--port N] [--window-ms MS] [--max-batch N]
+      An HTTP server on 127.0.0.1: one frozen model, the prompts of DIR, JSON
+      requests to classify (rank over label words) or generate, batched across prompts
 
 Options:
   -h, --help     Show this help (also: <command> --help)
@@ -85,6 +90,7 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[]) => Promise<voi
   extract: runExtract,
   convert: runConvert,
   inspect: runInspect,
+  serve: runServe,
 };
 
 /**
