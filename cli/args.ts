@@ -214,6 +214,7 @@ const LOWER: Readonly<Record<string, readonly string[]>> = {
   train: ["train.batch_size", "train.max_input_length"],
   eval: ["eval.batch_size", "train.max_input_length"],
   infer: ["eval.batch_size", "train.max_input_length", "decoding.max_length"],
+  serve: ["--max-batch", "--max-input-tokens"],
 };
 
 /**
