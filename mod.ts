@@ -52,6 +52,8 @@ export type { DecodeOptions, HfTokenizer } from "./tokenizer/hf.ts";
 export { loadTokenizer } from "./tokenizer/load.ts";
 export type { Tokenizer } from "./tokenizer/tokenizer.ts";
 export { type Combine, prefix, prefixAfterBos, suffix } from "./model/combine.ts";
+export type { MixedPrompts, PromptInput } from "./model/combine.ts";
+export { mixPrompts } from "./model/mixed.ts";
 export type { CausalBatch, PromptBatch, Seq2SeqBatch } from "./model/prompted.ts";
 export { type ObjectiveOptions, promptLoss } from "./training/objective.ts";
 export { promptRankLoss } from "./training/rank_objective.ts";

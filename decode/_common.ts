@@ -10,6 +10,7 @@ import { type DecodeResult, type DecodingOptions, specialIds } from "./options.t
 import { decodeStep, prefill } from "./prefill.ts";
 import { vocabSize } from "../model/frozen.ts";
 import type { InputBatch } from "../model/prompted.ts";
+import type { PromptInput } from "../model/combine.ts";
 import { disposeDecodeState } from "./state.ts";
 
 /**
@@ -59,7 +60,7 @@ export interface Choice {
  */
 export async function tokenLoop(
   model: FrozenModel,
-  prompt: tf.Tensor | undefined,
+  prompt: PromptInput | undefined,
   batch: InputBatch,
   options: DecodingOptions,
   choose: (logits: tf.Tensor, stepIndex: number) => Promise<Choice>,

@@ -31,6 +31,7 @@ import type { DecodeResult, DecodingOptions } from "./options.ts";
 import { decodeStep, prefill } from "./prefill.ts";
 import { vocabSize } from "../model/frozen.ts";
 import type { InputBatch } from "../model/prompted.ts";
+import type { PromptInput } from "../model/combine.ts";
 import { type DecodeState, disposeDecodeState, selectRows } from "./state.ts";
 
 /** `transformers`' stand-in for minus infinity in beam scores. */
@@ -159,7 +160,7 @@ async function topCandidates(
  */
 export async function beamSearch(
   model: FrozenModel,
-  prompt: tf.Tensor | undefined,
+  prompt: PromptInput | undefined,
   batch: InputBatch,
   options: BeamOptions,
 ): Promise<DecodeResult> {

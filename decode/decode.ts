@@ -4,13 +4,13 @@
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/load.ts";
 import type { Key } from "../random/mod.ts";
 import { beamSearch } from "./beam.ts";
 import { greedy } from "./greedy.ts";
 import type { DecodeResult, DecodingOptions } from "./options.ts";
 import type { InputBatch } from "../model/prompted.ts";
+import type { PromptInput } from "../model/combine.ts";
 import { sample } from "./sample.ts";
 
 /**
@@ -116,7 +116,7 @@ export interface RunDecodingOptions extends DecodingOptions {
  */
 export function decode(
   model: FrozenModel,
-  prompt: tf.Tensor | undefined,
+  prompt: PromptInput | undefined,
   batch: InputBatch,
   decoding: Decoding,
   options: RunDecodingOptions,

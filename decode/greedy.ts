@@ -8,6 +8,7 @@ import type { FrozenModel } from "../model/load.ts";
 import { tokenLoop } from "./_common.ts";
 import type { DecodeResult, DecodingOptions } from "./options.ts";
 import type { InputBatch } from "../model/prompted.ts";
+import type { PromptInput } from "../model/combine.ts";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
@@ -41,7 +42,7 @@ import type { InputBatch } from "../model/prompted.ts";
  */
 export function greedy(
   model: FrozenModel,
-  prompt: tf.Tensor | undefined,
+  prompt: PromptInput | undefined,
   batch: InputBatch,
   options: DecodingOptions,
 ): Promise<DecodeResult> {

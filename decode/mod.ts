@@ -61,7 +61,7 @@ export type {
   T5Config,
 } from "../model/mod.ts";
 export type { Key } from "../random/key.ts";
-export type { Combine } from "../model/combine.ts";
+export type { Combine, MixedPrompts, PromptInput } from "../model/combine.ts";
 export type { ParamTree } from "../tree/tree.ts";
 export type { T5Params } from "../model/t5/params.ts";
 export type { Gpt2Params } from "../model/gpt2/forward.ts";

@@ -16,7 +16,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { type FrozenModel, vocabSize } from "../model/frozen.ts";
 import { t5Decode, t5Encode } from "../model/t5/mod.ts";
-import { type Combine, prefix } from "../model/combine.ts";
+import { type Combine, prefix, type PromptInput } from "../model/combine.ts";
 import {
   causalForward,
   causalHead,
@@ -109,22 +109,13 @@ export interface ExtendOutput {
 
 /**
  * For each row, the flat index (into `[B·W]`) of its last real position in the combined
- * sequence; `index` maps combined positions to inputs (`≥ B·T`: a prompt row, always real).
+ * sequence: the last where the combined mask (the prompt's positions included) is non-zero.
  */
-function lastRealPositions(
-  hostMask: ArrayLike<number>,
-  b: number,
-  t: number,
-  width: number,
-  index: Int32Array | undefined,
-): Int32Array {
+function lastRealPositions(combinedMask: ArrayLike<number>, b: number, width: number): Int32Array {
   const last = new Int32Array(b);
   for (let i = 0; i < b; i++) {
     let found = -1;
-    for (let j = width - 1; j >= 0 && found < 0; j--) {
-      const src = index === undefined ? i * t + j : index[i * width + j];
-      if (src >= b * t || hostMask[src] !== 0) found = j;
-    }
+    for (let j = width - 1; j >= 0 && found < 0; j--) if (combinedMask[i * width + j]) found = j;
     if (found < 0) {
       throw new RangeError(
         `Decoding: row ${i} has no real token and there is no prompt; expected at least one position where inputMask is non-zero`,
@@ -171,7 +162,7 @@ function lastRealPositions(
  */
 export function prefill(
   model: FrozenModel,
-  prompt: tf.Tensor | undefined,
+  prompt: PromptInput | undefined,
   batch: InputBatch,
   options: PrefillOptions = {},
 ): StepOutput {
@@ -179,27 +170,25 @@ export function prefill(
   if (prompt !== undefined) checkPrompt(model, prompt, "decoding");
   const combine = options.combine ?? prefix;
   const cached = options.useCache ?? true;
-  const hostMask = batch.inputMask.dataSync();
   return tf.tidy(() =>
-    encodeInputs(model, prompt, batch, combine, cached, hostMask) as unknown as tf.TensorContainer
+    encodeInputs(model, prompt, batch, combine, cached) as unknown as tf.TensorContainer
   ) as unknown as StepOutput;
 }
 
 /** {@link prefill}'s computation, to be called inside a `tf.tidy`. */
 function encodeInputs(
   model: FrozenModel,
-  prompt: tf.Tensor | undefined,
+  prompt: PromptInput | undefined,
   batch: InputBatch,
   combine: Combine,
   cached: boolean,
-  hostMask: ArrayLike<number>,
 ): StepOutput {
-  const [b, t] = batch.inputIds.shape as [number, number];
+  const b = batch.inputIds.shape[0] as number;
   const prompted = promptedInputs(model, prompt, batch, combine); // [B, W, H], W = P + T or T
   const inputs = prompted.embeds;
   const mask = prompted.mask; // [B, W]
   const width = inputs.shape[1] as number;
-  const last = lastRealPositions(hostMask, b, t, width, prompted.index);
+  const last = lastRealPositions(mask.dataSync(), b, width);
   if (model.architecture === "t5") {
     const params = model.params;
     const encoderStates = t5Encode(params, model.config, {

@@ -9,13 +9,13 @@
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/load.ts";
 import { foldIn, type Key, uniform } from "../random/mod.ts";
 import { tokenLoop } from "./_common.ts";
 import { checkFilterOptions, filterLogits, type FilterOptions } from "./filter.ts";
 import type { DecodeResult, DecodingOptions } from "./options.ts";
 import type { InputBatch } from "../model/prompted.ts";
+import type { PromptInput } from "../model/combine.ts";
 
 /** The smallest normal float32, `jnp.finfo(jnp.float32).tiny`: the lower bound of the draw. */
 const FLOAT32_TINY = 2 ** -126;
@@ -115,7 +115,7 @@ function draw(
  */
 export async function sample(
   model: FrozenModel,
-  prompt: tf.Tensor | undefined,
+  prompt: PromptInput | undefined,
   batch: InputBatch,
   options: SamplingOptions,
 ): Promise<DecodeResult> {

@@ -5,13 +5,13 @@
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/load.ts";
 import { foldIn, type Key } from "../random/mod.ts";
 import type { Tokenizer } from "../tokenizer/mod.ts";
-import type { Combine } from "../model/combine.ts";
+import type { Combine, PromptInput } from "../model/combine.ts";
 import { decode, type Decoding, DECODING_PRESETS, specialIds } from "../decode/mod.ts";
 import { vocabSize } from "../model/frozen.ts";
+import { checkPromptRows, slicePromptRows } from "../model/mixed.ts";
 import { checkBatchSize, padRows } from "../data/batch.ts";
 
 /**
@@ -96,7 +96,8 @@ export interface GeneratedExample {
  * Generates a prediction for every example, batch by batch, and compares it with the target.
  *
  * @param model a loaded frozen model
- * @param prompt `[P, H]` soft prompt, or undefined for the frozen model alone
+ * @param prompt `[P, H]` soft prompt, one per example (`MixedPrompts`), or undefined for the
+ *   frozen model alone
  * @param examples the inputs' ids and target texts
  * @param options the tokenizer, maximum length, decoding mode (default greedy) and the rest
  * @returns one {@link GeneratedExample} per example, in order
@@ -120,7 +121,7 @@ export interface GeneratedExample {
  */
 export async function generateAndMatch(
   model: FrozenModel,
-  prompt: tf.Tensor | undefined,
+  prompt: PromptInput | undefined,
   examples: readonly GenerationExample[],
   options: GenerateOptions,
 ): Promise<GeneratedExample[]> {
@@ -133,12 +134,14 @@ export async function generateAndMatch(
   const decoding = options.decoding ?? DECODING_PRESETS.greedy;
   const special = new Set([...eos, pad]);
   const vocab = vocabSize(model);
+  checkPromptRows(prompt, examples.length, "Generation");
   const out: GeneratedExample[] = [];
   for (let start = 0, i = 0; start < examples.length; start += batchSize, i++) {
     const chunk = examples.slice(start, start + batchSize);
     const batch = padRows(chunk.map((e) => e.inputIds), pad, vocab, "Generation: example", start);
     try {
-      const result = await decode(model, prompt, batch, decoding, {
+      const rowsPrompt = prompt && slicePromptRows(prompt, start, start + chunk.length);
+      const result = await decode(model, rowsPrompt, batch, decoding, {
         maxNewTokens: options.maxNewTokens,
         eosTokenIds: eos,
         padTokenId: pad,

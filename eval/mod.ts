@@ -55,4 +55,4 @@ export type { Decoding } from "../decode/decode.ts";
 export type { BinaryF1Options } from "./metrics.ts";
 export type { Key } from "../random/key.ts";
 export type { Tokenizer } from "../tokenizer/tokenizer.ts";
-export type { Combine } from "../model/combine.ts";
+export type { Combine, MixedPrompts, PromptInput } from "../model/combine.ts";

@@ -11,8 +11,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type FrozenModel, vocabSize } from "../model/frozen.ts";
-import type { Combine } from "../model/combine.ts";
+import type { Combine, PromptInput } from "../model/combine.ts";
 import { checkPrompt } from "../model/prompted.ts";
+import { checkPromptRows, slicePromptRows } from "../model/mixed.ts";
 import { labelScores } from "../model/label_scores.ts";
 import { specialIds } from "../decode/options.ts";
 import { checkBatchSize, checkRows, collateChoices } from "../data/batch.ts";
@@ -87,7 +88,8 @@ function checkLabels(labelWords: readonly (readonly number[])[], vocab: number):
  * tuned with it); decoder-only models score it as the continuation of the input.
  *
  * @param model a loaded frozen model
- * @param prompt `[P, H]` soft prompt, or undefined for the frozen model alone
+ * @param prompt `[P, H]` soft prompt, one per example (`MixedPrompts`), or undefined for the
+ *   frozen model alone
  * @param examples the inputs' token ids, one list per example (not empty)
  * @param labelWords the token ids of each label, in label order (not empty)
  * @param options length normalization, batch size, combine and padding id
@@ -108,7 +110,7 @@ function checkLabels(labelWords: readonly (readonly number[])[], vocab: number):
  */
 export async function rankClassify(
   model: FrozenModel,
-  prompt: tf.Tensor | undefined,
+  prompt: PromptInput | undefined,
   examples: readonly (readonly number[])[],
   labelWords: readonly (readonly number[])[],
   options: RankOptions = {},
@@ -118,17 +120,19 @@ export async function rankClassify(
   checkBatchSize(batchSize, "Rank classification");
   checkLabels(labelWords, vocab);
   const pad = options.padTokenId ?? specialIds(model).padTokenId;
+  checkPromptRows(prompt, examples.length, "Rank classification");
   const l = labelWords.length;
   const out: RankedExample[] = [];
   for (let start = 0; start < examples.length; start += batchSize) {
     const inputs = examples.slice(start, start + batchSize);
     checkRows(inputs, vocab, "Rank classification: example", start);
     if (prompt !== undefined) checkPrompt(model, prompt, "decoding");
+    const rowsPrompt = prompt && slicePromptRows(prompt, start, start + inputs.length);
     const choices = collateChoices(model, inputs, labelWords, { padId: pad });
     let values: Float32Array;
     try {
       const scores = tf.tidy(() =>
-        labelScores(model, prompt, choices, {
+        labelScores(model, rowsPrompt, choices, {
           combine: options.combine,
           lengthNormalize: options.lengthNormalize,
         })

@@ -49,7 +49,8 @@ export interface Combined {
   readonly mask: tf.Tensor2D;
   /**
    * `[B·(P + T)]`: for each output row (flat), its source row in `[inputs as [B·T] ; prompt
-   * [P]]`; a value `v ≥ B·T` is prompt row `v − B·T`.
+   * [P]]`; a value `v ≥ B·T` is prompt row `v − B·T` (with {@link MixedPrompts}, the prompts'
+   * rows one after another, then one zero row at the masked slack).
    */
   readonly index: Int32Array;
   /** `[B·T]`: for each input position (flat, `b·T + t`), the flat output row it went to. */
@@ -60,7 +61,7 @@ export interface Combined {
 /**
  * Puts a prompt into a batch of input embeddings.
  *
- * @param prompt `[P, H]` float32; gradients flow back to it
+ * @param prompt `[P, H]` float32, or one per row ({@link MixedPrompts}); gradients flow back
  * @param embeds `[B, T, H]` float32 input embeddings
  * @param mask `[B, T]` padding mask (int32, float32 or bool; non-zero means a real token)
  * @returns the combined embeddings and mask, and the index maps
@@ -78,7 +79,7 @@ export interface Combined {
  * tf.dispose([prompt, embeds, mask, c.embeds, c.mask]);
  * ```
  */
-export type Combine = (prompt: tf.Tensor, embeds: tf.Tensor, mask: tf.Tensor) => Combined;
+export type Combine = (prompt: PromptInput, embeds: tf.Tensor, mask: tf.Tensor) => Combined;
 
 /**
  * Where the prompt goes in one row: a column in `[0, T]`, from the row's mask.
@@ -107,17 +108,32 @@ export type Placement = (rowMask: ArrayLike<number>) => number;
 
 const shapeText = (t: tf.Tensor) => `[${t.shape.join(", ")}]`;
 
-function checkInputs(prompt: tf.Tensor, embeds: tf.Tensor, mask: tf.Tensor): void {
-  if (prompt.rank !== 2 || prompt.dtype !== "float32") {
-    throw new TypeError(
-      `Combine: the prompt is ${prompt.dtype} ${shapeText(prompt)}; expected float32 [P, H]`,
+function checkInputs(mixed: MixedPrompts, embeds: tf.Tensor, mask: tf.Tensor): void {
+  if (mixed.prompts.length === 0) {
+    throw new RangeError("Combine: no prompts; expected at least one [P, H] prompt");
+  }
+  mixed.prompts.forEach((prompt, k) => {
+    if (prompt.rank !== 2 || prompt.dtype !== "float32") {
+      const which = mixed.prompts.length === 1 ? "the prompt" : `prompt ${k}`;
+      throw new TypeError(
+        `Combine: ${which} is ${prompt.dtype} ${shapeText(prompt)}; expected float32 [P, H]`,
+      );
+    }
+  });
+  const h = mixed.prompts[0].shape[1];
+  const other = mixed.prompts.findIndex((x) => x.shape[1] !== h);
+  if (other >= 0) {
+    throw new RangeError(
+      `Combine: prompt ${other} is ${
+        shapeText(mixed.prompts[other])
+      }; expected [P, ${h}] (prompt 0's width)`,
     );
   }
-  if (embeds.rank !== 3 || embeds.dtype !== "float32" || embeds.shape[2] !== prompt.shape[1]) {
+  if (embeds.rank !== 3 || embeds.dtype !== "float32" || embeds.shape[2] !== h) {
     throw new RangeError(
       `Combine: the input embeddings are ${embeds.dtype} ${
         shapeText(embeds)
-      }; expected float32 [B, T, ${prompt.shape[1]}] (the prompt's width)`,
+      }; expected float32 [B, T, ${h}] (the prompt's width)`,
     );
   }
   if (mask.rank !== 2 || mask.shape[0] !== embeds.shape[0] || mask.shape[1] !== embeds.shape[1]) {
@@ -127,25 +143,133 @@ function checkInputs(prompt: tf.Tensor, embeds: tf.Tensor, mask: tf.Tensor): voi
       }] (the embeddings' [B, T])`,
     );
   }
+  checkRows(mixed, embeds.shape[0]);
+}
+
+/**
+ * Checks a {@link MixedPrompts}' row indices: one per batch row, each `-1` or a prompt's index.
+ *
+ * @param mixed the prompts and each row's index
+ * @param b the batch's rows
+ * @throws {RangeError} naming the first row that is wrong
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { checkRows } from "./combine.ts";
+ * import assert from "node:assert/strict";
+ * const prompts = [tf.zeros([1, 2])];
+ * assert.throws(() => checkRows({ prompts, rows: [0, 1] }, 2), /row 1 names prompt 1; expected -1 or an index in \[0, 1\)/);
+ * tf.dispose(prompts);
+ * ```
+ */
+export function checkRows(mixed: MixedPrompts, b: number): void {
+  if (mixed.rows.length !== b) {
+    throw new RangeError(
+      `Combine: ${mixed.rows.length} prompt rows; expected ${b} (one per batch row)`,
+    );
+  }
+  for (let i = 0; i < b; i++) {
+    const k = mixed.rows[i];
+    if (!Number.isInteger(k) || k < -1 || k >= mixed.prompts.length) {
+      throw new RangeError(
+        `Combine: row ${i} names prompt ${k}; expected -1 or an index in [0, ${mixed.prompts.length})`,
+      );
+    }
+  }
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Every row's prompt: one `[P, H]` prompt for the whole batch, or a {@link MixedPrompts} naming
+ * one per row.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { PromptInput } from "./combine.ts";
+ * import assert from "node:assert/strict";
+ * const one: PromptInput = tf.zeros([2, 4]);
+ * assert(one instanceof tf.Tensor);
+ * one.dispose();
+ * ```
+ */
+export type PromptInput = tf.Tensor | MixedPrompts;
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Several prompts over one batch, each row naming its own: `prompts[rows[i]]` is row `i`'s
+ * prompt, `-1` none. Prompts may differ in length (not in width); a combine gives the batch the
+ * longest used prompt's width and masks the slack of a row with a shorter one (placed before the
+ * row, where it changes neither positions nor attention), so that each row's result is the one
+ * it gets alone with its own prompt. Gradients reach each row's own prompt only; a prompt no row
+ * names gets a zero gradient.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { type MixedPrompts, prefix } from "./combine.ts";
+ * import assert from "node:assert/strict";
+ * const mixed: MixedPrompts = { prompts: [tf.fill([1, 1], 8), tf.fill([2, 1], 9)], rows: [0, 1] };
+ * const embeds = tf.tensor3d([[[1], [2]], [[3], [4]]]); // [B = 2, T = 2, H = 1]
+ * const c = prefix(mixed, embeds, tf.ones([2, 2], "int32"));
+ * assert.equal(c.embeds.dataSync().join(), "0,8,1,2,9,9,3,4"); // [B, 2 + T, H]: row 0 has slack
+ * assert.equal(c.mask.dataSync().join(), "0,1,1,1,1,1,1,1");
+ * tf.dispose([...mixed.prompts, embeds, c.embeds, c.mask]);
+ * ```
+ */
+export interface MixedPrompts {
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /** The prompts, each `[P_k, H]` float32; the caller keeps owning them. */
+  readonly prompts: readonly tf.Tensor[];
+  /** `[B]`: each row's index into `prompts`, or -1 for no prompt. */
+  readonly rows: ArrayLike<number>;
+}
+
+/** A {@link PromptInput} as a list of prompts and each row's index: one prompt is every row's. */
+function asMixed(prompt: PromptInput, b: number): MixedPrompts {
+  return prompt instanceof tf.Tensor ? { prompts: [prompt], rows: new Int32Array(b) } : prompt;
 }
 
 /**
  * The index maps of an insertion: `index` (output → source), `placed` (input → output), the
- * new 0/1 mask and, for the prompt's gradient, `promptRows` `[P·B]`: the output rows of prompt
- * row `k` at `k·B … k·B + B − 1`.
+ * new 0/1 mask and, for each prompt's gradient, `promptRows[k]` `[P_k·B_k]`: the output rows of
+ * prompt `k`'s row `r` at `r·B_k … r·B_k + B_k − 1` (`B_k` the rows naming it, `users[k]`). The
+ * source is `[inputs [B·T] ; prompt 0 ; prompt 1 ; … ; a zero row]`; a row whose prompt is
+ * shorter than the width's `P` starts with `P − P_i` slack positions (the zero row, masked).
  */
 function plan(
   placement: Placement,
   mask: ArrayLike<number>,
   b: number,
   t: number,
-  p: number,
-): { index: Int32Array; placed: Int32Array; mask: Int32Array; promptRows: Int32Array } {
+  lengths: readonly number[],
+  rowPrompt: ArrayLike<number>,
+): {
+  index: Int32Array;
+  placed: Int32Array;
+  mask: Int32Array;
+  promptRows: Int32Array[];
+  users: number[];
+  p: number;
+} {
+  const offsets: number[] = [];
+  let total = b * t;
+  for (const length of lengths) {
+    offsets.push(total);
+    total += length;
+  }
+  const zero = total; // the zero row, after every prompt's
+  const lengthOf = (i: number) => rowPrompt[i] < 0 ? 0 : lengths[rowPrompt[i]];
+  let p = b === 0 ? Math.max(0, ...lengths) : 0;
+  for (let i = 0; i < b; i++) p = Math.max(p, lengthOf(i));
+  const users = lengths.map(() => 0);
+  for (let i = 0; i < b; i++) if (rowPrompt[i] >= 0) users[rowPrompt[i]]++;
   const width = p + t;
   const index = new Int32Array(b * width);
   const placed = new Int32Array(b * t);
   const newMask = new Int32Array(b * width);
-  const promptRows = new Int32Array(p * b);
+  const promptRows = lengths.map((length, k) => new Int32Array(length * users[k]));
+  const seen = lengths.map(() => 0); // the rows so far naming each prompt
   const row = new Float64Array(t);
   for (let i = 0; i < b; i++) {
     for (let j = 0; j < t; j++) row[j] = mask[i * t + j] ? 1 : 0;
@@ -155,50 +279,60 @@ function plan(
         `Combine: the placement of row ${i} is ${at}; expected an integer in [0, ${t}]`,
       );
     }
+    const k = rowPrompt[i], pi = lengthOf(i), slack = p - pi;
     for (let j = 0; j < width; j++) {
       const out = i * width + j;
-      if (j >= at && j < at + p) {
-        index[out] = b * t + (j - at);
+      const c = j - slack; // the column in the row as it is alone, `[0, P_i + T)`
+      if (c < 0) {
+        index[out] = zero; // slack: masked, so no position counts it and nothing attends to it
+      } else if (c >= at && c < at + pi) {
+        index[out] = offsets[k] + (c - at);
         newMask[out] = 1;
-        promptRows[(j - at) * b + i] = out;
+        promptRows[k][(c - at) * users[k] + seen[k]] = out;
       } else {
-        const src = j < at ? j : j - p;
+        const src = c < at ? c : c - pi;
         index[out] = i * t + src;
         newMask[out] = row[src];
         placed[i * t + src] = out;
       }
     }
+    if (k >= 0) seen[k]++;
   }
-  return { index, placed, mask: newMask, promptRows };
+  return { index, placed, mask: newMask, promptRows, users, p };
 }
 
 /**
- * One gather over `[flat ; prompt]` with a gradient written as gathers too: TensorFlow.js's own
- * gradient of `gather` needs `UnsortedSegmentSum`, which the WASM backend lacks. Each input row
- * appears once in the output (its gradient is one gather); each prompt row appears once per
- * batch row (its gradient sums `B` gathered rows).
+ * One gather over `[flat ; prompts ; zero row]` with a gradient written as gathers too:
+ * TensorFlow.js's own gradient of `gather` needs `UnsortedSegmentSum`, which the WASM backend
+ * lacks. Each input row appears once in the output (its gradient is one gather); each row of
+ * prompt `k` appears once per batch row naming it (its gradient sums those `B_k` rows).
  */
 function insertRows(
-  prompt: tf.Tensor,
+  prompts: readonly tf.Tensor[],
   flat: tf.Tensor,
-  maps: { index: Int32Array; placed: Int32Array; promptRows: Int32Array },
-  b: number,
+  maps: { index: Int32Array; placed: Int32Array; promptRows: Int32Array[]; users: number[] },
 ): tf.Tensor {
-  const [p, h] = prompt.shape;
-  const f = tf.customGrad((pr, fl) => {
-    const source = tf.concat([fl as tf.Tensor2D, pr as tf.Tensor2D], 0); // [B·T + P, H]
+  const h = flat.shape[1] as number;
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const inputs = args.slice(0, prompts.length + 1) as tf.Tensor2D[];
+    const source = tf.concat([...inputs, tf.zeros([1, h])], 0); // [B·T + ΣP_k + 1, H]
     const value = tf.gather(source, tf.tensor1d(maps.index, "int32")); // [B·(P + T), H]
     return {
       value,
-      gradFunc: (dy: tf.Tensor) => {
-        const rows = tf.gather(dy, tf.tensor1d(maps.promptRows, "int32")); // [P·B, H]
-        const dPrompt = tf.sum(tf.reshape(rows, [p, b, h]), 1); // [P, H]
-        const dFlat = tf.gather(dy, tf.tensor1d(maps.placed, "int32")); // [B·T, H]
-        return [dPrompt, dFlat];
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+        const g = dy as tf.Tensor;
+        const dFlat = tf.gather(g, tf.tensor1d(maps.placed, "int32")); // [B·T, H]
+        const dPrompts = prompts.map((prompt, k) => {
+          const pk = prompt.shape[0] as number, bk = maps.users[k];
+          if (bk === 0 || pk === 0) return tf.zerosLike(prompt); // no row names it
+          const rows = tf.gather(g, tf.tensor1d(maps.promptRows[k], "int32")); // [P_k·B_k, H]
+          return tf.sum(tf.reshape(rows, [pk, bk, h]), 1); // [P_k, H]
+        });
+        return [dFlat, ...dPrompts];
       },
     };
-  });
-  return f(prompt, flat);
+  }) as (...xs: tf.Tensor[]) => tf.Tensor;
+  return f(flat, ...prompts);
 }
 
 /**
@@ -224,13 +358,15 @@ function insertRows(
  */
 export function combineAt(placement: Placement): Combine {
   return (prompt, embeds, mask) => {
-    checkInputs(prompt, embeds, mask);
     const [b, t, h] = embeds.shape;
-    const p = prompt.shape[0];
-    const maps = plan(placement, mask.dataSync(), b, t, p);
+    const mixed = asMixed(prompt, b);
+    checkInputs(mixed, embeds, mask);
+    const lengths = mixed.prompts.map((x) => x.shape[0] as number);
+    const maps = plan(placement, mask.dataSync(), b, t, lengths, mixed.rows);
+    const p = maps.p;
     return tf.tidy(() => {
       const flat = tf.reshape(embeds, [b * t, h]); // [B·T, H]
-      const rows = insertRows(prompt, flat, maps, b); // [B·(P + T), H]
+      const rows = insertRows(mixed.prompts, flat, maps); // [B·(P + T), H]
       return {
         embeds: tf.reshape(rows, [b, p + t, h]) as tf.Tensor3D, // [B, P + T, H]
         mask: tf.tensor2d(maps.mask, [b, p + t], "int32"),
@@ -255,7 +391,7 @@ function lastReal(row: ArrayLike<number>): number {
  * The prompt right before each row's first real token: column 0 with right padding, after the
  * pads with left padding (a row with no real token gets it at column 0). The default.
  *
- * @param prompt `[P, H]` float32
+ * @param prompt `[P, H]` float32, or one per row ({@link MixedPrompts})
  * @param embeds `[B, T, H]` float32
  * @param mask `[B, T]`, non-zero at real tokens
  * @returns `[B, P + T, H]` embeddings, `[B, P + T]` int32 mask and the index maps
@@ -279,7 +415,7 @@ export const prefix: Combine = combineAt((row) => Math.max(firstReal(row), 0));
  * The prompt right after each row's first real token (the BOS of decoder-only inputs); a row
  * with no real token gets it at column 0.
  *
- * @param prompt `[P, H]` float32
+ * @param prompt `[P, H]` float32, or one per row ({@link MixedPrompts})
  * @param embeds `[B, T, H]` float32
  * @param mask `[B, T]`, non-zero at real tokens
  * @returns `[B, P + T, H]` embeddings, `[B, P + T]` int32 mask and the index maps
@@ -305,7 +441,7 @@ export const prefixAfterBos: Combine = combineAt((row) => {
  * The prompt right before each row's last real token (the EOS); a row with no real token gets
  * it at column 0.
  *
- * @param prompt `[P, H]` float32
+ * @param prompt `[P, H]` float32, or one per row ({@link MixedPrompts})
  * @param embeds `[B, T, H]` float32
  * @param mask `[B, T]`, non-zero at real tokens
  * @returns `[B, P + T, H]` embeddings, `[B, P + T]` int32 mask and the index maps
@@ -330,7 +466,7 @@ export const suffix: Combine = combineAt((row) => Math.max(lastReal(row), 0));
  *
  * @param labels `[B, T]` int32
  * @param index the combine's {@link Combined.index}, `[B·(P + T)]`
- * @param promptLength `P`
+ * @param promptLength `P` (with {@link MixedPrompts}, the longest used: the width less `T`)
  * @param ignoreIndex the label of a position that is not a target (default -100)
  * @returns `[B, P + T]` int32
  * @example
@@ -369,7 +505,9 @@ export function moveLabels(
   }
   return tf.tidy(() => {
     const flat = tf.reshape(labels, [b * t]); // [B·T]
-    const source = tf.concat([flat, tf.fill([promptLength], ignoreIndex, "int32")]); // [B·T + P]
+    // Every source row past the inputs (the prompts' rows, the slack's zero row) is ignored.
+    const past = index.reduce((m, v) => Math.max(m, v + 1), b * t) - b * t;
+    const source = tf.concat([flat, tf.fill([past], ignoreIndex, "int32")]); // [B·T + ΣP_k + 1]
     const moved = tf.gather(source, tf.tensor1d(index, "int32")); // [B·(P + T)]
     return tf.reshape(moved, [b, t + promptLength]) as tf.Tensor2D; // [B, P + T]
   });

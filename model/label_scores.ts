@@ -12,7 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "./frozen.ts";
 import type { Recompute } from "./kernels/recompute.ts";
-import { type Combine, prefix } from "./combine.ts";
+import { type Combine, prefix, type PromptInput } from "./combine.ts";
 import { sequenceLogLikelihood } from "./loss.ts";
 import { packLayout, splitChoices } from "./_packed_labels.ts";
 import {
@@ -84,7 +84,7 @@ export interface LabelScoreOptions {
  */
 export function labelScores(
   model: FrozenModel,
-  prompt: tf.Tensor | undefined,
+  prompt: PromptInput | undefined,
   choices: readonly PromptBatch[],
   options: LabelScoreOptions = {},
 ): tf.Tensor {
@@ -116,7 +116,7 @@ export function labelScores(
 /** A decoder-only model's scores: every label packed after the input, one pass. */
 function packedScores(
   model: FrozenModel,
-  prompt: tf.Tensor | undefined,
+  prompt: PromptInput | undefined,
   choices: readonly CausalBatch[],
   combine: Combine,
   recompute: Recompute,

@@ -22,6 +22,8 @@
  * @module
  */
 export { type FrozenModel, loadModel } from "./load.ts";
+export type { MixedPrompts, PromptInput } from "./combine.ts";
+export { mixPrompts, slicePromptRows } from "./mixed.ts";
 export { type GenerationConfig, parseGenerationConfig } from "./generation_config.ts";
 export { type Architecture, disposeCache, type KVCache, type LayerCache } from "./types.ts";
 export type { Activation } from "./layers.ts";

@@ -19,7 +19,7 @@ import { gpt2Forward, gpt2Head, gpt2Hidden } from "./gpt2/forward.ts";
 import { llamaForward, llamaHead, llamaHidden } from "./llama/forward.ts";
 import type { DecoderHidden, DecoderOptions, DecoderOutput } from "./_decoder.ts";
 import type { Recompute } from "./kernels/recompute.ts";
-import type { Combine } from "./combine.ts";
+import type { Combine, PromptInput } from "./combine.ts";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
@@ -284,10 +284,11 @@ export function checkBatch(model: FrozenModel, batch: PromptBatch, needLabels: b
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
- * Checks that a prompt is float32 `[P, H]` with the model's width `H`.
+ * Checks that a prompt (or each of a `MixedPrompts`') is float32 `[P, H]` with the model's
+ * width `H`.
  *
  * @param model the model
- * @param prompt the prompt
+ * @param prompt the prompt, or the prompts of each row
  * @param by who checks (how the error reads)
  * @throws {RangeError} naming the prompt's and the expected shape
  * @example
@@ -305,20 +306,23 @@ export function checkBatch(model: FrozenModel, batch: PromptBatch, needLabels: b
  */
 export function checkPrompt(
   model: FrozenModel,
-  prompt: tf.Tensor,
+  prompt: PromptInput,
   by: CheckedBy = "objective",
 ): void {
   const width = embeddingTable(model).shape[1];
-  if (prompt.rank !== 2 || prompt.dtype !== "float32" || prompt.shape[1] !== width) {
-    const lead = by === "decoding" ? "Decoding: the prompt" : "The prompt";
-    throw new RangeError(
-      `${lead} is ${prompt.dtype} ${
-        shapeText(prompt)
-      }; expected float32 [P, ${width}] (the model's width)`,
-    );
-  }
+  const prompts = prompt instanceof tf.Tensor ? [prompt] : prompt.prompts;
+  prompts.forEach((p, k) => {
+    if (p.rank !== 2 || p.dtype !== "float32" || p.shape[1] !== width) {
+      const which = prompt instanceof tf.Tensor ? "the prompt" : `prompt ${k}`;
+      const lead = by === "decoding"
+        ? `Decoding: ${which}`
+        : which[0].toUpperCase() + which.slice(1);
+      throw new RangeError(
+        `${lead} is ${p.dtype} ${shapeText(p)}; expected float32 [P, ${width}] (the model's width)`,
+      );
+    }
+  });
 }
-
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
  * Embeds ids with the model's input embedding table.
@@ -377,7 +381,7 @@ export interface PromptedInputs {
  * Without a prompt, the embedded ids and their mask as 0/1 int32. Call it inside a `tf.tidy`.
  *
  * @param model the model
- * @param prompt `[P, H]` float32, or undefined for none
+ * @param prompt `[P, H]` float32, one per row (`MixedPrompts`), or undefined for none
  * @param batch the ids and mask `[B, T]`
  * @param combine where the prompt goes
  * @returns the embeddings `[B, W, H]`, mask `[B, W]` and, with a prompt, the index maps
@@ -403,7 +407,7 @@ export interface PromptedInputs {
  */
 export function promptedInputs(
   model: FrozenModel,
-  prompt: tf.Tensor | undefined,
+  prompt: PromptInput | undefined,
   batch: InputBatch,
   combine: Combine,
 ): PromptedInputs {
@@ -579,7 +583,7 @@ export function t5DecodeTargets(
  *
  * @param model a T5 model
  * @param batch the input ids and mask `[B, T]`
- * @param prompt `[P, H]` float32, or undefined for none
+ * @param prompt `[P, H]` float32, one per row (`MixedPrompts`), or undefined for none
  * @param combine where the prompt goes
  * @param recompute what the backward pass keeps of the encoder
  * @returns the states `[B, P + T, H]`, the mask `[B, P + T]` and the combine's index maps
@@ -609,7 +613,7 @@ export function t5DecodeTargets(
 export function t5EncodeWithPrompt(
   model: T5Model,
   batch: InputBatch,
-  prompt: tf.Tensor | undefined,
+  prompt: PromptInput | undefined,
   combine: Combine,
   recompute: Recompute,
 ): { states: tf.Tensor; mask: tf.Tensor; index?: Int32Array } {
@@ -652,7 +656,7 @@ export interface ForwardOptions {
  *
  * @param model the model
  * @param batch a batch that fits the model (see {@link checkBatch})
- * @param prompt `[P, H]` float32, or undefined for none
+ * @param prompt `[P, H]` float32, one per row (`MixedPrompts`), or undefined for none
  * @param options the combine, the ignored label, what the encoder's backward pass keeps
  * @returns the logits, and the labels (T5) or the index maps (decoder-only)
  * @example
@@ -676,7 +680,7 @@ export interface ForwardOptions {
 export function promptForward(
   model: FrozenModel,
   batch: PromptBatch,
-  prompt: tf.Tensor | undefined,
+  prompt: PromptInput | undefined,
   options: ForwardOptions,
 ): { logits: tf.Tensor; labels?: tf.Tensor; placed?: Int32Array; index?: Int32Array } {
   const { combine, ignore, recompute } = options;
@@ -782,7 +786,7 @@ export function pickRows(x: tf.Tensor, rows: Int32Array): tf.Tensor {
  *
  * @param model a decoder-only model
  * @param batch a batch with labels `[B, T]`
- * @param prompt `[P, H]` float32, or undefined for none
+ * @param prompt `[P, H]` float32, one per row (`MixedPrompts`), or undefined for none
  * @param options the combine, the ignored label, what the backward pass keeps
  * @returns the logits `[B, K, V]` and the next tokens `[B, K]`
  * @example
@@ -812,7 +816,7 @@ export function pickRows(x: tf.Tensor, rows: Int32Array): tf.Tensor {
 export function causalTargets(
   model: FrozenModel,
   batch: CausalBatch,
-  prompt: tf.Tensor | undefined,
+  prompt: PromptInput | undefined,
   options: ForwardOptions,
 ): { logits: tf.Tensor; next: tf.Tensor } {
   const inputs = promptedInputs(model, prompt, batch, options.combine); // [B, W, H]

@@ -106,7 +106,7 @@ export { tunePrompt, type TunePromptOptions, type TunePromptResult } from "./tun
 export type { Initializer } from "../initializers/types.ts";
 export type { DType, HostData } from "../io/dtype.ts";
 export type { HostTensor } from "../io/host_tensor.ts";
-export type { Combine, Combined } from "../model/combine.ts";
+export type { Combine, Combined, MixedPrompts, PromptInput } from "../model/combine.ts";
 export type { CausalBatch, PromptBatch, Seq2SeqBatch } from "../model/prompted.ts";
 export type { CrossEntropyOptions } from "../model/loss.ts";
 export type { RankBatch, TokenExample } from "../data/batch.ts";

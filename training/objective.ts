@@ -19,7 +19,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/load.ts";
 import type { Recompute } from "../model/kernels/recompute.ts";
 import { crossEntropy, type CrossEntropyOptions } from "../model/loss.ts";
-import { type Combine, dropPrompt, prefix } from "../model/combine.ts";
+import { type Combine, dropPrompt, prefix, type PromptInput } from "../model/combine.ts";
 import {
   type CausalBatch,
   causalTargets,
@@ -60,21 +60,22 @@ export interface ObjectiveOptions {
  * A function of the prompt: what {@link promptLoss} and {@link promptLogits} return. It closes
  * over the model and the batch (the caller keeps owning both) and returns a new tensor.
  *
- * @param prompt `[P, H]` float32
+ * @param prompt `[P, H]` float32, or one per row (`MixedPrompts`)
  * @returns the value for this prompt
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import type { OfPrompt } from "./objective.ts";
  * import assert from "node:assert/strict";
- * const size: OfPrompt<tf.Scalar> = (prompt) => tf.scalar(prompt.size);
+ * const size: OfPrompt<tf.Scalar> = (prompt) =>
+ *   tf.scalar(prompt instanceof tf.Tensor ? prompt.size : prompt.prompts.length);
  * const p = tf.zeros([2, 3]);
  * const s = size(p);
  * assert(s.dataSync()[0] === 6);
  * tf.dispose([p, s]);
  * ```
  */
-export type OfPrompt<T extends tf.Tensor> = (prompt: tf.Tensor) => T;
+export type OfPrompt<T extends tf.Tensor> = (prompt: PromptInput) => T;
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
