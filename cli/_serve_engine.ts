@@ -1,15 +1,17 @@
 /**
  * The server's engine: a batch of rows (see `_serve_rows.ts`) computed on the frozen model.
- * Rows are grouped by prompt and by what they ask (the same label words, the same decoding),
- * and each group is one call of the single-prompt functions (`rankClassify`,
- * `generateAndMatch`) with the whole group in one pass. A mixed-prompt batch (one pass over rows
- * of several prompts) would replace this file and nothing else.
+ * Rows are grouped by what they ask (the same label words, the same decoding, the same combine),
+ * whatever their prompts, and each group is one mixed-prompt call (`rankClassify`,
+ * `generateAndMatch` with a `MixedPrompts`: every row its own prompt) with the whole group in
+ * one pass.
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs";
 import { specialIds } from "../decode/mod.ts";
 import { generateAndMatch, rankClassify } from "../eval/mod.ts";
 import { toTensor } from "../io/host_tensor.ts";
+import type { PromptInput } from "../model/combine.ts";
 import type { FrozenModel } from "../model/load.ts";
 import { orThrow } from "../problem.ts";
 import { key } from "../random/mod.ts";
@@ -17,35 +19,53 @@ import type { HfTokenizer } from "../tokenizer/mod.ts";
 import { combineOf } from "./_run_config.ts";
 import type { Row, RowResult, RunBatch, ServedPrompt } from "./_serve_rows.ts";
 
-/** What rows of one group share, as a string; rows of one prompt and one signature go together. */
+/**
+ * What rows of one group share, as a string: the task and the combine (one call places every
+ * row's prompt the same way); the prompts may differ.
+ */
 function signature(row: Row): string {
-  const t = row.task;
-  if (t.kind === "classify") return JSON.stringify(["c", t.labels, t.lengthNormalize]);
+  const t = row.task, c = row.prompt.combine;
+  if (t.kind === "classify") return JSON.stringify(["c", c, t.labels, t.lengthNormalize]);
   // A sampled request draws from its own seed's key: it is decoded alone.
-  if (t.decoding.mode === "sample") return JSON.stringify(["s", row.request, t.seed ?? 0]);
-  return JSON.stringify(["g", t.decoding, t.maxNewTokens]);
+  if (t.decoding.mode === "sample") return JSON.stringify(["s", c, row.request, t.seed ?? 0]);
+  return JSON.stringify(["g", c, t.decoding, t.maxNewTokens]);
 }
 
-/** The rows' indices, grouped by prompt (the object: a reloaded prompt is another) and signature. */
+/** The rows' indices, grouped by signature, in order of first appearance. */
 function groups(rows: readonly Row[]): number[][] {
-  const byPrompt = new Map<ServedPrompt, Map<string, number[]>>();
+  const bySig = new Map<string, number[]>();
   rows.forEach((row, i) => {
-    const bySig = byPrompt.get(row.prompt) ?? new Map<string, number[]>();
-    byPrompt.set(row.prompt, bySig);
     const s = signature(row);
     bySig.set(s, [...(bySig.get(s) ?? []), i]);
   });
-  return [...byPrompt.values()].flatMap((m) => [...m.values()]);
+  return [...bySig.values()];
 }
 
-/** One group of rows (one prompt, one task) in one call. */
+/**
+ * The group's prompts as one input: the prompt itself when every row has the same, else a
+ * `MixedPrompts` (each distinct prompt once, each row its index). The caller disposes `owned`.
+ */
+function promptsOf(rows: readonly Row[]): { input: PromptInput; owned: readonly tf.Tensor[] } {
+  const index = new Map<ServedPrompt, number>();
+  const owned: tf.Tensor[] = [];
+  const at = Int32Array.from(rows, (r) => {
+    const known = index.get(r.prompt);
+    if (known !== undefined) return known;
+    owned.push(orThrow(toTensor(r.prompt.values, r.prompt.name))); // [P_k, H]
+    index.set(r.prompt, owned.length - 1);
+    return owned.length - 1;
+  });
+  return { input: owned.length === 1 ? owned[0] : { prompts: owned, rows: at }, owned };
+}
+
+/** One group of rows (one task, one combine, any prompts) in one call. */
 async function runGroup(
   model: FrozenModel,
   tokenizer: HfTokenizer,
   rows: readonly Row[],
 ): Promise<RowResult[]> {
   const first = rows[0];
-  const prompt = orThrow(toTensor(first.prompt.values, first.prompt.name)); // [P, H]
+  const { input: prompt, owned } = promptsOf(rows);
   const combine = combineOf(first.prompt.combine);
   const padTokenId = specialIds(model).padTokenId;
   const inputs = rows.map((r) => r.inputIds);
@@ -81,14 +101,14 @@ async function runGroup(
       score: g.score,
     }));
   } finally {
-    prompt.dispose();
+    tf.dispose([...owned]);
   }
 }
 
 /**
- * The engine of one frozen model: a batch's rows grouped by prompt and task, each group in one
- * pass of `rankClassify` or `generateAndMatch`, the results put back in the rows' order. A
- * sampled request is a group of its own, decoded from `key(seed)`.
+ * The engine of one frozen model: a batch's rows grouped by task and combine, each group, its
+ * rows' prompts mixed, in one pass of `rankClassify` or `generateAndMatch`; the results put back
+ * in the rows' order. A sampled request is a group of its own, decoded from `key(seed)`.
  *
  * @param model the frozen model
  * @param tokenizer turns generated ids into text
@@ -100,19 +120,23 @@ async function runGroup(
  * import { orThrow } from "../problem.ts";
  * import { loadTokenizer } from "../tokenizer/mod.ts";
  * import { disposeTree } from "../tree/tree.ts";
- * import { groupingEngine } from "./_serve_engine.ts";
+ * import { batchEngine } from "./_serve_engine.ts";
  * import assert from "node:assert/strict";
  * const model = orThrow(await loadModel("tests/fixtures/cli/model"));
  * const tokenizer = orThrow(await loadTokenizer("tests/fixtures/cli/model"));
- * const prompt = { name: "p", values: hostTensor("float32", [2, 8], new Float32Array(16)), combine: "prefix" } as const;
+ * const p = { name: "p", values: hostTensor("float32", [2, 8], new Float32Array(16)), combine: "prefix" } as const;
+ * const q = { name: "q", values: hostTensor("float32", [1, 8], new Float32Array(8).fill(1)), combine: "prefix" } as const;
  * const task = { kind: "classify", labels: [[5, 1], [6, 1]], lengthNormalize: false } as const;
- * const run = groupingEngine(model, tokenizer);
- * const out = await run([{ request: 1, prompt, inputIds: [7, 1], task }, { request: 2, prompt, inputIds: [8, 9, 1], task }]);
- * assert(out.length === 2 && out[1].kind === "classify" && out[1].scores.length === 2);
+ * const run = batchEngine(model, tokenizer);
+ * // Two prompts, one pass; each row as it would be alone with its prompt.
+ * const both = await run([{ request: 1, prompt: p, inputIds: [7, 1], task }, { request: 2, prompt: q, inputIds: [8, 9, 1], task }]);
+ * const [alone] = await run([{ request: 3, prompt: q, inputIds: [8, 9, 1], task }]);
+ * assert(both[1].kind === "classify" && alone.kind === "classify");
+ * both[1].scores.forEach((s, k) => assert(Math.abs(s - alone.scores[k]) < 1e-5));
  * disposeTree(model.params);
  * ```
  */
-export function groupingEngine(model: FrozenModel, tokenizer: HfTokenizer): RunBatch {
+export function batchEngine(model: FrozenModel, tokenizer: HfTokenizer): RunBatch {
   return async (rows) => {
     const out: RowResult[] = new Array(rows.length);
     for (const indices of groups(rows)) {

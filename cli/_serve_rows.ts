@@ -1,7 +1,8 @@
 /**
  * What the server's batcher hands the engine: rows, each naming its prompt and what to do with
  * its input (rank over label words, or generate), and what comes back per row. The engine
- * (`_serve_engine.ts`) is the one file that decides how a batch of rows is computed.
+ * (`_serve_engine.ts`) is the one file that decides how a batch of rows is computed (rows of
+ * different prompts in one mixed-prompt pass).
  *
  * @module
  */

@@ -10,7 +10,7 @@ import { problem } from "../problem.ts";
 import { Failure, one, orFail, parseCommand, positionals, required, UsageError } from "./args.ts";
 import { disposeFrozen, loadFrozen } from "./_model.ts";
 import { type BatchStats, makeBatcher } from "./_serve_batcher.ts";
-import { groupingEngine } from "./_serve_engine.ts";
+import { batchEngine } from "./_serve_engine.ts";
 import { makeHandler } from "./_serve_http.ts";
 import { type Catalog, EMPTY_CATALOG, promptSource, scanPrompts } from "./_serve_prompts.ts";
 import { DEFAULT_LIMITS, type Limits } from "./_serve_request.ts";
@@ -174,7 +174,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
       minRescanMs: options.minRescanMs,
       onScan: (c) => printProblems(c, log, said),
     });
-    const engine = groupingEngine(frozen.model, frozen.tokenizer);
+    const engine = batchEngine(frozen.model, frozen.tokenizer);
     const batcher = makeBatcher(options.wrapEngine?.(engine) ?? engine, { windowMs, maxBatch });
     let draining = false;
     const handler = makeHandler({

@@ -114,13 +114,19 @@ Deno.test("serve answers each request as the library computes it alone, over sev
   try {
     const texts = ["a fine film", "dull and long", "the best of the year, truly", "no"];
     const classify = [...f.prompts.keys()].flatMap((name) =>
-      texts.map((text) => ({ name, text, labels: name === "one" ? ["yes", "no"] : undefined }))
+      // "one" asks for "pos"'s labels: the rows of both go in one mixed-prompt pass.
+      texts.map((text) => ({
+        name,
+        text,
+        labels: name === "one" ? ["positive", "negative"] : undefined,
+      }))
     );
     const generate = [
       { name: "pos", text: "a fine film", decoding: { mode: "greedy" } },
       { name: "rnd", text: "dull and long", decoding: { mode: "beam", num_beams: 3 } },
       { name: "one", text: "no", decoding: { mode: "sample", seed: 7, top_k: 20 } },
       { name: "pos", text: "the best of the year, truly", decoding: { mode: "greedy" } },
+      { name: "one", text: "dull and long", decoding: { mode: "greedy" } },
     ];
     const before = tf.memory().numTensors;
     const [ranked, generated] = await Promise.all([
