@@ -1,0 +1,404 @@
+/**
+ * Load test of `cli.ts serve`, bounded and on loopback only: a fixed number of requests from N
+ * concurrent clients over several prompts, against the same server started twice as a
+ * subprocess under its minimal permissions: batched (`--window-ms 5 --max-batch 16`, rows of
+ * different prompts in one pass) and one request at a time (`--window-ms 0 --max-batch 1`).
+ * Reports throughput, p50 / p99 latency, errors, the batches run, and the gain of batching;
+ * checks every answer of both servers against the library's result for that request alone
+ * (`rankClassify` / `generateAndMatch` in this process). Exits 1 on any error or mismatch.
+ *
+ * ```text
+ * deno run -A bench/serve_load.ts [--requests 400] [--clients 8] [--model embedded:default]
+ *                                 [--window-ms 5] [--max-batch 16] [--out FILE.json]
+ * ```
+ *
+ * The prompts (made here by the library's initializers, written as `.npy` with sidecars):
+ * `spam` (class labels ordinary / commercial, 8 tokens), `ham` (sampled vocabulary, 4 tokens,
+ * the same labels), `promo` (random uniform, 8 tokens, the same labels), `review` (class labels
+ * positive / negative, 4 tokens). Seven requests in eight classify, the eighth generates 4
+ * tokens greedily; the batched server ranks the rows of the three prompts that share labels in
+ * one mixed-prompt pass. Takes about a minute on 2 shared cores with the embedded model.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { initBackend } from "../backend.ts";
+import { localModelDir } from "../cli/embedded.ts";
+import { generateAndMatch, rankClassify } from "../eval/mod.ts";
+import { fromEmbeddedList, fromSampleOfEmbeddings, randomUniform } from "../initializers/mod.ts";
+import { writeFileAtomic } from "../io/files.ts";
+import { hostTensor } from "../io/host_tensor.ts";
+import { writeNpy } from "../io/npy.ts";
+import { embeddingTable, loadModel } from "../model/load.ts";
+import { orThrow } from "../problem.ts";
+import { key } from "../random/mod.ts";
+import { loadTokenizer } from "../tokenizer/mod.ts";
+import { disposeTree } from "../tree/tree.ts";
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    requests: { type: "string", default: "400" },
+    clients: { type: "string", default: "8" },
+    model: { type: "string", default: "embedded:default" },
+    "window-ms": { type: "string", default: "5" },
+    "max-batch": { type: "string", default: "16" },
+    out: { type: "string" },
+  },
+});
+
+const int = (name: string, v: string, lo: number, hi: number): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < lo || n > hi) {
+    console.error(`Error: --${name} is ${v}; expected an integer in [${lo}, ${hi}]`);
+    Deno.exit(2);
+  }
+  return n;
+};
+const REQUESTS = int("requests", args.requests, 1, 10_000);
+const CLIENTS = int("clients", args.clients, 1, 64);
+const WINDOW = int("window-ms", args["window-ms"], 0, 1000);
+const MAX_BATCH = int("max-batch", args["max-batch"], 1, 256);
+const NEW_TOKENS = 4;
+/** The whole run stops (exit 1) past this, so that CI never hangs on it. */
+const DEADLINE_MS = 110_000;
+
+const log = (s: string) => console.error(s);
+const started = performance.now();
+const timer = setTimeout(() => {
+  console.error(`Error: the load test ran past ${DEADLINE_MS / 1000} s`);
+  Deno.exit(1);
+}, DEADLINE_MS);
+
+const TEXTS = [
+  "Win a free cruise now, click the link below to claim your prize",
+  "Meeting moved to Thursday at ten, same room as last week",
+  "Lowest prices on watches and bags, limited offer for valued customers",
+  "Can you send me the slides from yesterday's talk?",
+  "A moving film with a wonderful cast and a sharp script",
+  "Dull, overlong and badly acted from start to finish",
+  "Your account has been selected for an exclusive reward",
+  "The build is broken again on the main branch, please have a look",
+  "I laughed, I cried, I would see it again tomorrow",
+  "Cheap loans approved in minutes, no credit check needed",
+  "Lunch on Friday? The new place near the station is good",
+  "The plot makes no sense and the ending is a letdown",
+  "Refinance today and save hundreds every month",
+  "Here are the minutes of the board meeting, comments welcome",
+  "A quiet, beautiful story that stays with you",
+  "Act now: only three days left to upgrade your plan",
+];
+
+interface Prompt {
+  readonly name: string;
+  readonly length: number;
+  readonly labels: readonly string[];
+  readonly init: "class" | "vocab" | "uniform";
+  readonly seed: number;
+}
+const PROMPTS: readonly Prompt[] = [
+  { name: "spam", length: 8, labels: ["ordinary", "commercial"], init: "class", seed: 1 },
+  { name: "ham", length: 4, labels: ["ordinary", "commercial"], init: "vocab", seed: 2 },
+  { name: "promo", length: 8, labels: ["ordinary", "commercial"], init: "uniform", seed: 3 },
+  { name: "review", length: 4, labels: ["positive", "negative"], init: "class", seed: 4 },
+];
+
+interface Req {
+  readonly i: number;
+  readonly prompt: Prompt;
+  readonly text: string;
+  readonly kind: "classify" | "generate";
+}
+/** Request i: prompts in turn, texts stepped by 5 (coprime with 16), every eighth generates. */
+const REQS: readonly Req[] = Array.from({ length: REQUESTS }, (_, i) => ({
+  i,
+  prompt: PROMPTS[i % PROMPTS.length],
+  text: TEXTS[(i * 5 + Math.floor(i / 16)) % TEXTS.length],
+  kind: i % 8 === 7 ? "generate" : "classify",
+}));
+
+const bodyOf = (r: Req) =>
+  JSON.stringify(
+    r.kind === "classify"
+      ? { prompt: r.prompt.name, inputs: [r.text] }
+      : { prompt: r.prompt.name, inputs: [r.text], max_new_tokens: NEW_TOKENS },
+  );
+
+// --- The prompts, made by the library's initializers.
+await initBackend("wasm");
+const dir = await localModelDir(args.model);
+if (dir === undefined) {
+  console.error(`Error: unknown model ${args.model}`);
+  Deno.exit(2);
+}
+const model = orThrow(await loadModel(dir));
+const tokenizer = orThrow(await loadTokenizer(dir));
+const table = embeddingTable(model); // [V, H]
+const width = table.shape[1] as number;
+const promptDir = await Deno.makeTempDir({ prefix: "serve_load_" });
+const tensors = new Map<string, tf.Tensor>();
+for (const p of PROMPTS) {
+  const init = p.init === "class"
+    ? fromEmbeddedList(table, tokenizer, p.labels, { fallback: randomUniform(0.5) })
+    : p.init === "vocab"
+    ? fromSampleOfEmbeddings(table, { populationSize: 5000 })
+    : randomUniform(0.5);
+  const t = init(key(p.seed), [p.length, width]); // [P, H]
+  tensors.set(p.name, t);
+  const h = hostTensor("float32", [p.length, width], (await t.data()) as Float32Array);
+  orThrow(await writeNpy(join(promptDir, `${p.name}.npy`), h));
+  await writeFileAtomic(join(promptDir, `${p.name}.json`), JSON.stringify({ labels: p.labels }));
+}
+
+const setupS = (performance.now() - started) / 1000;
+
+// --- The server, as a subprocess under its minimal permissions.
+const WASM = "node_modules/.deno/@tensorflow+tfjs-backend-wasm@4.22.0/node_modules/" +
+  "@tensorflow/tfjs-backend-wasm/dist";
+
+interface Server {
+  readonly url: string;
+  stop(): Promise<{ code: number; stderr: string }>;
+}
+
+async function startServer(windowMs: number, maxBatch: number): Promise<Server> {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      `--allow-net=127.0.0.1:${port}`,
+      `--allow-read=${dir},${promptDir},${WASM}`,
+      "cli.ts",
+      "serve",
+      "--model",
+      args.model,
+      "--prompts",
+      promptDir,
+      "--port",
+      String(port),
+      "--window-ms",
+      String(windowMs),
+      "--max-batch",
+      String(maxBatch),
+    ],
+    cwd: new URL("../", import.meta.url),
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("Listening on")) {
+    const { done, value } = await reader.read();
+    if (done) {
+      console.error(`Error: the server exited before listening: ${await stderr}`);
+      Deno.exit(1);
+    }
+    out += value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill("SIGTERM");
+      const { code } = await child.status;
+      return { code, stderr: await stderr };
+    },
+  };
+}
+
+// --- The load.
+interface Answer {
+  readonly status: number;
+  readonly ms: number;
+  readonly json?: Record<string, unknown>;
+  readonly error?: string;
+}
+
+async function ask(url: string, r: Req): Promise<Answer> {
+  const t0 = performance.now();
+  try {
+    const res = await fetch(`${url}/${r.kind}`, { method: "POST", body: bodyOf(r) });
+    const json = await res.json();
+    return { status: res.status, ms: performance.now() - t0, json };
+  } catch (e) {
+    return { status: 0, ms: performance.now() - t0, error: String(e) };
+  }
+}
+
+async function load(url: string): Promise<{ answers: Answer[]; wallMs: number }> {
+  // Warm-up: each prompt and kind once, not counted.
+  await Promise.all(REQS.slice(0, 8).map((r) => ask(url, r)));
+  const answers: Answer[] = new Array(REQS.length);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: CLIENTS }, async () => {
+    for (let i = next++; i < REQS.length; i = next++) answers[i] = await ask(url, REQS[i]);
+  }));
+  return { answers, wallMs: performance.now() - t0 };
+}
+
+const quantile = (sorted: readonly number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+
+interface Summary {
+  readonly mode: string;
+  readonly window_ms: number;
+  readonly max_batch: number;
+  readonly requests: number;
+  readonly clients: number;
+  readonly wall_s: number;
+  readonly throughput_rps: number;
+  readonly p50_ms: number;
+  readonly p99_ms: number;
+  readonly errors: number;
+  readonly batches: number;
+  readonly mixed_batches: number;
+  readonly mean_batch_rows: number;
+}
+
+const runs: { summary: Summary; answers: Answer[] }[] = [];
+for (const [mode, w, b] of [["batched", WINDOW, MAX_BATCH], ["one at a time", 0, 1]] as const) {
+  log(`${mode}: starting the server (--window-ms ${w} --max-batch ${b})`);
+  const t0 = performance.now();
+  const server = await startServer(w, b);
+  log(`  listening after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const { answers, wallMs } = await load(server.url);
+  const health = await (await fetch(`${server.url}/health`)).json();
+  const stopped = await server.stop();
+  if (stopped.code !== 0) {
+    console.error(`Error: the server exited ${stopped.code} on SIGTERM: ${stopped.stderr}`);
+    Deno.exit(1);
+  }
+  const errors = answers.filter((a) => a.status !== 200);
+  for (const e of errors.slice(0, 3)) {
+    log(`  error: ${e.status} ${e.error ?? JSON.stringify(e.json)}`);
+  }
+  const ms = answers.map((a) => a.ms).sort((x, y) => x - y);
+  // The warm-up's batches are in the counters too: 8 requests, at most 8 batches.
+  const s = health.stats;
+  const summary: Summary = {
+    mode,
+    window_ms: w,
+    max_batch: b,
+    requests: REQS.length,
+    clients: CLIENTS,
+    wall_s: wallMs / 1000,
+    throughput_rps: REQS.length / (wallMs / 1000),
+    p50_ms: quantile(ms, 0.5),
+    p99_ms: quantile(ms, 0.99),
+    errors: errors.length,
+    batches: s.batches,
+    mixed_batches: s.mixed_batches,
+    mean_batch_rows: s.rows / s.batches,
+  };
+  log(`  ${JSON.stringify(summary)}`);
+  runs.push({ summary, answers });
+}
+
+// --- Every answer against the library's result for the request alone.
+log("checking every answer against the library, request by request");
+const checkStarted = performance.now();
+const cache = new Map<string, { index?: number; scores?: number[]; ids?: number[] }>();
+const encode = (text: string) => [
+  ...tokenizer.specialPrefix,
+  ...tokenizer.encode(text),
+  ...tokenizer.specialSuffix,
+];
+async function alone(r: Req) {
+  const k = `${r.kind}|${r.prompt.name}|${r.text}`;
+  const known = cache.get(k);
+  if (known !== undefined) return known;
+  const prompt = tensors.get(r.prompt.name) as tf.Tensor;
+  let v: { index?: number; scores?: number[]; ids?: number[] };
+  if (r.kind === "classify") {
+    const labels = r.prompt.labels.map((w) => [...tokenizer.encode(w), tokenizer.eosId as number]);
+    const [x] = await rankClassify(model, prompt, [encode(r.text)], labels);
+    v = { index: x.predicted, scores: [...x.scores] };
+  } else {
+    const [g] = await generateAndMatch(model, prompt, [{ inputIds: encode(r.text), target: "" }], {
+      tokenizer,
+      maxNewTokens: NEW_TOKENS,
+    });
+    v = { ids: [...g.ids] };
+  }
+  cache.set(k, v);
+  return v;
+}
+let mismatches = 0;
+for (const { summary, answers } of runs) {
+  for (const r of REQS) {
+    const a = answers[r.i];
+    if (a.status !== 200 || a.json === undefined) continue;
+    const want = await alone(r);
+    const got = (a.json.results as Record<string, unknown>[])[0];
+    const same = r.kind === "classify"
+      ? got.index === want.index &&
+        (got.scores as number[]).every((s, k) => Math.abs(s - want.scores![k]) < 1e-3)
+      : JSON.stringify(got.ids) === JSON.stringify(want.ids);
+    if (!same) {
+      mismatches++;
+      if (mismatches <= 3) {
+        log(
+          `  mismatch (${summary.mode}, request ${r.i}): ${JSON.stringify(got)} vs ${
+            JSON.stringify(want)
+          }`,
+        );
+      }
+    }
+  }
+}
+tf.dispose([...tensors.values()]);
+disposeTree(model.params);
+await Deno.remove(promptDir, { recursive: true });
+
+const [batched, single] = runs.map((r) => r.summary);
+const result = {
+  model: args.model,
+  backend: "wasm (SIMD, 1 thread)",
+  cpus: navigator.hardwareConcurrency,
+  prompts: PROMPTS.map((p) => p.name),
+  runs: [batched, single],
+  gain: batched.throughput_rps / single.throughput_rps,
+  checked_against_library: runs.length * REQS.length,
+  mismatches,
+  setup_s: setupS,
+  check_s: (performance.now() - checkStarted) / 1000,
+  total_s: (performance.now() - started) / 1000,
+};
+console.log(JSON.stringify(result, null, 2));
+const row = (s: Summary) =>
+  `| ${s.mode.padEnd(13)} | ${String(s.window_ms).padStart(6)} | ${
+    String(s.max_batch).padStart(9)
+  } | ${s.throughput_rps.toFixed(1).padStart(10)} | ${s.p50_ms.toFixed(0).padStart(6)} | ${
+    s.p99_ms.toFixed(0).padStart(6)
+  } | ${String(s.errors).padStart(6)} | ${String(s.batches).padStart(7)} | ${
+    s.mean_batch_rows.toFixed(1).padStart(10)
+  } |`;
+console.log(
+  [
+    "",
+    "| server        | window | max batch |      req/s | p50 ms | p99 ms | errors | batches | rows/batch |",
+    "| ------------- | -----: | --------: | ---------: | -----: | -----: | -----: | ------: | ---------: |",
+    row(batched),
+    row(single),
+    "",
+    `batching gain: ${
+      result.gain.toFixed(2)
+    }× throughput; ${mismatches} mismatches against the library over ${result.checked_against_library} answers; ${
+      result.total_s.toFixed(0)
+    } s in all`,
+  ].join("\n"),
+);
+if (args.out !== undefined) await writeFileAtomic(args.out, JSON.stringify(result, null, 2) + "\n");
+clearTimeout(timer);
+const failed = batched.errors + single.errors + mismatches;
+if (failed > 0) {
+  console.error(`Error: ${batched.errors + single.errors} errors, ${mismatches} mismatches`);
+  Deno.exit(1);
+}
