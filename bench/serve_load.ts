@@ -72,8 +72,17 @@ const DEADLINE_MS = 1000 * int("deadline-s", args["deadline-s"], 1, 3600);
 
 const log = (s: string) => console.error(s);
 const started = performance.now();
+/** The server running now, killed if the deadline passes (Deno.exit leaves children running). */
+let active: Deno.ChildProcess | undefined;
+let tempDir: string | undefined;
 const timer = setTimeout(() => {
   console.error(`Error: the load test ran past ${DEADLINE_MS / 1000} s`);
+  try {
+    active?.kill("SIGKILL");
+  } catch {
+    // Already gone.
+  }
+  if (tempDir !== undefined) Deno.removeSync(tempDir, { recursive: true });
   Deno.exit(1);
 }, DEADLINE_MS);
 
@@ -146,6 +155,7 @@ const tokenizer = orThrow(await loadTokenizer(dir));
 const table = embeddingTable(model); // [V, H]
 const width = table.shape[1] as number;
 const promptDir = await Deno.makeTempDir({ prefix: "serve_load_" });
+tempDir = promptDir;
 const tensors = new Map<string, tf.Tensor>();
 for (const p of PROMPTS) {
   const init = p.init === "class"
@@ -197,6 +207,7 @@ async function startServer(windowMs: number, maxBatch: number): Promise<Server> 
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  active = child;
   const stderr = new Response(child.stderr).text();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
@@ -215,6 +226,7 @@ async function startServer(windowMs: number, maxBatch: number): Promise<Server> 
     async stop() {
       child.kill("SIGTERM");
       const { code } = await child.status;
+      active = undefined;
       return { code, stderr: await stderr };
     },
   };
