@@ -73,14 +73,16 @@ const DEADLINE_MS = 1000 * int("deadline-s", args["deadline-s"], 1, 3600);
 const log = (s: string) => console.error(s);
 const started = performance.now();
 /** The server running now, killed if the deadline passes (Deno.exit leaves children running). */
-let active: Deno.ChildProcess | undefined;
+const active = new Set<Deno.ChildProcess>();
 let tempDir: string | undefined;
 const timer = setTimeout(() => {
   console.error(`Error: the load test ran past ${DEADLINE_MS / 1000} s`);
-  try {
-    active?.kill("SIGKILL");
-  } catch {
-    // Already gone.
+  for (const child of active) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
   }
   if (tempDir !== undefined) Deno.removeSync(tempDir, { recursive: true });
   Deno.exit(1);
@@ -207,7 +209,7 @@ async function startServer(windowMs: number, maxBatch: number): Promise<Server> 
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  active = child;
+  active.add(child);
   const stderr = new Response(child.stderr).text();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
@@ -226,7 +228,7 @@ async function startServer(windowMs: number, maxBatch: number): Promise<Server> 
     async stop() {
       child.kill("SIGTERM");
       const { code } = await child.status;
-      active = undefined;
+      active.delete(child);
       return { code, stderr: await stderr };
     },
   };
@@ -251,16 +253,27 @@ async function ask(url: string, r: Req): Promise<Answer> {
   }
 }
 
-async function load(url: string): Promise<{ answers: Answer[]; wallMs: number }> {
-  // Warm-up: each prompt and kind once, not counted.
+type Stats = Record<string, number>;
+const statsOf = async (url: string): Promise<Stats> =>
+  (await (await fetch(`${url}/health`)).json()).stats;
+
+async function load(
+  url: string,
+): Promise<{ answers: Answer[]; wallMs: number; stats: Stats }> {
+  // Warm-up: each prompt and kind once, not counted (the counters are taken after it).
   await Promise.all(REQS.slice(0, 8).map((r) => ask(url, r)));
+  await Promise.all(REQS.slice(28, 32).map((r) => ask(url, r)));
+  const before = await statsOf(url);
   const answers: Answer[] = new Array(REQS.length);
   let next = 0;
   const t0 = performance.now();
   await Promise.all(Array.from({ length: CLIENTS }, async () => {
     for (let i = next++; i < REQS.length; i = next++) answers[i] = await ask(url, REQS[i]);
   }));
-  return { answers, wallMs: performance.now() - t0 };
+  const wallMs = performance.now() - t0;
+  const after = await statsOf(url);
+  const stats = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]]));
+  return { answers, wallMs, stats };
 }
 
 const quantile = (sorted: readonly number[], q: number) =>
@@ -280,16 +293,24 @@ interface Summary {
   readonly batches: number;
   readonly mixed_batches: number;
   readonly mean_batch_rows: number;
+  readonly engine_busy: number;
 }
 
 const runs: { summary: Summary; answers: Answer[] }[] = [];
-for (const [mode, w, b] of [["batched", WINDOW, MAX_BATCH], ["one at a time", 0, 1]] as const) {
-  log(`${mode}: starting the server (--window-ms ${w} --max-batch ${b})`);
-  const t0 = performance.now();
-  const server = await startServer(w, b);
-  log(`  listening after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const { answers, wallMs } = await load(server.url);
-  const health = await (await fetch(`${server.url}/health`)).json();
+const MODES = [["batched", WINDOW, MAX_BATCH], ["one at a time", 0, 1]] as const;
+// Both servers start together (loading the model is most of it); each is loaded alone.
+log(
+  `starting the servers: ${
+    MODES.map(([m, w, b]) => `${m} (--window-ms ${w} --max-batch ${b})`).join(", ")
+  }`,
+);
+const startT0 = performance.now();
+const servers = await Promise.all(MODES.map(([, w, b]) => startServer(w, b)));
+log(`  listening after ${((performance.now() - startT0) / 1000).toFixed(1)} s`);
+for (const [k, [mode, w, b]] of MODES.entries()) {
+  const server = servers[k];
+  log(`${mode}: ${REQS.length} requests from ${CLIENTS} clients`);
+  const { answers, wallMs, stats: s } = await load(server.url);
   const stopped = await server.stop();
   if (stopped.code !== 0) {
     console.error(`Error: the server exited ${stopped.code} on SIGTERM: ${stopped.stderr}`);
@@ -300,8 +321,6 @@ for (const [mode, w, b] of [["batched", WINDOW, MAX_BATCH], ["one at a time", 0,
     log(`  error: ${e.status} ${e.error ?? JSON.stringify(e.json)}`);
   }
   const ms = answers.map((a) => a.ms).sort((x, y) => x - y);
-  // The warm-up's batches are in the counters too: 8 requests, at most 8 batches.
-  const s = health.stats;
   const summary: Summary = {
     mode,
     window_ms: w,
@@ -316,6 +335,7 @@ for (const [mode, w, b] of [["batched", WINDOW, MAX_BATCH], ["one at a time", 0,
     batches: s.batches,
     mixed_batches: s.mixed_batches,
     mean_batch_rows: s.rows / s.batches,
+    engine_busy: s.engine_ms / wallMs,
   };
   log(`  ${JSON.stringify(summary)}`);
   runs.push({ summary, answers });
@@ -407,21 +427,39 @@ const result = {
   total_s: (performance.now() - started) / 1000,
 };
 console.log(JSON.stringify(result, null, 2));
-const row = (s: Summary) =>
-  `| ${s.mode.padEnd(13)} | ${String(s.window_ms).padStart(6)} | ${
-    String(s.max_batch).padStart(9)
-  } | ${s.throughput_rps.toFixed(1).padStart(10)} | ${s.p50_ms.toFixed(0).padStart(6)} | ${
-    s.p99_ms.toFixed(0).padStart(6)
-  } | ${String(s.errors).padStart(6)} | ${String(s.batches).padStart(7)} | ${
-    s.mean_batch_rows.toFixed(1).padStart(10)
-  } |`;
+const cells = (s: Summary) => [
+  s.mode,
+  String(s.window_ms),
+  String(s.max_batch),
+  s.throughput_rps.toFixed(1),
+  s.p50_ms.toFixed(0),
+  s.p99_ms.toFixed(0),
+  String(s.errors),
+  String(s.batches),
+  s.mean_batch_rows.toFixed(1),
+  `${(100 * s.engine_busy).toFixed(0)}%`,
+];
+const head = [
+  "server",
+  "window ms",
+  "max batch",
+  "req/s",
+  "p50 ms",
+  "p99 ms",
+  "errors",
+  "batches",
+  "rows/batch",
+  "engine busy",
+];
+const line = (c: readonly string[]) =>
+  `| ${c.map((x, k) => k === 0 ? x.padEnd(13) : x.padStart(head[k].length)).join(" | ")} |`;
 console.log(
   [
     "",
-    "| server        | window | max batch |      req/s | p50 ms | p99 ms | errors | batches | rows/batch |",
-    "| ------------- | -----: | --------: | ---------: | -----: | -----: | -----: | ------: | ---------: |",
-    row(batched),
-    row(single),
+    line(head),
+    line(head.map((h, k) => k === 0 ? "-".repeat(13) : "-".repeat(h.length - 1) + ":")),
+    line(cells(batched)),
+    line(cells(single)),
     "",
     `batching gain: ${
       result.gain.toFixed(2)

@@ -19,7 +19,7 @@ import type { Row, RowResult, RunBatch } from "./_serve_rows.ts";
  * ```ts
  * import type { BatchStats } from "./_serve_batcher.ts";
  * import assert from "node:assert/strict";
- * const s: BatchStats = { requests: 2, rows: 3, batches: 1, mixed_batches: 1, largest_batch: 3, failed_batches: 0, queued_rows: 0 };
+ * const s: BatchStats = { requests: 2, rows: 3, batches: 1, mixed_batches: 1, largest_batch: 3, failed_batches: 0, engine_ms: 12.5, queued_rows: 0 };
  * assert(s.rows >= s.requests);
  * ```
  */
@@ -36,6 +36,8 @@ export interface BatchStats {
   readonly largest_batch: number;
   /** Batches the engine failed. */
   readonly failed_batches: number;
+  /** Milliseconds spent in the engine (compute-bound when near the wall time). */
+  readonly engine_ms: number;
   /** Rows waiting now. */
   readonly queued_rows: number;
 }
@@ -102,6 +104,7 @@ export function makeBatcher(
     mixed_batches: 0,
     largest_batch: 0,
     failed_batches: 0,
+    engine_ms: 0,
   };
 
   const settleIdle = () => {
@@ -134,6 +137,7 @@ export function makeBatcher(
     counts.rows += rows.length;
     counts.largest_batch = Math.max(counts.largest_batch, rows.length);
     if (new Set(rows.map((r) => r.prompt.name)).size > 1) counts.mixed_batches++;
+    const t0 = performance.now();
     try {
       const results = await run(rows);
       if (results.length !== rows.length) {
@@ -149,6 +153,7 @@ export function makeBatcher(
       const message = `Engine: ${errorLines(e, "serve")[0]}`;
       for (const w of taken) w.done(E.left({ status: 500, message }));
     } finally {
+      counts.engine_ms += performance.now() - t0;
       running = false;
       schedule(true);
       settleIdle();
