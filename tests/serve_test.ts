@@ -19,6 +19,7 @@ import { orThrow } from "../problem.ts";
 import { key } from "../random/mod.ts";
 import { type HfTokenizer, loadTokenizer } from "../tokenizer/mod.ts";
 import { disposeTree } from "../tree/tree.ts";
+import { runCli, showRun } from "./_cli.ts";
 
 await initBackend("wasm");
 
@@ -582,5 +583,35 @@ Deno.test("cli.ts serve under --allow-net=127.0.0.1:PORT --allow-read=MODEL,PROM
     }
     await stdout.cancel();
     await done(f);
+  }
+});
+
+Deno.test("cli.ts serve: --help, and one-line errors for a missing --prompts, a bad --port, an unreadable directory", async () => {
+  const help = await runCli(["serve", "--help"]);
+  assert.equal(help.code, 0, showRun(help));
+  assert.match(help.stdout, /POST \/classify/);
+  const cases: readonly [readonly string[], number, RegExp][] = [
+    [["serve"], 2, /^Error: serve needs --prompts DIR \(see serve --help\)$/],
+    [
+      ["serve", "--prompts", ".", "--port", "http"],
+      2,
+      /^Error: serve: --port is "http"; expected a whole number$/,
+    ],
+    [
+      ["serve", "--prompts", ".", "--port", "70000"],
+      2,
+      /^Error: serve: --port is 70000; expected an integer in \[0, 65535\]$/,
+    ],
+    [
+      ["serve", "--model", MODEL, "--prompts", "/nonexistent/prompts"],
+      1,
+      /^Error: \/nonexistent\/prompts: Cannot read the prompt directory: /,
+    ],
+  ];
+  for (const [args, code, error] of cases) {
+    const r = await runCli(args, ["--allow-read", "--allow-net=127.0.0.1"]);
+    assert.equal(r.code, code, showRun(r));
+    assert.equal(r.stderr.trimEnd().split("\n").length, 1, showRun(r));
+    assert.match(r.stderr.trimEnd(), error);
   }
 });
