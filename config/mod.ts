@@ -46,6 +46,8 @@ export {
   type FromFileInit,
   type FromStringInit,
   type InitializerConfig,
+  type MixtureConfig,
+  type MixtureTaskConfig,
   type OptimizerCommon,
   type OptimizerConfig,
   type PromptConfig,
@@ -53,6 +55,7 @@ export {
   type RunConfig,
   type SampledVocabInit,
   type ScheduleConfig,
+  type SharedPromptConfig,
   type TaskConfig,
   type TrainConfig,
 } from "./schema.ts";

@@ -51,6 +51,75 @@ export interface RunConfig {
   readonly decoding: DecodingConfig;
   /** Where checkpoints, prompts, metrics and the resolved config go (default `"runs/default"`). */
   readonly run_dir: string;
+  /**
+   * A task mixture trained in one run, one prompt per task (absent: the single `task`). With a
+   * mixture, `task` and `prompt` are its first task's (`prompt` also gives every task's defaults).
+   */
+  readonly mixture?: MixtureConfig;
+}
+
+/**
+ * A task mixture, as T5's mixtures: tasks drawn at their rates, each with its own prompt.
+ *
+ * @example
+ * ```ts
+ * import type { MixtureConfig } from "./schema.ts";
+ * import assert from "node:assert/strict";
+ * const m: MixtureConfig = { tasks: [], rate: "proportional", shared: null };
+ * assert.equal(m.rate, "proportional");
+ * ```
+ */
+export interface MixtureConfig {
+  /** The tasks (required, at least two). */
+  readonly tasks: readonly MixtureTaskConfig[];
+  /**
+   * `"proportional"` (default): each task drawn in proportion to its training examples;
+   * `"given"`: by each task's `rate`.
+   */
+  readonly rate: "proportional" | "given";
+  /**
+   * The original's multi-task prompt: a prompt shared by every task, concatenated in front of
+   * each task's own or added to it (default `null`: none).
+   */
+  readonly shared: SharedPromptConfig | null;
+}
+
+/**
+ * One task of a mixture.
+ *
+ * @example
+ * ```ts
+ * import type { MixtureTaskConfig } from "./schema.ts";
+ * const t: Pick<MixtureTaskConfig, "name" | "rate"> = { name: "spam", rate: 2 };
+ * ```
+ */
+export interface MixtureTaskConfig {
+  /** Its name (letters, digits, `_`, `-`, `.`; required): exports go to `RUN_DIR/tasks/NAME/`. */
+  readonly name: string;
+  /** The task (required), as the top-level `task`. */
+  readonly task: TaskConfig;
+  /** Its mixing rate (required with `rate: "given"`; default `null`). */
+  readonly rate: number | null;
+  /** Its prompt: the top-level `prompt` with this task's keys over it. */
+  readonly prompt: PromptConfig;
+}
+
+/**
+ * The shared prompt of a mixture.
+ *
+ * @example
+ * ```ts
+ * import type { SharedPromptConfig } from "./schema.ts";
+ * const s: Pick<SharedPromptConfig, "length" | "mode"> = { length: 5, mode: "concat" };
+ * ```
+ */
+export interface SharedPromptConfig {
+  /** Its length (required; with `"add"`, every task's prompt length). */
+  readonly length: number;
+  /** `"concat"` (default: in front of each task's prompt) or `"add"`. */
+  readonly mode: "concat" | "add";
+  /** How it starts (default: sampled vocabulary, as the fallback initializers). */
+  readonly initializer: InitializerConfig;
 }
 
 // ---------------------------------------------------------------------------------------------

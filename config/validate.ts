@@ -33,6 +33,7 @@ import {
   type RunConfig,
   type TrainConfig,
 } from "./schema.ts";
+import { validateMixture } from "./_validate_mixture.ts";
 import { didYouMean } from "./suggest.ts";
 
 /**
@@ -72,6 +73,7 @@ export const TOP_LEVEL_KEYS: readonly string[] = [
   "eval",
   "decoding",
   "run_dir",
+  "mixture",
 ];
 
 const EMBEDDED_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -291,15 +293,30 @@ export function validateConfig(
   if (root === undefined) return E.left(ctx.problems);
   const get = (k: string) => Object.hasOwn(root, k) ? root[k] : undefined;
   const model = validateModel(ctx, get("model"), options.knownModels);
-  const task = validateTask(ctx, get("task"), options.knownTasks);
+  const mixture = validateMixture(ctx, root, options.knownTasks);
+  // With a mixture, the top-level task and prompt are its first task's (unless given).
+  const first = mixture?.tasks[0];
+  const task = first !== undefined && get("task") === undefined
+    ? first.task
+    : validateTask(ctx, get("task"), options.knownTasks);
   const labelWords = knownLabelWords(task);
-  const prompt = validatePrompt(ctx, root, labelWords);
+  const prompt = first !== undefined && get("prompt") === undefined
+    ? first.prompt
+    : validatePrompt(ctx, root, labelWords);
   const train = validateTrain(ctx, root, labelWords);
   const optimizer = validateOptimizer(ctx, root, train.steps);
   const evalConfig = validateEval(ctx, root, labelWords);
   const decoding = validateDecoding(ctx, root);
   const run_dir = optional(ctx, root, "", "run_dir", str(), "runs/default");
-  return ctx.problems.length > 0
-    ? E.left(ctx.problems)
-    : E.right({ model, task, prompt, optimizer, train, eval: evalConfig, decoding, run_dir });
+  return ctx.problems.length > 0 ? E.left(ctx.problems) : E.right({
+    model,
+    task,
+    prompt,
+    optimizer,
+    train,
+    eval: evalConfig,
+    decoding,
+    run_dir,
+    ...(mixture === undefined ? {} : { mixture }),
+  });
 }
