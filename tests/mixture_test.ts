@@ -19,7 +19,8 @@ import {
   tuneMixture,
   type TuneMixtureOptions,
 } from "../training/tune_mixture.ts";
-import type { TokenExample } from "../data/batch.ts";
+import { collateRank, type TokenExample } from "../data/batch.ts";
+import { promptRankLoss } from "../training/rank_objective.ts";
 import { maxDiff, withModel } from "./_model_helpers.ts";
 
 await initBackend("wasm");
@@ -217,5 +218,35 @@ Deno.test("tuneMixture() resumed from a checkpoint ends with the prompts of an u
       await Deno.remove(whole, { recursive: true });
       await Deno.remove(parts, { recursive: true });
     }
+  });
+});
+
+Deno.test("a mixture's rank loss ranks each row's own task's labels: the mean of the rows' alone", async () => {
+  await withModel("gpt2_tiny", (model) => {
+    const tasks = tasksFor();
+    const prompts = [tf.fill([2, 24], 0.1), tf.fill([3, 24], -0.2)];
+    const rows = [0, 1, 1, 0];
+    const examples = [tasks[0].train[0], tasks[1].train[1], tasks[1].train[2], tasks[0].train[3]];
+    // The union of both tasks' labels; row i may pick only its task's.
+    const union = [...classesOf(0), ...classesOf(1)];
+    const mask = rows.map((k) => union.map((_, c) => (k === 0 ? c < 5 : c >= 5) ? 1 : 0));
+    const value = tf.tidy(() => {
+      const batch = collateRank(model, examples, union);
+      const masked = { ...batch, labelMask: tf.tensor2d(mask, undefined, "int32") };
+      return promptRankLoss(model, masked)({ prompts, rows }).dataSync()[0];
+    });
+    const expected = tf.tidy(() =>
+      examples.reduce((acc, e, i) => {
+        const one = collateRank(model, [e], classesOf(rows[i]));
+        return acc + promptRankLoss(model, one)(prompts[rows[i]]).dataSync()[0] / examples.length;
+      }, 0)
+    );
+    assert.ok(Math.abs(value - expected) < 1e-5, `${value} vs ${expected}`);
+    // Without the mask the other task's labels compete, and the loss differs.
+    const unmasked = tf.tidy(() =>
+      promptRankLoss(model, collateRank(model, examples, union))({ prompts, rows }).dataSync()[0]
+    );
+    assert.ok(Math.abs(unmasked - expected) > 1e-3);
+    tf.dispose(prompts);
   });
 });
