@@ -19,16 +19,21 @@ const ROOT = new URL("../", import.meta.url);
  *
  * @param args the command line after `cli.ts`
  * @param permissions Deno's permission flags (default: read and env only)
+ * @param options a time limit (the process is killed past it) and extra environment variables
  */
 export async function runCli(
   args: readonly string[],
   permissions: readonly string[] = ["--allow-read", "--allow-env"],
+  options: { readonly timeoutMs?: number; readonly env?: Record<string, string> } = {},
 ): Promise<Run> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...permissions, "cli.ts", ...args],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
+    ...(options.env === undefined ? {} : { env: options.env }),
+    // Killed (and its exit code then not 0, 1 or 2) when it runs past the time given.
+    ...(options.timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(options.timeoutMs) }),
   }).output();
   const text = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };

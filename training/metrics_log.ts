@@ -4,7 +4,19 @@
  *
  * @module
  */
-import { errorText, writeFileAtomic } from "../io/files.ts";
+import { errorText, readAtMost, writeFileAtomic } from "../io/files.ts";
+
+/** The most bytes a metrics log is read up to (a million steps of a few metrics fit). */
+const MAX_LOG_BYTES = 1024 * 2 ** 20;
+
+/** The log's text; a missing file throws `NotFound`, one over {@link MAX_LOG_BYTES} an error. */
+async function readLog(path: string): Promise<string> {
+  const bytes = await readAtMost(path, MAX_LOG_BYTES, "a metrics log");
+  if (bytes === undefined) {
+    throw new Error(`Is over ${MAX_LOG_BYTES} bytes; expected a metrics log`);
+  }
+  return new TextDecoder().decode(bytes);
+}
 
 /**
  * One line of the metrics log: a training step, with the evaluation made after it if any.
@@ -85,7 +97,7 @@ export async function readMetrics(
 ): Promise<Array<{ readonly step: number } & Record<string, unknown>>> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readLog(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return [];
     throw new Error(`Cannot read the metrics log ${path}: ${errorText(e)}`);
@@ -124,7 +136,7 @@ export async function readMetrics(
 export async function truncateMetrics(path: string, step: number): Promise<number> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readLog(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return 0;
     throw e;
