@@ -21,6 +21,7 @@ import { encodeExample, encodeTarget } from "./_encode.ts";
 import { trainingEvaluator } from "./_evaluate.ts";
 import { disposeFrozen, loadFrozen } from "./_model.ts";
 import { buildInitializer, buildOptimizer, combineOf, resolveRun } from "./_run_config.ts";
+import { checkResumeConfig, checkRunDirPath } from "./_run_dir.ts";
 import { loadSplit, taskFromConfig } from "./_task.ts";
 
 /** The default run configuration's path inside the package. */
@@ -84,7 +85,12 @@ Options:
                     configs/models/…, configs/prompts/…, configs/runs/prompt_finetune.json
   --set a.b=VALUE   Override one value after the files (repeatable), e.g. --set train.steps=100
   --run-dir DIR     Where checkpoints and exports go (the same as --set run_dir=DIR)
-  --resume          Continue from the run directory's latest checkpoint
+  --resume          Continue from the run directory's latest checkpoint. The configuration
+                    must be the run's (RUN_DIR/config.json) except for run_dir, train.steps,
+                    train.checkpoint_every, train.keep, train.eval_every,
+                    train.early_stopping.patience, eval.batch_size and (with eval.method
+                    "rank") decoding.*: any other difference is refused, naming the field,
+                    and config.json is left as it was
   --compare         After training, evaluate on the test split the frozen model without a
                     prompt, the tuned prompt and a bag-of-words logistic regression; print the
                     table and save it as RUN_DIR/results.json and results.md
@@ -178,6 +184,9 @@ export async function runTrain(args: readonly string[]): Promise<void> {
     console.log(`No --config: the default run (${onDisk ? files[0] : DEFAULT_RUN_CONFIG})`);
   }
   const config = await resolveRun(files, sets, { before, after: extra });
+  // Before anything is printed or written: a usable run directory, and a resume of the same run.
+  await checkRunDirPath(config.run_dir, runDirArg === undefined ? "run_dir" : "--run-dir");
+  if (p.flags.has("resume")) await checkResumeConfig(config.run_dir, config);
   const data = orFail(taskFromConfig(config.task));
   const task = data.task;
   const metricNames = ["loss", ...task.metrics];

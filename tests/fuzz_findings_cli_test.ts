@@ -7,13 +7,18 @@
  * @module
  */
 import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import { join } from "node:path";
 import { readConfigFile } from "../config/mod.ts";
 import { readRecords } from "../data/mod.ts";
 import { loadModel } from "../model/load.ts";
 import { loadTokenizer } from "../tokenizer/mod.ts";
-import { readCheckpoint } from "../training/checkpoint.ts";
+import { hostTensor } from "../io/host_tensor.ts";
+import { key } from "../random/mod.ts";
+import { readCheckpoint, writeCheckpoint } from "../training/checkpoint.ts";
+import { adam } from "../training/optim/mod.ts";
+import { start } from "../training/resume.ts";
 import { readMetrics } from "../training/metrics_log.ts";
 import { describeProblem, type Problem } from "../problem.ts";
 import { type Run, runCli, showRun } from "./_cli.ts";
@@ -137,3 +142,90 @@ Deno.test(
     );
   },
 );
+
+// --- 3. A resume that would change the run -----------------------------------------------------
+
+Deno.test("cli train --resume refuses a configuration that changes the run, naming the field, and leaves config.json as it was", async () => {
+  const dir = `${work}/resume`;
+  const base = ["train", "--config", TINY, "--run-dir", dir];
+  const write = ["--allow-read", `--allow-write=${work}`];
+  const first = await runCli(base, write, { timeoutMs: LIMIT_MS });
+  assert.equal(first.code, 0, showRun(first));
+  const saved = await Deno.readFile(join(dir, "config.json"));
+  const prompt = await Deno.readFile(join(dir, "prompt.npy"));
+
+  const longer = await runCli([...base, "--resume", "--set", "prompt.length=7"], write, {
+    timeoutMs: LIMIT_MS,
+  });
+  oneLine(
+    longer,
+    /^Error: prompt\.length: Is 7 here but 5 in .*config\.json, the run being resumed; a resume may change only run_dir, train\.steps, .* \(set it back, or train in a new run directory\)$/,
+  );
+  assert.equal(longer.stdout, "", "refused before the configuration is printed");
+  assert.deepEqual(await Deno.readFile(join(dir, "config.json")), saved, "config.json unchanged");
+  assert.deepEqual(await Deno.readFile(join(dir, "prompt.npy")), prompt, "prompt unchanged");
+
+  // Two fields: one line each.
+  const two = await runCli(
+    [...base, "--resume", "--set", "train.seed=3", "--set", "optimizer.learning_rate=0.5"],
+    write,
+    { timeoutMs: LIMIT_MS },
+  );
+  assert.equal(two.code, 1, showRun(two));
+  const lines = two.stderr.trimEnd().split("\n");
+  assert.deepEqual(lines.map((l) => l.split(":")[1].trim()), [
+    "optimizer.learning_rate",
+    "train.seed",
+  ]);
+  assert.deepEqual(await Deno.readFile(join(dir, "config.json")), saved);
+
+  // What a resume may change: more steps (the schedule is constant here), evaluation frequency.
+  const more = await runCli(
+    [...base, "--resume", "--set", "train.steps=6", "--set", "train.eval_every=3"],
+    write,
+    { timeoutMs: LIMIT_MS },
+  );
+  assert.equal(more.code, 0, showRun(more));
+  assert.match(more.stdout, /Stopped: done after 6 steps \(2 in this run, resumed from step 4\)/);
+  const now = JSON.parse(await Deno.readTextFile(join(dir, "config.json")));
+  assert.deepEqual([now.train.steps, now.train.eval_every, now.prompt.length], [6, 3, 5]);
+});
+
+Deno.test("start() refuses to resume a checkpoint whose prompt shape differs from promptShape", async () => {
+  const runDir = await Deno.makeTempDir({ dir: work });
+  const meta = {
+    step: 2,
+    key: [0, 1] as const,
+    data: { epoch: 0, offset: 4 },
+    optimizer: { name: "adam", step: 2 },
+    best: null,
+    badEvals: 0,
+  };
+  const host = hostTensor("float32", [5, 8], new Float32Array(40));
+  const slots = { m: host, v: host };
+  assert(
+    E.isRight(await writeCheckpoint(runDir, { meta, prompt: host, optimizer: { step: 2, slots } })),
+  );
+  const before = tf.memory().numTensors;
+  const made: tf.Tensor[] = [];
+  const r = await start({
+    runDir,
+    optimizer: adam(),
+    prompt: () => {
+      const t = tf.zeros([7, 8]);
+      made.push(t);
+      return t;
+    },
+    promptShape: [7, 8],
+    key: key(0),
+    resume: true,
+  });
+  assert.equal(
+    leftLine(r),
+    `${
+      join(runDir, "checkpoints", "step_2")
+    }: Checkpoint prompt is [5, 8]; the given prompt is [7, 8]: resume with the same prompt length, or use a new run directory`,
+  );
+  assert.equal(made.length, 0, "the initializer is not called");
+  assert.equal(tf.memory().numTensors, before);
+});
