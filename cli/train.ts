@@ -22,6 +22,7 @@ import { trainingEvaluator } from "./_evaluate.ts";
 import { disposeFrozen, loadFrozen } from "./_model.ts";
 import { buildInitializer, buildOptimizer, combineOf, resolveRun } from "./_run_config.ts";
 import { checkResumeConfig, checkRunDirPath } from "./_run_dir.ts";
+import { checkEvalMemory } from "./_memory.ts";
 import { loadSplit, taskFromConfig } from "./_task.ts";
 
 /** The default run configuration's path inside the package. */
@@ -265,6 +266,21 @@ export async function runTrain(args: readonly string[]): Promise<void> {
       ...(config.train.recompute === "none" ? ['train.recompute ("layer")'] : []),
     ]);
     if (tooLarge !== undefined) throw new Failure([tooLarge]);
+    // And one batch of the evaluations during (eval.method) and after (rank) training.
+    const evals = [
+      ...(validation.length > 0 ? [config.eval.method] : []),
+      ...(compare ? ["rank" as const] : []),
+    ];
+    for (const method of new Set(evals)) {
+      const labels = task.labelWords?.length ?? 1;
+      const promptLength = config.prompt.length;
+      checkEvalMemory(
+        frozen.model,
+        config,
+        { method, promptLength, labels },
+        "One evaluation batch",
+      );
+    }
     const runDir = config.run_dir;
     orFail(
       await checkRunDir(runDir, {
