@@ -19,8 +19,10 @@ import { key } from "../random/mod.ts";
 import { readCheckpoint, writeCheckpoint } from "../training/checkpoint.ts";
 import { adam } from "../training/optim/mod.ts";
 import { start } from "../training/resume.ts";
-import { readMetrics } from "../training/metrics_log.ts";
-import { describeProblem, type Problem } from "../problem.ts";
+import { appendMetrics, readMetrics } from "../training/metrics_log.ts";
+import { readT5xCheckpoint } from "../model/t5x/mod.ts";
+import { describeProblem, type Problem, problem } from "../problem.ts";
+import { errorLines, Failure } from "../cli/args.ts";
 import { type Run, runCli, showRun } from "./_cli.ts";
 import { mkfifo, withinTime } from "./_io_helpers.ts";
 
@@ -228,4 +230,155 @@ Deno.test("start() refuses to resume a checkpoint whose prompt shape differs fro
   );
   assert.equal(made.length, 0, "the initializer is not called");
   assert.equal(tf.memory().numTensors, before);
+});
+
+// --- 2. Decoding options past sane bounds, or past the heap --------------------------------------
+
+const TEST_TSV = "tests/fixtures/cli/sst2/test.tsv";
+const infer = ["infer", "--config", TINY, "--no-prompt", "--input", TEST_TSV];
+
+Deno.test("cli infer refuses decoding.num_beams=1000000 (and other decoding options past their bounds) in one line, before any work", async () => {
+  const cases: [string, RegExp][] = [
+    [
+      "decoding.num_beams=1000000",
+      /^Error: decoding\.num_beams: Expected an integer ≥ 1 and ≤ 64, got 1000000/,
+    ],
+    [
+      "decoding.max_length=100000",
+      /^Error: decoding\.max_length: Expected an integer ≥ 1 and ≤ 8192, got 100000/,
+    ],
+    [
+      "decoding.top_k=1e9",
+      /^Error: decoding\.top_k: Expected an integer ≥ 0 and ≤ 1048576, got 1000000000/,
+    ],
+  ];
+  for (const [set, pattern] of cases) {
+    const started = Date.now();
+    const r = await runCli([...infer, "--set", set], undefined, { timeoutMs: LIMIT_MS });
+    oneLine(r, pattern);
+    assert.equal(r.stdout, "", set);
+    assert(Date.now() - started < LIMIT_MS, set);
+  }
+});
+
+const LOW = { SOFT_PROMPT_HEAP_LIMIT: "1000000" }; // 1 MB: below any model's parameters
+
+Deno.test("cli infer stops before its first batch when one decoding batch (every beam a row) would not fit the heap", async () => {
+  const r = await runCli(
+    [...infer, "--set", "decoding.mode=beam", "--set", "decoding.num_beams=64"],
+    undefined,
+    { timeoutMs: LIMIT_MS, env: LOW },
+  );
+  oneLine(
+    r,
+    /^Error: One decoding batch needs about \d+\.\d (MiB|GiB) of WASM heap \(.* of parameters\), over the 1\.0 MiB it can hold; lower eval\.batch_size \(now 4\), decoding\.num_beams \(now 64\), decoding\.max_length \(now 4\), the inputs' length \(the longest is \d+ tokens; train\.max_input_length cuts them\)$/,
+  );
+  assert.equal(r.stdout, "");
+});
+
+// --- 4. Evaluation memory, and the engine's own failures -----------------------------------------
+
+Deno.test("cli train stops before anything is written when one evaluation batch would not fit the heap", async () => {
+  const dir = `${work}/eval_heap`;
+  const r = await runCli(
+    ["train", "--config", TINY, "--run-dir", dir, "--set", "eval.batch_size=100000"],
+    ["--allow-read", `--allow-write=${work}`, "--allow-env"],
+    { timeoutMs: LIMIT_MS, env: { SOFT_PROMPT_HEAP_LIMIT: "" } }, // the default limit
+  );
+  oneLine(
+    r,
+    /^Error: One evaluation batch needs about \d+\.\d\d GiB of WASM heap \(.* of parameters\), over the 3\.60 GiB it can hold; lower eval\.batch_size \(now 100000\), train\.max_input_length \(now \d+\)$/,
+  );
+  assert.equal(await Deno.stat(dir).then(() => true, () => false), false, "nothing written");
+});
+
+Deno.test("errorLines() says the engine ran out of memory, in one line naming what to lower, for every command and however the failure arrives", () => {
+  const raw = [
+    new WebAssembly.RuntimeError("memory access out of bounds"),
+    new WebAssembly.RuntimeError("Aborted(). Build with -sASSERTIONS for more info."),
+    new RangeError("WebAssembly.Memory.grow(): Maximum memory size exceeded"),
+  ];
+  const lowered: Record<string, RegExp> = {
+    train: /lower train\.batch_size, train\.max_input_length, train\.recompute \("layer"\)$/,
+    eval: /lower eval\.batch_size, train\.max_input_length$/,
+    infer:
+      /lower eval\.batch_size, decoding\.num_beams, decoding\.max_length, train\.max_input_length$/,
+    extract: /lower the checkpoint's size \(extract from one \.safetensors file of it\)$/,
+  };
+  for (const [command, lower] of Object.entries(lowered)) {
+    for (const e of raw) {
+      // Thrown as it is, or passed on in a reader's problem (model/t5/hf.ts and others do).
+      const wrapped = new Failure([
+        problem("Io", "models/big", `Could not load the checkpoint: ${e.message}`),
+      ]);
+      for (
+        const [lines, where] of [[errorLines(e, command), ""], [
+          errorLines(wrapped, command),
+          "models/big: ",
+        ]] as const
+      ) {
+        assert.equal(lines.length, 1);
+        assert(lines[0].startsWith(`${where}The WASM heap (4 GiB at most) ran out`), lines[0]);
+        assert.match(lines[0], lower, `${command}: ${lines[0]}`);
+        assert.doesNotMatch(lines[0], /out of bounds|Aborted|Memory\.grow/);
+      }
+    }
+  }
+  // Other failures pass through as they were.
+  assert.deepEqual(errorLines(new Failure([problem("Io", "a", "B")]), "eval"), ["a: B"]);
+});
+
+// --- 5. Messages that said too little ------------------------------------------------------------
+
+Deno.test("a T5X .zarray without 'chunks' says the field is missing, naming the file and what was expected", async () => {
+  const src = "tests/data/prompt-tuning/test_data/test_t5_1_1_tiny/checkpoint_3";
+  const dir = await Deno.makeTempDir({ dir: work });
+  assert((await new Deno.Command("cp", { args: ["-r", src, `${dir}/c`] }).output()).success);
+  const param = "target.encoder.layers_0.mlp.wo.kernel";
+  const meta = JSON.parse(await Deno.readTextFile(`${src}/${param}/.zarray`));
+  delete meta.chunks;
+  await Deno.writeTextFile(`${dir}/c/${param}/.zarray`, JSON.stringify(meta));
+  const r = await readT5xCheckpoint(`${dir}/c`);
+  const read = E.isLeft(r) ? r : await r.right.read(param.replaceAll(".", "/").slice(7));
+  if (E.isRight(r)) r.right.close();
+  assert.equal(
+    leftLine(read),
+    `${dir}/c/${param}/.zarray: 'chunks' is missing; expected a list of at most 32 integers >= 1`,
+  );
+});
+
+Deno.test("cli train with --run-dir naming a file says so in one line, before printing the configuration", async () => {
+  const file = `${work}/a_file`;
+  await Deno.writeTextFile(file, "x");
+  for (
+    const [args, source] of [[["--run-dir", file], "--run-dir"], [
+      ["--set", `run_dir=${file}`],
+      "run_dir",
+    ]]
+  ) {
+    const r = await runCli(["train", "--config", TINY, ...args], [
+      "--allow-read",
+      `--allow-write=${work}`,
+    ], {
+      timeoutMs: LIMIT_MS,
+    });
+    oneLine(
+      r,
+      new RegExp(
+        `^Error: ${source} ${file.replaceAll("/", "\\/")} is a file, expected a directory$`,
+      ),
+    );
+    assert.equal(r.stdout, "", "the configuration is not printed");
+  }
+  assert.equal(await Deno.readTextFile(file), "x");
+});
+
+Deno.test("a full disk while appending to the metrics log names the file", {
+  ignore: Deno.build.os !== "linux",
+}, async () => {
+  // /dev/full fails every write with ENOSPC, as a full disk does.
+  await assert.rejects(
+    appendMetrics("/dev/full", { step: 1, loss: 2 }),
+    /^Error: Cannot append to the metrics log \/dev\/full: No space left on device/,
+  );
 });

@@ -55,6 +55,7 @@ export interface StepMetrics {
  *
  * @param path the `.jsonl` file (created if missing)
  * @param record a JSON-serializable object
+ * @throws an error naming `path` and the cause (a full disk, no permission)
  * @example
  * ```ts
  * import { appendMetrics, readMetrics } from "./metrics_log.ts";
@@ -67,12 +68,17 @@ export interface StepMetrics {
  */
 export async function appendMetrics(path: string, record: object): Promise<void> {
   const bytes = new TextEncoder().encode(JSON.stringify(record) + "\n");
-  const f = await Deno.open(path, { append: true, create: true });
   try {
-    let off = await f.write(bytes); // one call; a regular file takes it whole
-    while (off < bytes.length) off += await f.write(bytes.subarray(off));
-  } finally {
-    f.close();
+    const f = await Deno.open(path, { append: true, create: true });
+    try {
+      let off = await f.write(bytes); // one call; a regular file takes it whole
+      while (off < bytes.length) off += await f.write(bytes.subarray(off));
+    } finally {
+      f.close();
+    }
+  } catch (e) {
+    // A full disk says only "No space left on device": name the file.
+    throw new Error(`Cannot append to the metrics log ${path}: ${errorText(e)}`);
   }
 }
 
@@ -145,6 +151,10 @@ export async function truncateMetrics(path: string, step: number): Promise<numbe
   const kept = records.filter((r) => r.step <= step);
   const dropped = records.length - kept.length;
   const clean = kept.map((r) => JSON.stringify(r) + "\n").join("");
-  if (clean !== text) await writeFileAtomic(path, clean);
+  if (clean !== text) {
+    await writeFileAtomic(path, clean).catch((e) => {
+      throw new Error(`Cannot rewrite the metrics log ${path}: ${errorText(e)}`);
+    });
+  }
   return dropped;
 }
