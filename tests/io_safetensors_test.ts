@@ -300,7 +300,7 @@ const corrupt: [string, Uint8Array, Problem["_tag"], RegExp][] = [
     "a fractional dimension",
     st({ a: f32(0, 8, [2.5]) }, 8),
     "Corrupt",
-    /expected non-negative integers/,
+    /shape \[2\.5\]; expected a list of non-negative integers/,
   ],
   [
     "reversed offsets",
