@@ -50,7 +50,7 @@ export async function checkRunDirPath(runDir: string, source: string): Promise<v
   throw new Failure([
     problem(
       "Invalid",
-      source,
+      "",
       `${source} ${runDir} is ${kind === undefined ? "a file" : kind}, expected a directory`,
     ),
   ]);
