@@ -49,6 +49,7 @@ export async function runCli(
  */
 const withoutDenoLockWait = (stderr: string): string =>
   stderr.replace(
+    // deno-lint-ignore no-control-regex -- the notice's colour codes
     /^(\x1b\[[0-9;]*m)*Blocking(\x1b\[[0-9;]*m)* waiting for file lock on [^\n]*\n/gm,
     "",
   );
