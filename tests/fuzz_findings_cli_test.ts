@@ -15,6 +15,7 @@ import { readRecords } from "../data/mod.ts";
 import { loadModel } from "../model/load.ts";
 import { loadTokenizer } from "../tokenizer/mod.ts";
 import { hostTensor } from "../io/host_tensor.ts";
+import { encodeNpz } from "../io/mod.ts";
 import { key } from "../random/mod.ts";
 import { readCheckpoint, writeCheckpoint } from "../training/checkpoint.ts";
 import { adam } from "../training/optim/mod.ts";
@@ -381,4 +382,14 @@ Deno.test("a full disk while appending to the metrics log names the file", {
     appendMetrics("/dev/full", { step: 1, loss: 2 }),
     /^Error: Cannot append to the metrics log \/dev\/full: No space left on device/,
   );
+});
+
+Deno.test("cli extract of an .npz holding no arrays says so, never an empty list", async () => {
+  const path = `${work}/empty.npz`;
+  await Deno.writeFile(path, encodeNpz({}));
+  const r = await runCli(["extract", path, "--variable", "x", "--out", `${work}/x.npy`], [
+    "--allow-read",
+    `--allow-write=${work}`,
+  ], { timeoutMs: LIMIT_MS });
+  oneLine(r, /^Error: .*empty\.npz: No variable "x": the file holds no arrays$/);
 });
