@@ -21,6 +21,8 @@ import { encodeExample, encodeTarget } from "./_encode.ts";
 import { trainingEvaluator } from "./_evaluate.ts";
 import { disposeFrozen, loadFrozen } from "./_model.ts";
 import { buildInitializer, buildOptimizer, combineOf, resolveRun } from "./_run_config.ts";
+import { checkResumeConfig, checkRunDirPath } from "./_run_dir.ts";
+import { checkEvalMemory } from "./_memory.ts";
 import { loadSplit, taskFromConfig } from "./_task.ts";
 import { rankClasses } from "./_rank_classes.ts";
 import { runMixtureTrain } from "./_train_mixture.ts";
@@ -86,7 +88,12 @@ Options:
                     configs/models/…, configs/prompts/…, configs/runs/prompt_finetune.json
   --set a.b=VALUE   Override one value after the files (repeatable), e.g. --set train.steps=100
   --run-dir DIR     Where checkpoints and exports go (the same as --set run_dir=DIR)
-  --resume          Continue from the run directory's latest checkpoint
+  --resume          Continue from the run directory's latest checkpoint. The configuration
+                    must be the run's (RUN_DIR/config.json) except for run_dir, train.steps,
+                    train.checkpoint_every, train.keep, train.eval_every,
+                    train.early_stopping.patience, eval.batch_size and (with eval.method
+                    "rank") decoding.*: any other difference is refused, naming the field,
+                    and config.json is left as it was
   --compare         After training, evaluate on the test split the frozen model without a
                     prompt, the tuned prompt and a bag-of-words logistic regression; print the
                     table and save it as RUN_DIR/results.json and results.md
@@ -151,6 +158,9 @@ export async function runTrain(args: readonly string[]): Promise<void> {
     console.log(`No --config: the default run (${onDisk ? files[0] : DEFAULT_RUN_CONFIG})`);
   }
   const config = await resolveRun(files, sets, { before, after: extra });
+  // Before anything is printed or written: a usable run directory, and a resume of the same run.
+  await checkRunDirPath(config.run_dir, runDirArg === undefined ? "run_dir" : "--run-dir");
+  if (p.flags.has("resume")) await checkResumeConfig(config.run_dir, config);
   if (config.mixture !== undefined) {
     if (p.flags.has("compare")) {
       throw new Failure([
@@ -242,6 +252,21 @@ export async function runTrain(args: readonly string[]): Promise<void> {
       ...(config.train.recompute === "none" ? ['train.recompute ("layer")'] : []),
     ]);
     if (tooLarge !== undefined) throw new Failure([tooLarge]);
+    // And one batch of the evaluations during (eval.method) and after (rank) training.
+    const evals = [
+      ...(validation.length > 0 ? [config.eval.method] : []),
+      ...(compare ? ["rank" as const] : []),
+    ];
+    for (const method of new Set(evals)) {
+      const labels = task.labelWords?.length ?? 1;
+      const promptLength = config.prompt.length;
+      checkEvalMemory(
+        frozen.model,
+        config,
+        { method, promptLength, labels },
+        "One evaluation batch",
+      );
+    }
     const runDir = config.run_dir;
     orFail(
       await checkRunDir(runDir, {

@@ -63,6 +63,7 @@ export { isJsonObject, type JsonObject, type JsonValue, parseJson } from "./json
 export { type Layer, type Merged, mergeLayers } from "./merge.ts";
 export { applyOverride, type Override, parseOverride } from "./overrides.ts";
 export { validateConfig, type ValidateOptions } from "./validate.ts";
+export { RESUME_MAY_DIFFER, resumeConflicts } from "./resume.ts";
 export {
   formatConfig,
   readConfigFile,

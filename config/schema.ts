@@ -736,20 +736,20 @@ export interface EvalConfig {
 export interface DecodingConfig {
   /** `"greedy"` (default), `"beam"` search, or `"sample"` (top-k / nucleus with temperature). */
   readonly mode: "greedy" | "beam" | "sample";
-  /** Beam: the number of beams (default 4, the original's `beam_search` preset). */
+  /** Beam: the number of beams, at most 64 (default 4, the original's `beam_search` preset). */
   readonly num_beams: number;
   /**
    * Beam: the length penalty α; finished beams' log-probabilities are divided by
    * ((5 + length) / 6)^α, as T5X's (default 0.6, the original's `beam_search` preset).
    */
   readonly length_penalty: number;
-  /** Sample: keep the k most likely tokens; 0 keeps all (default 0). */
+  /** Sample: keep the k most likely tokens, at most 2^20; 0 keeps all (default 0). */
   readonly top_k: number;
   /** Sample: keep the smallest set of tokens with probability ≥ p; 1 keeps all (default 1). */
   readonly top_p: number;
   /** Sample: divide the logits by this (default 1). */
   readonly temperature: number;
-  /** Most tokens generated per example (default 64). */
+  /** Most tokens generated per example, at most 8192 (default 64). */
   readonly max_length: number;
   /** Sample: the seed of the decoding PRNG key (default 42). */
   readonly seed: number;

@@ -245,17 +245,28 @@ const DECODING_KEYS = [
   "seed",
 ];
 
+/**
+ * Bounds on decoding beyond which a run is a mistake rather than a choice (each beam is a row of
+ * the batch, each step a token of every row's cache): 64 beams (the original's presets use 4),
+ * 8192 new tokens (the longest context of the supported models), a top-k of 2^20 (above every
+ * vocabulary). What fits the heap within them is checked once the model is known.
+ */
+const MAX_BEAMS = 64;
+const MAX_NEW_TOKENS = 8192;
+const MAX_TOP_K = 2 ** 20;
+
 function validateDecoding(ctx: Ctx, root: JsonObject): DecodingConfig {
   const p = "decoding";
   const o = section(ctx, root, "", p, DECODING_KEYS);
+  const count = (max: number) => num({ integer: true, min: 1, max });
   return {
     mode: optional(ctx, o, p, "mode", oneOf(["greedy", "beam", "sample"] as const), "greedy"),
-    num_beams: optional(ctx, o, p, "num_beams", positiveInt, 4),
-    length_penalty: optional(ctx, o, p, "length_penalty", num({ min: 0 }), 0.6),
-    top_k: optional(ctx, o, p, "top_k", num({ integer: true, min: 0 }), 0),
+    num_beams: optional(ctx, o, p, "num_beams", count(MAX_BEAMS), 4),
+    length_penalty: optional(ctx, o, p, "length_penalty", num({ min: 0, max: 100 }), 0.6),
+    top_k: optional(ctx, o, p, "top_k", num({ integer: true, min: 0, max: MAX_TOP_K }), 0),
     top_p: optional(ctx, o, p, "top_p", num({ above: 0, max: 1 }), 1),
     temperature: optional(ctx, o, p, "temperature", num({ above: 0 }), 1),
-    max_length: optional(ctx, o, p, "max_length", positiveInt, 64),
+    max_length: optional(ctx, o, p, "max_length", count(MAX_NEW_TOKENS), 64),
     seed: optional(ctx, o, p, "seed", seed, 42),
   };
 }

@@ -451,7 +451,10 @@ Deno.test("resolveConfig() reports every unreadable file with its position", asy
       `${dir}/missing.json: No such configuration file`,
       `${dir}/big.json: Configuration file of 2009 bytes; the limit is 1000`,
     ]);
-    assert.match(oneLine(await readConfigFile(dir)), /Not a file/);
+    assert.match(
+      oneLine(await readConfigFile(dir)),
+      /: Is a directory, not a regular file; expected a JSON configuration file$/,
+    );
   });
 });
 
