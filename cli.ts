@@ -103,6 +103,7 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[]) => Promise<voi
  * import { main } from "./cli.ts";
  * import assert from "node:assert/strict";
  * assert((await main(["--version"])) === 0);
+ * assert((await main([])) === 2); // no command: a usage error, on stderr
  * ```
  */
 export async function main(args: readonly string[]): Promise<number> {
@@ -112,11 +113,14 @@ export async function main(args: readonly string[]): Promise<number> {
     const [command, ...commandArgs] = rest;
     switch (command) {
       case undefined:
+        throw new UsageError(
+          `No command given; expected one of: ${Object.keys(COMMANDS).join(", ")} (see --help)`,
+        );
       case "-h":
       case "--help":
       case "help":
         console.log(HELP);
-        return command === undefined ? 2 : 0;
+        return 0;
       case "--version":
         console.log(VERSION);
         return 0;

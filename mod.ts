@@ -6,7 +6,8 @@
  * {@link fromSampleOfEmbeddings}) under a {@link key} → the prompt meets the input by
  * {@link prefix} / {@link prefixAfterBos} / {@link suffix} → a loss ({@link promptLoss},
  * {@link promptRankLoss}) → {@link adafactor} → {@link tunePrompt} → {@link rankClassify} /
- * {@link decode} → {@link writeNpy}.
+ * {@link decode} → {@link writeNpy}. Every function taking a prompt also takes one per row
+ * ({@link MixedPrompts}, made by {@link mixPrompts}): many prompts over one frozen model in a batch.
  *
  * The rest sits behind subpath exports, one concern each: `./models` (T5, GPT-2, LLaMA, T5X),
  * `./io` (npy, npz, safetensors), `./tokenizer`, `./random`, `./tree`, `./initializers` (all of

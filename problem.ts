@@ -68,6 +68,34 @@ export function problem(tag: ProblemTag, where: string, message: string): Proble
 }
 
 /**
+ * A value read from an untrusted file, as a message shows it: `missing` for a field that is not
+ * there (never `undefined`), else JSON (big integers as numbers), cut to 80 characters.
+ *
+ * @param v the value
+ * @returns its text
+ * @example
+ * ```ts
+ * import { shownValue } from "./problem.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(shownValue(undefined), "missing");
+ * assert.equal(shownValue([1, "a", null]), '[1,"a",null]');
+ * assert.equal(shownValue([2n ** 70n]), "[1180591620717411303424]");
+ * assert.equal(shownValue("x".repeat(100)).length, 80);
+ * ```
+ */
+export function shownValue(v: unknown): string {
+  if (v === undefined) return "missing";
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v, (_, x) => typeof x === "bigint" ? `${x}n` : x);
+  } catch {
+    s = undefined; // a cycle: not from a parser
+  }
+  s = (s ?? String(v)).replace(/"(-?\d+)n"/g, "$1");
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/**
  * Renders a problem as one line: `where: message`.
  *
  * @param p the problem

@@ -211,16 +211,21 @@ export function positionals(p: Parsed, command: string, names: readonly string[]
 
 /** What each command can lower when the heap runs out, in its configuration's words. */
 const LOWER: Readonly<Record<string, readonly string[]>> = {
-  train: ["train.batch_size", "train.max_input_length"],
+  train: ["train.batch_size", "train.max_input_length", 'train.recompute ("layer")'],
   eval: ["eval.batch_size", "train.max_input_length"],
-  infer: ["eval.batch_size", "train.max_input_length", "decoding.max_length"],
+  infer: ["eval.batch_size", "decoding.num_beams", "decoding.max_length", "train.max_input_length"],
   serve: ["--max-batch", "--max-input-tokens"],
+  // These hold one model or file whole: only a smaller one needs less.
+  extract: ["the checkpoint's size (extract from one .safetensors file of it)"],
+  inspect: ["the model's size (inspect one .safetensors file of it)"],
+  convert: ["the model's size (--model)"],
 };
 
 /**
  * The lines a command's error prints after `Error: ` (before any stack): one per problem of a
- * {@link Failure}, one saying the WASM heap ran out for an engine failure of that kind (never the
- * engine's raw message), else the first line of the message.
+ * {@link Failure}, one saying the WASM heap ran out for an engine failure of that kind, thrown or
+ * passed on in a problem's message (never the engine's raw message, such as `memory access out of
+ * bounds` or `Aborted()`), else the first line of the message.
  *
  * @param e what the command threw
  * @param command the command's name (what a heap failure tells to lower)
@@ -234,15 +239,21 @@ const LOWER: Readonly<Record<string, readonly string[]>> = {
  * const [line] = errorLines(oom, "train");
  * assert.match(line, /^The WASM heap \(4 GiB at most\) ran out, with .* in tensors; lower train\.batch_size/);
  * assert.deepEqual(errorLines(new Failure([problem("Io", "a", "B")]), "eval"), ["a: B"]);
+ * const wrapped = new Failure([problem("Io", "m", "Could not load the checkpoint: Aborted()")]);
+ * assert.match(errorLines(wrapped, "extract")[0], /^m: The WASM heap \(4 GiB at most\) ran out/);
  * assert.deepEqual(errorLines(new Error("One\ntwo"), "eval"), ["One"]);
  * ```
  */
 export function errorLines(e: unknown, command: string): string[] {
-  if (e instanceof Failure) return e.problems.map(describeProblem);
-  if (isHeapExhausted(e)) {
-    const lower = LOWER[command] ?? ["the batch size", "the input length"];
-    return [describeProblem(heapProblem(engineBytes(), lower))];
+  const lower = LOWER[command] ?? ["the batch size", "the input length"];
+  const heap = () => heapProblem(engineBytes(), lower);
+  if (e instanceof Failure) {
+    // A reader that caught the engine's failure and passed its message on: said as what it is.
+    return e.problems.map((p) =>
+      describeProblem(isHeapExhausted(p.message) ? { ...heap(), where: p.where } : p)
+    );
   }
+  if (isHeapExhausted(e)) return [describeProblem(heap())];
   const message = e instanceof Error ? e.message : String(e);
   return [message.split("\n")[0]];
 }

@@ -19,7 +19,7 @@ import { PROMPT_OPTIONS, promptTensor, resolvePrompted } from "./_frozen_prompt.
 import { evaluatePrompt } from "./_evaluate.ts";
 import { disposeFrozen, loadFrozen } from "./_model.ts";
 import { loadSplit, taskFromConfig } from "./_task.ts";
-import { checkPeak, estimatePeakBytes } from "../training/memory.ts";
+import { checkEvalMemory } from "./_memory.ts";
 
 /**
  * `eval --help`.
@@ -94,20 +94,11 @@ export async function runEval(args: readonly string[]): Promise<void> {
   try {
     prompt = promptTensor(prompted, frozen);
     // Before the first batch: would one fit the heap? (The inputs' bound, not their lengths.)
-    const batch = estimatePeakBytes(frozen.model, {
-      batchSize: config.eval.batch_size,
-      inputLength: config.train.max_input_length,
-      targetLength: config.eval.method === "rank"
-        ? config.train.max_target_length
-        : config.decoding.max_length,
+    checkEvalMemory(frozen.model, config, {
+      method: config.eval.method,
       promptLength: prompt?.shape[0] ?? 0,
-      labels: config.eval.method === "rank" ? Math.max(1, data.task.labelWords?.length ?? 1) : 1,
-    }, "eval");
-    const tooLarge = checkPeak("One evaluation batch", batch, [
-      `eval.batch_size (now ${config.eval.batch_size})`,
-      `train.max_input_length (now ${config.train.max_input_length})`,
-    ]);
-    if (tooLarge !== undefined) throw new Failure([tooLarge]);
+      labels: data.task.labelWords?.length ?? 1,
+    }, "One evaluation batch");
     const { metrics, rows } = await evaluatePrompt(frozen, prompt, data.task, examples, config);
     const report: EvalReport = {
       task: data.task.name,

@@ -161,6 +161,11 @@ async function readVariable(path: string, name: string): Promise<HostTensor> {
     if (!Array.isArray(tree)) return tree as HostTensor;
     candidates = [...names, ...tree];
   }
+  if (candidates.length === 0) {
+    throw new Failure([
+      problem("NotFound", vars.where, `No variable "${name}": the file holds no arrays`),
+    ]);
+  }
   throw new Failure([
     problem(
       "NotFound",

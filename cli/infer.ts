@@ -24,6 +24,7 @@ import { encodeInput } from "./_encode.ts";
 import { disposeFrozen, loadFrozen } from "./_model.ts";
 import { generateOptions } from "./_run_config.ts";
 import { taskFromConfig } from "./_task.ts";
+import { checkEvalMemory } from "./_memory.ts";
 
 /**
  * `infer --help`.
@@ -98,13 +99,20 @@ export async function runInfer(args: readonly string[]): Promise<void> {
   try {
     prompt = promptTensor(prompted, frozen);
     const { tokenizer } = frozen;
+    const inputs = texts.map((t) => ({
+      inputIds: encodeInput(tokenizer, t, config.train.max_input_length),
+      target: "",
+    }));
+    // Before the first batch: would one fit the heap, every beam a row, every new token cached?
+    checkEvalMemory(frozen.model, config, {
+      method: "generate",
+      promptLength: prompt?.shape[0] ?? 0,
+      inputLength: Math.max(1, ...inputs.map((i) => i.inputIds.length)),
+    }, "One decoding batch");
     const generated = await generateAndMatch(
       frozen.model,
       prompt,
-      texts.map((t) => ({
-        inputIds: encodeInput(tokenizer, t, config.train.max_input_length),
-        target: "",
-      })),
+      inputs,
       generateOptions(config, tokenizer),
     );
     const rows: JsonValue[] = generated.map((g, index) => ({

@@ -7,7 +7,7 @@
 import { join, relative } from "node:path";
 import { assetLocation, localAsset, packageOnDisk } from "../assets.ts";
 import { formatConfig, writeResolvedConfig } from "../config/mod.ts";
-import type { Example, Task } from "../data/mod.ts";
+import type { Example } from "../data/mod.ts";
 import { key } from "../random/mod.ts";
 import { type ObjectiveOptions, tunePrompt } from "../training/mod.ts";
 import type { TokenExample } from "../data/batch.ts";
@@ -21,7 +21,11 @@ import { encodeExample, encodeTarget } from "./_encode.ts";
 import { trainingEvaluator } from "./_evaluate.ts";
 import { disposeFrozen, loadFrozen } from "./_model.ts";
 import { buildInitializer, buildOptimizer, combineOf, resolveRun } from "./_run_config.ts";
+import { checkResumeConfig, checkRunDirPath } from "./_run_dir.ts";
+import { checkEvalMemory } from "./_memory.ts";
 import { loadSplit, taskFromConfig } from "./_task.ts";
+import { rankClasses } from "./_rank_classes.ts";
+import { runMixtureTrain } from "./_train_mixture.ts";
 
 /** The default run configuration's path inside the package. */
 const DEFAULT_RUN = "configs/runs/default.json";
@@ -84,7 +88,12 @@ Options:
                     configs/models/…, configs/prompts/…, configs/runs/prompt_finetune.json
   --set a.b=VALUE   Override one value after the files (repeatable), e.g. --set train.steps=100
   --run-dir DIR     Where checkpoints and exports go (the same as --set run_dir=DIR)
-  --resume          Continue from the run directory's latest checkpoint
+  --resume          Continue from the run directory's latest checkpoint. The configuration
+                    must be the run's (RUN_DIR/config.json) except for run_dir, train.steps,
+                    train.checkpoint_every, train.keep, train.eval_every,
+                    train.early_stopping.patience, eval.batch_size and (with eval.method
+                    "rank") decoding.*: any other difference is refused, naming the field,
+                    and config.json is left as it was
   --compare         After training, evaluate on the test split the frozen model without a
                     prompt, the tuned prompt and a bag-of-words logistic regression; print the
                     table and save it as RUN_DIR/results.json and results.md
@@ -93,41 +102,12 @@ Options:
 The resolved configuration is printed first and saved as RUN_DIR/config.json. The model
 directory must hold tokenizer.json. Writes RUN_DIR/checkpoints/, prompts/, metrics.jsonl,
 best.npy (with an evaluation), prompt.npy and adapter/ (a PEFT prompt-tuning adapter).
-Evaluation runs every train.eval_every steps on the task's eval.split when it has one.`;
+Evaluation runs every train.eval_every steps on the task's eval.split when it has one.
 
-/**
- * The label words' token ids for `train.loss: "rank"`, tokenized as the examples' targets are;
- * fails at the first example whose target is not a label word.
- */
-function rankClasses(
-  task: Task,
-  encode: (text: string) => number[],
-  examples: readonly Example[],
-): number[][] {
-  const words = task.labelWords ?? [];
-  if (words.length < 2) {
-    throw new Failure([
-      problem(
-        "Invalid",
-        "train.loss",
-        `The rank loss needs at least 2 label words; task ${task.name} has ${words.length}`,
-      ),
-    ]);
-  }
-  const bad = examples.find((e) => !words.includes(e.targets));
-  if (bad !== undefined) {
-    throw new Failure([
-      problem(
-        "Invalid",
-        bad.meta.location,
-        `Target "${bad.targets}" is not a label word (${
-          words.join(", ")
-        }); train.loss "rank" needs label targets`,
-      ),
-    ]);
-  }
-  return words.map(encode);
-}
+With a "mixture" in the configuration, every task's prompt trains in one run (batches mix the
+tasks at their rates); after training each task's prompt is evaluated on its eval.split, the
+metrics printed per task and saved as RUN_DIR/results.json, the prompts written as
+RUN_DIR/tasks/NAME/prompt.npy and adapter/.`;
 
 /**
  * Runs `train` with the arguments after the command's name.
@@ -178,6 +158,22 @@ export async function runTrain(args: readonly string[]): Promise<void> {
     console.log(`No --config: the default run (${onDisk ? files[0] : DEFAULT_RUN_CONFIG})`);
   }
   const config = await resolveRun(files, sets, { before, after: extra });
+  // Before anything is printed or written: a usable run directory, and a resume of the same run.
+  await checkRunDirPath(config.run_dir, runDirArg === undefined ? "run_dir" : "--run-dir");
+  if (p.flags.has("resume")) await checkResumeConfig(config.run_dir, config);
+  if (config.mixture !== undefined) {
+    if (p.flags.has("compare")) {
+      throw new Failure([
+        problem(
+          "Invalid",
+          "--compare",
+          "A mixture is evaluated per task after training; drop --compare",
+        ),
+      ]);
+    }
+    console.log(formatConfig(config).trimEnd());
+    return await runMixtureTrain(config, p.flags.has("resume"));
+  }
   const data = orFail(taskFromConfig(config.task));
   const task = data.task;
   const metricNames = ["loss", ...task.metrics];
@@ -256,6 +252,21 @@ export async function runTrain(args: readonly string[]): Promise<void> {
       ...(config.train.recompute === "none" ? ['train.recompute ("layer")'] : []),
     ]);
     if (tooLarge !== undefined) throw new Failure([tooLarge]);
+    // And one batch of the evaluations during (eval.method) and after (rank) training.
+    const evals = [
+      ...(validation.length > 0 ? [config.eval.method] : []),
+      ...(compare ? ["rank" as const] : []),
+    ];
+    for (const method of new Set(evals)) {
+      const labels = task.labelWords?.length ?? 1;
+      const promptLength = config.prompt.length;
+      checkEvalMemory(
+        frozen.model,
+        config,
+        { method, promptLength, labels },
+        "One evaluation batch",
+      );
+    }
     const runDir = config.run_dir;
     orFail(
       await checkRunDir(runDir, {

@@ -12,7 +12,7 @@
 import * as E from "fp-ts/Either";
 import { join } from "node:path";
 import { type Problem, problem } from "../problem.ts";
-import { errorText, readAtMost, writeAtomic } from "../io/files.ts";
+import { errorText, nonRegularKind, readAtMost, writeAtomic } from "../io/files.ts";
 import { isJsonObject, type JsonValue, parseJson } from "./json.ts";
 import { type Layer, mergeLayers } from "./merge.ts";
 import { applyOverride, parseOverride } from "./overrides.ts";
@@ -76,8 +76,15 @@ export async function readConfigFile(
   let bytes: Uint8Array | undefined;
   try {
     const info = await Deno.stat(path);
-    if (!info.isFile) {
-      return E.left(problem("Invalid", path, "Not a file; expected a JSON configuration file"));
+    const kind = nonRegularKind(info);
+    if (kind !== undefined) {
+      return E.left(
+        problem(
+          "Invalid",
+          path,
+          `Is ${kind}, not a regular file; expected a JSON configuration file`,
+        ),
+      );
     }
     if (info.size > maxBytes) {
       return E.left(
@@ -88,7 +95,7 @@ export async function readConfigFile(
         ),
       );
     }
-    bytes = await readAtMost(path, maxBytes);
+    bytes = await readAtMost(path, maxBytes, "a JSON configuration file");
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       return E.left(problem("NotFound", path, "No such configuration file"));

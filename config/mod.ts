@@ -46,6 +46,8 @@ export {
   type FromFileInit,
   type FromStringInit,
   type InitializerConfig,
+  type MixtureConfig,
+  type MixtureTaskConfig,
   type OptimizerCommon,
   type OptimizerConfig,
   type PromptConfig,
@@ -53,6 +55,7 @@ export {
   type RunConfig,
   type SampledVocabInit,
   type ScheduleConfig,
+  type SharedPromptConfig,
   type TaskConfig,
   type TrainConfig,
 } from "./schema.ts";
@@ -60,6 +63,7 @@ export { isJsonObject, type JsonObject, type JsonValue, parseJson } from "./json
 export { type Layer, type Merged, mergeLayers } from "./merge.ts";
 export { applyOverride, type Override, parseOverride } from "./overrides.ts";
 export { validateConfig, type ValidateOptions } from "./validate.ts";
+export { RESUME_MAY_DIFFER, resumeConflicts } from "./resume.ts";
 export {
   formatConfig,
   readConfigFile,

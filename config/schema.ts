@@ -51,6 +51,75 @@ export interface RunConfig {
   readonly decoding: DecodingConfig;
   /** Where checkpoints, prompts, metrics and the resolved config go (default `"runs/default"`). */
   readonly run_dir: string;
+  /**
+   * A task mixture trained in one run, one prompt per task (absent: the single `task`). With a
+   * mixture, `task` and `prompt` are its first task's (`prompt` also gives every task's defaults).
+   */
+  readonly mixture?: MixtureConfig;
+}
+
+/**
+ * A task mixture, as T5's mixtures: tasks drawn at their rates, each with its own prompt.
+ *
+ * @example
+ * ```ts
+ * import type { MixtureConfig } from "./schema.ts";
+ * import assert from "node:assert/strict";
+ * const m: MixtureConfig = { tasks: [], rate: "proportional", shared: null };
+ * assert.equal(m.rate, "proportional");
+ * ```
+ */
+export interface MixtureConfig {
+  /** The tasks (required, at least two). */
+  readonly tasks: readonly MixtureTaskConfig[];
+  /**
+   * `"proportional"` (default): each task drawn in proportion to its training examples;
+   * `"given"`: by each task's `rate`.
+   */
+  readonly rate: "proportional" | "given";
+  /**
+   * The original's multi-task prompt: a prompt shared by every task, concatenated in front of
+   * each task's own or added to it (default `null`: none).
+   */
+  readonly shared: SharedPromptConfig | null;
+}
+
+/**
+ * One task of a mixture.
+ *
+ * @example
+ * ```ts
+ * import type { MixtureTaskConfig } from "./schema.ts";
+ * const t: Pick<MixtureTaskConfig, "name" | "rate"> = { name: "spam", rate: 2 };
+ * ```
+ */
+export interface MixtureTaskConfig {
+  /** Its name (letters, digits, `_`, `-`, `.`; required): exports go to `RUN_DIR/tasks/NAME/`. */
+  readonly name: string;
+  /** The task (required), as the top-level `task`. */
+  readonly task: TaskConfig;
+  /** Its mixing rate (required with `rate: "given"`; default `null`). */
+  readonly rate: number | null;
+  /** Its prompt: the top-level `prompt` with this task's keys over it. */
+  readonly prompt: PromptConfig;
+}
+
+/**
+ * The shared prompt of a mixture.
+ *
+ * @example
+ * ```ts
+ * import type { SharedPromptConfig } from "./schema.ts";
+ * const s: Pick<SharedPromptConfig, "length" | "mode"> = { length: 5, mode: "concat" };
+ * ```
+ */
+export interface SharedPromptConfig {
+  /** Its length (required; with `"add"`, every task's prompt length). */
+  readonly length: number;
+  /** `"concat"` (default: in front of each task's prompt) or `"add"`. */
+  readonly mode: "concat" | "add";
+  /** How it starts (default: sampled vocabulary, as the fallback initializers). */
+  readonly initializer: InitializerConfig;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -667,20 +736,20 @@ export interface EvalConfig {
 export interface DecodingConfig {
   /** `"greedy"` (default), `"beam"` search, or `"sample"` (top-k / nucleus with temperature). */
   readonly mode: "greedy" | "beam" | "sample";
-  /** Beam: the number of beams (default 4, the original's `beam_search` preset). */
+  /** Beam: the number of beams, at most 64 (default 4, the original's `beam_search` preset). */
   readonly num_beams: number;
   /**
    * Beam: the length penalty α; finished beams' log-probabilities are divided by
    * ((5 + length) / 6)^α, as T5X's (default 0.6, the original's `beam_search` preset).
    */
   readonly length_penalty: number;
-  /** Sample: keep the k most likely tokens; 0 keeps all (default 0). */
+  /** Sample: keep the k most likely tokens, at most 2^20; 0 keeps all (default 0). */
   readonly top_k: number;
   /** Sample: keep the smallest set of tokens with probability ≥ p; 1 keeps all (default 1). */
   readonly top_p: number;
   /** Sample: divide the logits by this (default 1). */
   readonly temperature: number;
-  /** Most tokens generated per example (default 64). */
+  /** Most tokens generated per example, at most 8192 (default 64). */
   readonly max_length: number;
   /** Sample: the seed of the decoding PRNG key (default 42). */
   readonly seed: number;

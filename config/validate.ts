@@ -33,6 +33,7 @@ import {
   type RunConfig,
   type TrainConfig,
 } from "./schema.ts";
+import { validateMixture } from "./_validate_mixture.ts";
 import { didYouMean } from "./suggest.ts";
 
 /**
@@ -72,6 +73,7 @@ export const TOP_LEVEL_KEYS: readonly string[] = [
   "eval",
   "decoding",
   "run_dir",
+  "mixture",
 ];
 
 const EMBEDDED_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -243,17 +245,28 @@ const DECODING_KEYS = [
   "seed",
 ];
 
+/**
+ * Bounds on decoding beyond which a run is a mistake rather than a choice (each beam is a row of
+ * the batch, each step a token of every row's cache): 64 beams (the original's presets use 4),
+ * 8192 new tokens (the longest context of the supported models), a top-k of 2^20 (above every
+ * vocabulary). What fits the heap within them is checked once the model is known.
+ */
+const MAX_BEAMS = 64;
+const MAX_NEW_TOKENS = 8192;
+const MAX_TOP_K = 2 ** 20;
+
 function validateDecoding(ctx: Ctx, root: JsonObject): DecodingConfig {
   const p = "decoding";
   const o = section(ctx, root, "", p, DECODING_KEYS);
+  const count = (max: number) => num({ integer: true, min: 1, max });
   return {
     mode: optional(ctx, o, p, "mode", oneOf(["greedy", "beam", "sample"] as const), "greedy"),
-    num_beams: optional(ctx, o, p, "num_beams", positiveInt, 4),
-    length_penalty: optional(ctx, o, p, "length_penalty", num({ min: 0 }), 0.6),
-    top_k: optional(ctx, o, p, "top_k", num({ integer: true, min: 0 }), 0),
+    num_beams: optional(ctx, o, p, "num_beams", count(MAX_BEAMS), 4),
+    length_penalty: optional(ctx, o, p, "length_penalty", num({ min: 0, max: 100 }), 0.6),
+    top_k: optional(ctx, o, p, "top_k", num({ integer: true, min: 0, max: MAX_TOP_K }), 0),
     top_p: optional(ctx, o, p, "top_p", num({ above: 0, max: 1 }), 1),
     temperature: optional(ctx, o, p, "temperature", num({ above: 0 }), 1),
-    max_length: optional(ctx, o, p, "max_length", positiveInt, 64),
+    max_length: optional(ctx, o, p, "max_length", count(MAX_NEW_TOKENS), 64),
     seed: optional(ctx, o, p, "seed", seed, 42),
   };
 }
@@ -291,15 +304,30 @@ export function validateConfig(
   if (root === undefined) return E.left(ctx.problems);
   const get = (k: string) => Object.hasOwn(root, k) ? root[k] : undefined;
   const model = validateModel(ctx, get("model"), options.knownModels);
-  const task = validateTask(ctx, get("task"), options.knownTasks);
+  const mixture = validateMixture(ctx, root, options.knownTasks);
+  // With a mixture, the top-level task and prompt are its first task's (unless given).
+  const first = mixture?.tasks[0];
+  const task = first !== undefined && get("task") === undefined
+    ? first.task
+    : validateTask(ctx, get("task"), options.knownTasks);
   const labelWords = knownLabelWords(task);
-  const prompt = validatePrompt(ctx, root, labelWords);
+  const prompt = first !== undefined && get("prompt") === undefined
+    ? first.prompt
+    : validatePrompt(ctx, root, labelWords);
   const train = validateTrain(ctx, root, labelWords);
   const optimizer = validateOptimizer(ctx, root, train.steps);
   const evalConfig = validateEval(ctx, root, labelWords);
   const decoding = validateDecoding(ctx, root);
   const run_dir = optional(ctx, root, "", "run_dir", str(), "runs/default");
-  return ctx.problems.length > 0
-    ? E.left(ctx.problems)
-    : E.right({ model, task, prompt, optimizer, train, eval: evalConfig, decoding, run_dir });
+  return ctx.problems.length > 0 ? E.left(ctx.problems) : E.right({
+    model,
+    task,
+    prompt,
+    optimizer,
+    train,
+    eval: evalConfig,
+    decoding,
+    run_dir,
+    ...(mixture === undefined ? {} : { mixture }),
+  });
 }

@@ -58,10 +58,17 @@ function incompleteTail(bytes: Uint8Array): number {
   return 0;
 }
 
+/**
+ * The lines of an open file, decoded as UTF-8 (invalid bytes are a `Corrupt` problem), each at
+ * most `maxLineChars` long, and never more than `maxBytes` read in all (a file that grows while it
+ * is read is `TooLarge`, whatever its size said). Problems are thrown as `ProblemError`; the file
+ * is closed when the lines end or the caller stops.
+ */
 export async function* readLines(
   file: Deno.FsFile,
   where: string,
   maxLineChars: number,
+  maxBytes: number = Infinity,
 ): AsyncGenerator<Line> {
   const decoder = new TextDecoder("utf-8", { fatal: true });
   const chunk = new Uint8Array(CHUNK_BYTES);
@@ -97,10 +104,21 @@ export async function* readLines(
         `Line is longer than ${maxLineChars} characters; raise maxLineChars to read it`,
       ),
     );
+  let read = 0;
   try {
     for (;;) {
       const n = await file.read(chunk);
       const last = n === null;
+      read += n ?? 0;
+      if (read > maxBytes) {
+        throw new ProblemError(
+          problem(
+            "TooLarge",
+            where,
+            `File holds more than ${maxBytes} bytes (it grew while read, or its size was unknown); raise maxBytes to read it`,
+          ),
+        );
+      }
       pending += decode(last ? undefined : chunk.subarray(0, n));
       let start = 0;
       for (;;) {

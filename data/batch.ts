@@ -311,6 +311,12 @@ export interface RankBatch {
   // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
   /** `[B]` int32: the index in `choices` of each example's label. */
   readonly labels: tf.Tensor;
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /**
+   * `[B, C]` int32, 1 where a label is one of the row's own (a task mixture's rows rank their own
+   * task's labels among the union of every task's); default: every label is every row's.
+   */
+  readonly labelMask?: tf.Tensor;
 }
 
 /**

@@ -12,7 +12,7 @@
  * @module
  */
 import * as E from "fp-ts/Either";
-import { fsProblem, pathText } from "../io/files.ts";
+import { fsProblem, nonRegularKind, pathText } from "../io/files.ts";
 import { type Problem, problem, ProblemError } from "../problem.ts";
 import { delimitedRows, type Quoting } from "./_delimited.ts";
 import { readLines } from "./_lines.ts";
@@ -258,7 +258,14 @@ export async function scanRecords(
   let size: number;
   try {
     const st = await Deno.stat(path);
-    if (st.isDirectory) return E.left(problem("Io", where, "Is a directory; expected a data file"));
+    const kind = nonRegularKind(st);
+    if (kind === "a directory") {
+      return E.left(problem("Io", where, "Is a directory; expected a data file"));
+    }
+    if (kind !== undefined) {
+      // Refused before opening: opening a FIFO waits for a writer, and a device never ends.
+      return E.left(problem("Io", where, `Is ${kind}, not a regular file; expected a data file`));
+    }
     if (st.size > maxBytes) {
       return E.left(
         problem(
@@ -295,7 +302,7 @@ export async function scanRecords(
       }
       return E.right(count);
     }
-    const lines = readLines(file, where, maxLine);
+    const lines = readLines(file, where, maxLine, maxBytes);
     if (format === "jsonl") {
       for await (const l of lines) {
         if (l.text.trim() === "") continue;

@@ -30,7 +30,7 @@
 import * as E from "fp-ts/Either";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { exists, writeFileAtomic } from "../io/files.ts";
+import { exists, readFileCapped, writeFileAtomic } from "../io/files.ts";
 import { type Problem, problem } from "../problem.ts";
 import { cleanMail, type CleanMailOptions } from "./_mail.ts";
 import type { LoadedSplit } from "./load.ts";
@@ -309,6 +309,9 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
 
 const cache = new Map<string, Promise<E.Either<Problem, SpamCorpus>>>();
 
+/** The most bytes the list of messages or one message may have (the largest mail is ~1 MB). */
+const MAX_SPAM_FILE_BYTES = 64 * 2 ** 20;
+
 async function readCorpus(
   dir: string,
   clean: CleanMailOptions,
@@ -316,7 +319,13 @@ async function readCorpus(
   const listPath = join(dir, "file_list.json");
   let list: unknown;
   try {
-    list = JSON.parse(await Deno.readTextFile(listPath));
+    const bytes = await readFileCapped(listPath, MAX_SPAM_FILE_BYTES, "the list of messages");
+    if (E.isLeft(bytes)) {
+      return E.left(
+        problem("Io", listPath, `Cannot read the list of messages: ${bytes.left.message}`),
+      );
+    }
+    list = JSON.parse(new TextDecoder().decode(bytes.right));
   } catch (e) {
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
     return E.left(problem("Io", listPath, `Cannot read the list of messages: ${msg}`));
@@ -340,13 +349,11 @@ async function readCorpus(
         ),
       );
     }
-    let raw: Uint8Array;
-    try {
-      raw = await Deno.readFile(join(dir, id));
-    } catch (e) {
-      const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-      return E.left(problem("Io", join(dir, id), `Cannot read the message: ${msg}`));
+    const read = await readFileCapped(join(dir, id), MAX_SPAM_FILE_BYTES, "a mail message");
+    if (E.isLeft(read)) {
+      return E.left(problem("Io", join(dir, id), `Cannot read the message: ${read.left.message}`));
     }
+    const raw: Uint8Array = read.right;
     const { subject, body } = cleanMail(raw, clean);
     const key = `${subject}\n${body}`;
     if (seen.has(key)) {

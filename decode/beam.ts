@@ -135,7 +135,8 @@ async function topCandidates(
  * the tokens agree with it (up to float32 ties). With one beam the result is greedy decoding's.
  *
  * @param model a loaded frozen model
- * @param prompt `[P, H]` soft prompt, or undefined for none (the caller keeps owning it)
+ * @param prompt `[P, H]` soft prompt, one per row (`MixedPrompts`), or undefined for none (the
+ *   caller keeps owning it)
  * @param batch input ids and mask `[B, T]`
  * @param options beams, length penalty, early stopping, and the common decoding options
  * @returns per example the best hypothesis: its ids (with the EOS if it has one), its score

@@ -91,7 +91,7 @@ export interface RunDecodingOptions extends DecodingOptions {
  * Decodes with the mode a {@link Decoding} describes: `greedy`, `beamSearch` or `sample`.
  *
  * @param model a loaded frozen model
- * @param prompt `[P, H]` soft prompt, or undefined for none
+ * @param prompt `[P, H]` soft prompt, one per row (`MixedPrompts`), or undefined for none
  * @param batch input ids and mask `[B, T]`
  * @param decoding the mode and its settings
  * @param options maximum length, special ids, combine, cache, and the key for sampling

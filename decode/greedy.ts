@@ -18,7 +18,8 @@ import type { PromptInput } from "../model/combine.ts";
  * `do_sample=False, num_beams=1`.
  *
  * @param model a loaded frozen model
- * @param prompt `[P, H]` soft prompt, or undefined for none (the caller keeps owning it)
+ * @param prompt `[P, H]` soft prompt, one per row (`MixedPrompts`), or undefined for none (the
+ *   caller keeps owning it)
  * @param batch input ids and mask `[B, T]`
  * @param options the maximum length, special ids, combine and cache
  * @returns per row the generated ids, the sum of their log-probabilities and whether it finished

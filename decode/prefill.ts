@@ -132,7 +132,7 @@ function lastRealPositions(combinedMask: ArrayLike<number>, b: number, width: nu
  * the state to continue from (see the module doc for what each architecture does).
  *
  * @param model a loaded frozen model
- * @param prompt `[P, H]` float32 soft prompt, or undefined for none
+ * @param prompt `[P, H]` float32 soft prompt, one per row (`MixedPrompts`), or undefined for none
  * @param batch input ids and mask `[B, T]` (the caller keeps owning them)
  * @param options the combine (default `prefix`) and whether to keep a cache (default true)
  * @returns logits `[B, V]` and the state; the caller disposes both (see `disposeDecodeState`)

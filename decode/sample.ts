@@ -87,7 +87,8 @@ function draw(
  * padding. With `topK: 1` this is greedy decoding.
  *
  * @param model a loaded frozen model
- * @param prompt `[P, H]` soft prompt, or undefined for none (the caller keeps owning it)
+ * @param prompt `[P, H]` soft prompt, one per row (`MixedPrompts`), or undefined for none (the
+ *   caller keeps owning it)
  * @param batch input ids and mask `[B, T]`
  * @param options the key, temperature, top-k, top-p, and the common decoding options
  * @returns per row the sampled ids, the sum of their log-probabilities under the model (before

@@ -5,7 +5,7 @@
  * @module
  */
 import * as E from "fp-ts/Either";
-import { type Problem, problem } from "../problem.ts";
+import { type Problem, problem, shownValue } from "../problem.ts";
 import { itemSize, SAFETENSORS_DTYPES, safetensorsName } from "./dtype.ts";
 import {
   type HostTensor,
@@ -86,7 +86,9 @@ export function parseLayout(
     const at = `Tensor '${name}'`;
     if (!isRecord(v)) return corrupt(`${at} is not an object with dtype, shape and data_offsets`);
     const { dtype, shape, data_offsets: off } = v;
-    if (typeof dtype !== "string") return corrupt(`${at} has no string dtype`);
+    if (typeof dtype !== "string") {
+      return corrupt(`${at} has dtype ${shownValue(dtype)}; expected a string such as "F32"`);
+    }
     if (!Object.hasOwn(SAFETENSORS_DTYPES, dtype)) {
       return E.left(
         problem(
@@ -99,13 +101,13 @@ export function parseLayout(
       );
     }
     if (!Array.isArray(shape) || !shape.every(isCount)) {
-      return corrupt(`${at} has shape ${JSON.stringify(shape)}; expected non-negative integers`);
+      return corrupt(
+        `${at} has shape ${shownValue(shape)}; expected a list of non-negative integers`,
+      );
     }
     if (!Array.isArray(off) || off.length !== 2 || !off.every(isCount) || off[1] < off[0]) {
       return corrupt(
-        `${at} has data_offsets ${
-          JSON.stringify(off)
-        }; expected [begin, end] with 0 <= begin <= end`,
+        `${at} has data_offsets ${shownValue(off)}; expected [begin, end] with 0 <= begin <= end`,
       );
     }
     const dt = SAFETENSORS_DTYPES[dtype];

@@ -58,6 +58,7 @@ export const errorText = (e: unknown): string => e instanceof Error ? e.message 
  * ```
  */
 export function fsProblem(e: unknown, where: string, doing: string): Problem {
+  if (e instanceof NotRegularFile) return problem("Io", where, e.message);
   if (e instanceof Deno.errors.NotFound) return problem("NotFound", where, "No such file");
   if (e instanceof Deno.errors.PermissionDenied) {
     return problem("Io", where, `Permission denied while ${doing}`);
@@ -66,6 +67,48 @@ export function fsProblem(e: unknown, where: string, doing: string): Problem {
     return problem("Io", where, `Is a directory; expected a file`);
   }
   return problem("Io", where, `Could not ${doing}: ${errorText(e)}`);
+}
+
+/**
+ * What a path that is not a regular file is, for messages: `"a directory"`, `"a FIFO (named
+ * pipe)"`, `"a character device"` (`/dev/zero`), `"a block device"`, `"a socket"`.
+ *
+ * @param info what `stat` said (after following symbolic links)
+ * @returns the kind, or `undefined` for a regular file
+ * @example
+ * ```ts
+ * import { nonRegularKind } from "./files.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(nonRegularKind(await Deno.stat("/dev/null")), "a character device");
+ * assert.equal(nonRegularKind(await Deno.stat(".")), "a directory");
+ * assert.equal(nonRegularKind(await Deno.stat("deno.json")), undefined);
+ * ```
+ */
+export function nonRegularKind(info: Deno.FileInfo): string | undefined {
+  if (info.isFile) return undefined;
+  if (info.isDirectory) return "a directory";
+  if (info.isFifo) return "a FIFO (named pipe)";
+  if (info.isCharDevice) return "a character device";
+  if (info.isBlockDevice) return "a block device";
+  if (info.isSocket) return "a socket";
+  return "not a regular file";
+}
+
+/** Thrown by {@link readAtMost} for a path that is not a regular file (see {@link fsProblem}). */
+class NotRegularFile extends Error {
+  constructor(kind: string, what: string) {
+    super(
+      kind === "a directory"
+        ? `Is a directory; expected ${what}`
+        : `Is ${kind}, not a regular file; expected ${what}`,
+    );
+  }
+}
+
+/** Throws {@link NotRegularFile} unless `info` is a regular file's. */
+function requireRegular(info: Deno.FileInfo, what: string): void {
+  const kind = nonRegularKind(info);
+  if (kind !== undefined) throw new NotRegularFile(kind, what);
 }
 
 /**
@@ -259,13 +302,18 @@ export async function writeAtomic(
 }
 
 /**
- * Reads a whole file, but never more than `maxBytes` of it: the cap is on the bytes actually
- * read, since `stat` reports size 0 for a pipe or a device (`/dev/zero` would never end).
+ * Reads a whole regular file, but never more than `maxBytes` of it. Anything else (a directory,
+ * a FIFO, a device such as `/dev/zero`, or a symbolic link to one) is refused before it is opened,
+ * since opening a FIFO waits for a writer and a device never ends. The cap is on the bytes
+ * actually read, not on what `stat` says: a file of `/proc` reports size 0 and a growing file
+ * more than its size.
  *
  * @param path the file
  * @param maxBytes the most bytes accepted
+ * @param what what the file should be, for the message of a path that is not a regular file
  * @returns the bytes, or `undefined` when the file holds more than `maxBytes`
- * @throws the file-system error (`NotFound`, `PermissionDenied`, …)
+ * @throws the file-system error (`NotFound`, `PermissionDenied`, …), or an error whose message
+ *   says what the path is instead of a regular file ({@link fsProblem} makes it a problem)
  * @example
  * ```ts
  * import { readAtMost } from "./files.ts";
@@ -274,17 +322,24 @@ export async function writeAtomic(
  * await Deno.writeTextFile(`${dir}/a.txt`, "hello");
  * assert.deepEqual(await readAtMost(`${dir}/a.txt`, 5), new TextEncoder().encode("hello"));
  * assert.equal(await readAtMost(`${dir}/a.txt`, 4), undefined);
+ * await assert.rejects(readAtMost("/dev/zero", 4), /^Error: Is a character device, not a regular file; expected a file$/);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function readAtMost(
   path: string | URL,
   maxBytes: number,
+  what = "a file",
 ): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  // Before opening: opening a FIFO blocks until something writes to it.
+  requireRegular(await Deno.stat(path), what);
   const file = await Deno.open(path, { read: true });
   try {
+    // Again on the open file, in case the path was replaced in between.
+    const info = await file.stat();
+    requireRegular(info, what);
     // Sized by stat when it can be trusted; grown (and the cap enforced) when more bytes come.
-    let buf = new Uint8Array(Math.min((await file.stat()).size, maxBytes));
+    let buf = new Uint8Array(Math.min(info.size, maxBytes));
     let got = 0;
     for (;;) {
       if (got === buf.length) {
@@ -317,7 +372,8 @@ export async function readAtMost(
  * @param path the file
  * @param maxBytes the most bytes accepted
  * @param what what the file should be, for messages ("an .npy file")
- * @returns the bytes, or a problem: `NotFound`, `TooLarge`, `Io` (a directory, no permission)
+ * @returns the bytes, or a problem: `NotFound`, `TooLarge`, `Io` (a directory, a FIFO, a device,
+ *   no permission)
  * @example
  * ```ts
  * import { readFileCapped } from "./files.ts";
@@ -349,9 +405,9 @@ export async function readFileCapped(
     );
   try {
     const st = await Deno.stat(path);
-    if (st.isDirectory) return E.left(problem("Io", where, `Is a directory; expected ${what}`));
+    requireRegular(st, what);
     if (st.size > maxBytes) return tooLarge(String(st.size));
-    const bytes = await readAtMost(path, maxBytes);
+    const bytes = await readAtMost(path, maxBytes, what);
     return bytes === undefined ? tooLarge(`more than ${maxBytes}`) : E.right(bytes);
   } catch (e) {
     return E.left(fsProblem(e, where, "read the file"));
@@ -360,8 +416,8 @@ export async function readFileCapped(
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
- * Opens a regular file for reading, for a reader that seeks in it (a directory, a pipe or a
- * device is refused).
+ * Opens a regular file for reading, for a reader that seeks in it (a directory, a FIFO or a
+ * device is refused before it is opened).
  *
  * @param path the file
  * @param what what the file should be, for messages ("a .gguf file")
@@ -376,7 +432,9 @@ export async function readFileCapped(
  * assert(r._tag === "Right" && r.right.size === 3);
  * if (r._tag === "Right") r.right.file.close();
  * const d = await openRegularFile(dir, "a binary file");
- * assert(d._tag === "Left" && d.left.message === "Is not a regular file; expected a binary file");
+ * assert(d._tag === "Left" && d.left.message === "Is a directory; expected a binary file");
+ * const z = await openRegularFile("/dev/zero", "a binary file");
+ * assert(z._tag === "Left" && /^Is a character device, not a regular file/.test(z.left.message));
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -387,15 +445,16 @@ export async function openRegularFile(
   const where = pathText(path);
   let file: Deno.FsFile;
   try {
+    // Before opening: opening a FIFO blocks until something writes to it.
+    requireRegular(await Deno.stat(path), what);
     file = await Deno.open(path, { read: true });
   } catch (e) {
     return E.left(fsProblem(e, where, "open the file"));
   }
   try {
     const st = await file.stat();
-    if (st.isFile) return E.right({ file, size: st.size });
-    file.close();
-    return E.left(problem("Io", where, `Is not a regular file; expected ${what}`));
+    requireRegular(st, what); // again, in case the path was replaced in between
+    return E.right({ file, size: st.size });
   } catch (e) {
     file.close();
     return E.left(fsProblem(e, where, "read the file"));

@@ -12,7 +12,7 @@
  */
 import * as E from "fp-ts/Either";
 import { basename, dirname, join } from "node:path";
-import { type Problem, problem } from "../problem.ts";
+import { type Problem, problem, shownValue } from "../problem.ts";
 import { decodeData, littleEndianBytes } from "./bytes.ts";
 import { itemSize } from "./dtype.ts";
 import {
@@ -410,7 +410,7 @@ export async function openSafetensorsIndex(
           "Invalid",
           where,
           `Tensor '${name}' is mapped by weight_map to ${
-            JSON.stringify(shard)
+            shownValue(shard)
           }; expected a plain file name in the index's directory`,
         ),
       );

@@ -58,7 +58,8 @@ export interface LabelScoreOptions {
  * call it inside a `tf.tidy`. The batches are not checked here (see `checkBatch`).
  *
  * @param model a loaded frozen model
- * @param prompt `[P, H]` float32, or undefined for the frozen model alone
+ * @param prompt `[P, H]` float32, one per row (`MixedPrompts`), or undefined for the frozen model
+ *   alone
  * @param choices one batch per label, in label order, with the same inputs (see `collateChoices`):
  *   T5 batches with the label as target, decoder-only ones with labels at the label's tokens
  * @param options the combine, length normalization, the ignored label, recompute

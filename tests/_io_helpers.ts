@@ -59,3 +59,24 @@ export function left<A>(r: E.Either<Problem, A>, tag: Problem["_tag"], pattern: 
   assert.ok(!r.left.message.endsWith("."), "messages end without a period");
   return r.left;
 }
+
+/**
+ * Runs `read` against a FIFO nobody writes to, failing (instead of hanging) when it has not
+ * returned within `ms`: then a writer opens and closes the FIFO, so that a reader stuck in `open`
+ * sees the end of the file and the test can finish.
+ */
+export async function withinTime<T>(fifo: string, read: () => Promise<T>, ms = 10_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), ms));
+  const r = await Promise.race([read(), late]);
+  clearTimeout(timer);
+  if (r === "late") {
+    (await Deno.open(fifo, { write: true })).close();
+    assert.fail(`Still reading ${fifo} after ${ms} ms: a FIFO must be refused before it is opened`);
+  }
+  return r as T;
+}
+
+/** Makes a FIFO (named pipe) at `path`. */
+export const mkfifo = async (path: string) =>
+  assert((await new Deno.Command("mkfifo", { args: [path] }).output()).success);

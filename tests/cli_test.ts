@@ -62,10 +62,16 @@ Deno.test("cli inspect gives a one-line error and exit 1 for corrupt and truncat
   }
 });
 
-Deno.test("cli exits 2 on a usage error: unknown command, missing FILE, unknown option", async () => {
-  for (const args of [["frobnicate"], ["inspect"], ["inspect", "--colour", "x"]]) {
+Deno.test("cli exits 2 on a usage error: no command, unknown command, missing FILE, unknown option", async () => {
+  for (const args of [[], ["frobnicate"], ["inspect"], ["inspect", "--colour", "x"]]) {
     const r = await cli(...args);
     assert.equal(r.code, 2, args.join(" "));
+    assert.equal(r.stdout, "", args.join(" "));
     assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
   }
+  const none = await cli();
+  assert.equal(
+    none.stderr,
+    "Error: No command given; expected one of: train, eval, infer, extract, convert, inspect (see --help)\n",
+  );
 });

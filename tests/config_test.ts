@@ -451,7 +451,10 @@ Deno.test("resolveConfig() reports every unreadable file with its position", asy
       `${dir}/missing.json: No such configuration file`,
       `${dir}/big.json: Configuration file of 2009 bytes; the limit is 1000`,
     ]);
-    assert.match(oneLine(await readConfigFile(dir)), /Not a file/);
+    assert.match(
+      oneLine(await readConfigFile(dir)),
+      /: Is a directory, not a regular file; expected a JSON configuration file$/,
+    );
   });
 });
 
@@ -543,6 +546,7 @@ const PRESETS = [
   "runs/prompt_eval",
   "runs/prompt_infer",
   "runs/default",
+  "runs/mixture",
 ];
 
 Deno.test("every preset file is listed here, loads, and validates on top of a base", async () => {
@@ -643,4 +647,53 @@ Deno.test("editDistance() and closest() find likely typos and nothing else", () 
   assert.equal(closest("batchsize", ["batch_size", "steps"]), "batch_size");
   assert.equal(closest("EVAL_EVERY", ["eval_every"]), "eval_every");
   assert.equal(closest("optimizer", ["model", "task"]), undefined);
+});
+
+Deno.test("mixture: each task's prompt is the top-level one with its keys over it; problems name the task's path", () => {
+  const base = {
+    model: "embedded:default",
+    prompt: { length: 4, initializer: { kind: "sampled_vocab" } },
+  };
+  const ok = validateConfig({
+    ...base,
+    mixture: {
+      tasks: [{ name: "a", task: "glue/sst2" }, {
+        name: "b",
+        task: "glue/rte",
+        prompt: { length: 2 },
+      }],
+      shared: { length: 3, mode: "concat" },
+    },
+  });
+  assert.ok(E.isRight(ok), E.isLeft(ok) ? ok.left.map(describeProblem).join("; ") : "");
+  const m = ok.right.mixture!;
+  assert.deepEqual(m.tasks.map((t) => [t.name, t.prompt.length, t.rate]), [["a", 4, null], [
+    "b",
+    2,
+    null,
+  ]]);
+  assert.equal(m.rate, "proportional");
+  assert.deepEqual(ok.right.task, m.tasks[0].task); // the top-level task is the first one's
+  assert.equal(m.shared?.initializer.kind, "sampled_vocab");
+  const bad = validateConfig({
+    ...base,
+    mixture: {
+      rate: "given",
+      tasks: [{ name: "a", task: "glue/sst2", rate: 1 }, {
+        name: "a",
+        task: "glue/rte",
+        prompt: { length: 0 },
+      }],
+      shared: { length: 4, mode: "add" },
+    },
+  });
+  assert.ok(E.isLeft(bad));
+  assert.deepEqual(bad.left.map((p) => p.where).sort(), [
+    "mixture.tasks[1].name",
+    "mixture.tasks[1].prompt.length",
+    "mixture.tasks[1].prompt.length",
+    "mixture.tasks[1].rate",
+  ]);
+  const single = validateConfig({ ...base, task: "glue/sst2" });
+  assert.ok(E.isRight(single) && !("mixture" in single.right)); // no mixture, no key
 });

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readAtMost, readFileCapped, writeAtomic, writeFileAtomic } from "../io/files.ts";
+import {
+  openRegularFile,
+  readAtMost,
+  readFileCapped,
+  writeAtomic,
+  writeFileAtomic,
+} from "../io/files.ts";
+import { mkfifo, withinTime } from "./_io_helpers.ts";
 
 const unix = Deno.build.os !== "windows";
 
@@ -19,40 +26,63 @@ function inTempDir(body: (dir: string) => Promise<void>): () => Promise<void> {
 const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
 
 Deno.test(
-  "readFileCapped() refuses a /dev/zero symlink, whose stat size is 0",
+  "readFileCapped(), readAtMost() and openRegularFile() refuse a /dev/zero symlink, whose stat size is 0",
   { ignore: !unix },
   inTempDir(async (dir) => {
-    const link = join(dir, "config.json");
+    const link = join(dir, "x.npy");
     await Deno.symlink("/dev/zero", link);
     assert.equal((await Deno.stat(link)).size, 0);
-    const r = await readFileCapped(link, 1000, "a JSON file");
-    assert(r._tag === "Left" && r.left._tag === "TooLarge", JSON.stringify(r));
-    assert.match(r.left.message, /more than 1000 bytes/);
-    assert.equal(await readAtMost(link, 1 << 20), undefined);
+    const r = await readFileCapped(link, 1 << 30, "an .npy file");
+    assert(r._tag === "Left" && r.left._tag === "Io", JSON.stringify(r));
+    assert.equal(
+      r.left.message,
+      "Is a character device, not a regular file; expected an .npy file",
+    );
+    assert.equal(r.left.where, link);
+    await assert.rejects(
+      readAtMost(link, 1 << 30),
+      /^Error: Is a character device, not a regular file/,
+    );
+    const o = await openRegularFile(link, "a .gguf file");
+    assert(o._tag === "Left" && /^Is a character device, not a regular file/.test(o.left.message));
   }),
 );
 
 Deno.test(
-  "readFileCapped() reads a FIFO up to the cap, and no further",
+  "readFileCapped(), readAtMost() and openRegularFile() refuse a FIFO without waiting for a writer",
   { ignore: !unix },
   inTempDir(async (dir) => {
-    const fifo = join(dir, "pipe");
-    assert((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
-    const feed = async (bytes: Uint8Array) => {
-      const w = await Deno.open(fifo, { write: true });
-      try {
-        await w.write(bytes).catch(() => 0); // the reader may stop early
-      } finally {
-        w.close();
-      }
-    };
-    const small = new Uint8Array(100).fill(7);
-    const [ok] = await Promise.all([readFileCapped(fifo, 100, "a file"), feed(small)]);
-    assert(ok._tag === "Right" && ok.right.length === 100 && ok.right[99] === 7);
-    const big = new Uint8Array(200_000);
-    const [over] = await Promise.all([readFileCapped(fifo, 100_000, "a file"), feed(big)]);
-    assert(over._tag === "Left" && over.left._tag === "TooLarge");
+    const fifo = join(dir, "x.npy");
+    await mkfifo(fifo);
+    const r = await withinTime(fifo, () => readFileCapped(fifo, 100, "an .npy file"));
+    assert(r._tag === "Left" && r.left._tag === "Io", JSON.stringify(r));
+    assert.equal(
+      r.left.message,
+      "Is a FIFO (named pipe), not a regular file; expected an .npy file",
+    );
+    await assert.rejects(withinTime(fifo, () => readAtMost(fifo, 100)), /Is a FIFO \(named pipe\)/);
+    const o = await withinTime(fifo, () => openRegularFile(fifo, "a .gguf file"));
+    assert(
+      o._tag === "Left" && /^Is a FIFO \(named pipe\), not a regular file/.test(o.left.message),
+    );
   }),
+);
+
+Deno.test(
+  "readAtMost() stops at the cap on a regular file whose stat size is 0 (a file of /proc)",
+  { ignore: Deno.build.os !== "linux" },
+  async () => {
+    const path = "/proc/self/status"; // a regular file that stat says is empty
+    const st = await Deno.stat(path);
+    assert(st.isFile && st.size === 0);
+    assert.equal(await readAtMost(path, 10), undefined);
+    const big = await readFileCapped(path, 10, "a status file");
+    assert(big._tag === "Left" && big.left._tag === "TooLarge");
+    assert.match(big.left.message, /^File is more than 10 bytes, over the limit of 10 bytes/);
+    const all = await readAtMost(path, 1 << 20);
+    assert(all !== undefined && all.length > 10);
+    assert.match(new TextDecoder().decode(all), /^Name:/);
+  },
 );
 
 Deno.test(

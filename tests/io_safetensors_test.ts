@@ -288,13 +288,19 @@ const corrupt: [string, Uint8Array, Problem["_tag"], RegExp][] = [
     "a negative dimension",
     st({ a: f32(0, 8, [-2]) }, 8),
     "Corrupt",
-    /shape \[-2\]; expected non-negative integers/,
+    /shape \[-2\]; expected a list of non-negative integers/,
+  ],
+  [
+    'a missing shape (the fuzzer\'s "has shape undefined")',
+    st({ a: { dtype: "F32", data_offsets: [0, 8] } }, 8),
+    "Corrupt",
+    /^Tensor 'a' has shape missing; expected a list of non-negative integers$/,
   ],
   [
     "a fractional dimension",
     st({ a: f32(0, 8, [2.5]) }, 8),
     "Corrupt",
-    /expected non-negative integers/,
+    /shape \[2\.5\]; expected a list of non-negative integers/,
   ],
   [
     "reversed offsets",
@@ -306,7 +312,7 @@ const corrupt: [string, Uint8Array, Problem["_tag"], RegExp][] = [
     "a missing dtype",
     st({ a: { shape: [2], data_offsets: [0, 8] } }, 8),
     "Corrupt",
-    /no string dtype/,
+    /^Tensor 'a' has dtype missing; expected a string such as "F32"$/,
   ],
   [
     "non-string metadata",

@@ -166,7 +166,7 @@ try {
   const r = await run([script], { [HEAP_LIMIT_ENV]: "0" }, ["-A", "--config", CONFIG]);
   oneLine(
     r,
-    /^Error: The WASM heap \(4 GiB at most\) ran out, with \d+\.\d\d GiB in tensors; lower train\.batch_size, train\.max_input_length$/,
+    /^Error: The WASM heap \(4 GiB at most\) ran out, with \d+\.\d\d GiB in tensors; lower train\.batch_size, train\.max_input_length, train\.recompute \("layer"\)$/,
   );
 });
 

@@ -27,7 +27,7 @@ import { openSafetensors, writeSafetensors } from "../io/safetensors.ts";
 import { type Problem, problem } from "../problem.ts";
 import type { HostOptimizerState } from "./optim/mod.ts";
 import type { DataPosition } from "./batches.ts";
-import { errorText, syncDir, tmpSuffix, writeFileSynced } from "../io/files.ts";
+import { errorText, readFileCapped, syncDir, tmpSuffix, writeFileSynced } from "../io/files.ts";
 
 /**
  * The version of the checkpoint layout written by {@link writeCheckpoint}; readers refuse others.
@@ -43,6 +43,8 @@ export const CHECKPOINT_VERSION = 1;
 
 const FORMAT = "soft-prompt-checkpoint";
 const STEP_DIR = /^step_(\d+)$/;
+/** The most bytes a `checkpoint.json` may have (it holds a step's metadata: a few KiB). */
+const MAX_META_BYTES = 16 * 2 ** 20;
 
 /**
  * The best evaluation so far (for early stopping and `best.npy`).
@@ -359,15 +361,19 @@ export async function cleanTemporary(runDir: string): Promise<string[]> {
  */
 export async function readCheckpoint(dir: string): Promise<E.Either<Problem, Checkpoint>> {
   const jsonPath = join(dir, "checkpoint.json");
+  const bytes = await readFileCapped(jsonPath, MAX_META_BYTES, "a checkpoint's checkpoint.json");
+  if (E.isLeft(bytes)) {
+    return E.left(
+      bytes.left._tag === "NotFound"
+        ? problem("NotFound", jsonPath, "No checkpoint.json; expected a checkpoint directory")
+        : bytes.left,
+    );
+  }
   let json: unknown;
   try {
-    json = JSON.parse(await Deno.readTextFile(jsonPath));
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.right));
   } catch (e) {
-    return E.left(
-      e instanceof Deno.errors.NotFound
-        ? problem("NotFound", jsonPath, "No checkpoint.json; expected a checkpoint directory")
-        : problem("Corrupt", jsonPath, `Cannot read checkpoint.json: ${errorText(e)}`),
-    );
+    return E.left(problem("Corrupt", jsonPath, `Cannot read checkpoint.json: ${errorText(e)}`));
   }
   const meta = parseMeta(json, jsonPath);
   if (E.isLeft(meta)) return meta;

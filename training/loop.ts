@@ -98,6 +98,11 @@ export interface TrainOptions<Ex, B> {
    */
   readonly prompt: tf.Tensor | (() => tf.Tensor);
   /**
+   * The shape `[P, H]` the `prompt` function makes, when it is one: on resume a checkpoint whose
+   * prompt has another shape is refused (default: not checked).
+   */
+  readonly promptShape?: readonly number[];
+  /**
    * The run's PRNG key (fresh start). Split in three: the data key (batch order: epoch `e` is
    * shuffled with `foldIn(dataKey, e)`), the step key (the loss's `context.key` at step `s` is
    * `foldIn(stepKey, s)`) and the evaluation key (likewise). On resume the checkpoint's key is

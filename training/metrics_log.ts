@@ -4,7 +4,19 @@
  *
  * @module
  */
-import { errorText, writeFileAtomic } from "../io/files.ts";
+import { errorText, readAtMost, writeFileAtomic } from "../io/files.ts";
+
+/** The most bytes a metrics log is read up to (a million steps of a few metrics fit). */
+const MAX_LOG_BYTES = 1024 * 2 ** 20;
+
+/** The log's text; a missing file throws `NotFound`, one over {@link MAX_LOG_BYTES} an error. */
+async function readLog(path: string): Promise<string> {
+  const bytes = await readAtMost(path, MAX_LOG_BYTES, "a metrics log");
+  if (bytes === undefined) {
+    throw new Error(`Is over ${MAX_LOG_BYTES} bytes; expected a metrics log`);
+  }
+  return new TextDecoder().decode(bytes);
+}
 
 /**
  * One line of the metrics log: a training step, with the evaluation made after it if any.
@@ -43,6 +55,7 @@ export interface StepMetrics {
  *
  * @param path the `.jsonl` file (created if missing)
  * @param record a JSON-serializable object
+ * @throws an error naming `path` and the cause (a full disk, no permission)
  * @example
  * ```ts
  * import { appendMetrics, readMetrics } from "./metrics_log.ts";
@@ -55,12 +68,17 @@ export interface StepMetrics {
  */
 export async function appendMetrics(path: string, record: object): Promise<void> {
   const bytes = new TextEncoder().encode(JSON.stringify(record) + "\n");
-  const f = await Deno.open(path, { append: true, create: true });
   try {
-    let off = await f.write(bytes); // one call; a regular file takes it whole
-    while (off < bytes.length) off += await f.write(bytes.subarray(off));
-  } finally {
-    f.close();
+    const f = await Deno.open(path, { append: true, create: true });
+    try {
+      let off = await f.write(bytes); // one call; a regular file takes it whole
+      while (off < bytes.length) off += await f.write(bytes.subarray(off));
+    } finally {
+      f.close();
+    }
+  } catch (e) {
+    // A full disk says only "No space left on device": name the file.
+    throw new Error(`Cannot append to the metrics log ${path}: ${errorText(e)}`);
   }
 }
 
@@ -85,7 +103,7 @@ export async function readMetrics(
 ): Promise<Array<{ readonly step: number } & Record<string, unknown>>> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readLog(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return [];
     throw new Error(`Cannot read the metrics log ${path}: ${errorText(e)}`);
@@ -124,7 +142,7 @@ export async function readMetrics(
 export async function truncateMetrics(path: string, step: number): Promise<number> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readLog(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return 0;
     throw e;
@@ -133,6 +151,10 @@ export async function truncateMetrics(path: string, step: number): Promise<numbe
   const kept = records.filter((r) => r.step <= step);
   const dropped = records.length - kept.length;
   const clean = kept.map((r) => JSON.stringify(r) + "\n").join("");
-  if (clean !== text) await writeFileAtomic(path, clean);
+  if (clean !== text) {
+    await writeFileAtomic(path, clean).catch((e) => {
+      throw new Error(`Cannot rewrite the metrics log ${path}: ${errorText(e)}`);
+    });
+  }
   return dropped;
 }

@@ -103,6 +103,23 @@ export {
   type TuneBatch,
 } from "./prompt_objective.ts";
 export { tunePrompt, type TunePromptOptions, type TunePromptResult } from "./tune.ts";
+export {
+  type MixtureBatch,
+  type MixtureTask,
+  tuneMixture,
+  type TuneMixtureOptions,
+  type TuneMixtureResult,
+} from "./tune_mixture.ts";
+export {
+  blockLengths,
+  type MixtureExample,
+  mixtureExamples,
+  mixtureRates,
+  type MixtureSource,
+  type PromptLayout,
+  taskPrompts,
+} from "./mixture.ts";
+export { segmented } from "./optim/segmented.ts";
 export type { Initializer } from "../initializers/types.ts";
 export type { DType, HostData } from "../io/dtype.ts";
 export type { HostTensor } from "../io/host_tensor.ts";

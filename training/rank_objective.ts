@@ -60,6 +60,12 @@ function checkRankBatch(model: FrozenModel, batch: RankBatch): void {
       }; expected int32 [${rows}] (a label index per example)`,
     );
   }
+  const m = batch.labelMask, c = batch.choices.length;
+  if (m !== undefined && (m.dtype !== "int32" || m.shape.join() !== `${rows},${c}`)) {
+    throw new TypeError(
+      `Rank batch labelMask is ${m.dtype} ${shapeText(m)}; expected int32 [${rows}, ${c}]`,
+    );
+  }
 }
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
@@ -110,7 +116,10 @@ export function promptRankLoss(
     checkPrompt(model, prompt);
     return tf.tidy(() => {
       const scores = labelScores(model, prompt, batch.choices, scoring); // [B, C]
-      return classCrossEntropy(scores, batch.labels);
+      if (batch.labelMask === undefined) return classCrossEntropy(scores, batch.labels);
+      // Another task's label is no choice of the row: its score drops out of the softmax.
+      const own = tf.notEqual(batch.labelMask, 0); // [B, C]
+      return classCrossEntropy(tf.where(own, scores, tf.fill(scores.shape, -1e9)), batch.labels);
     });
   };
 }

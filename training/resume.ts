@@ -93,6 +93,8 @@ export interface StartOptions {
   // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
   /** The initial prompt `[P, H]`: a tensor the caller keeps, or a function making one. */
   readonly prompt: tf.Tensor | (() => tf.Tensor);
+  /** The shape `[P, H]` a `prompt` function makes, checked against a checkpoint's on resume. */
+  readonly promptShape?: readonly number[];
   /** The run's key on a fresh start. */
   readonly key: Key;
   /** Continue from the latest checkpoint (default false). */
@@ -289,17 +291,17 @@ export async function start(
           ),
         );
       }
-      if (
-        typeof options.prompt !== "function" &&
-        options.prompt.shape.join() !== c.prompt.shape.join()
-      ) {
+      const given = typeof options.prompt === "function"
+        ? options.promptShape
+        : options.prompt.shape;
+      if (given !== undefined && given.join() !== c.prompt.shape.join()) {
         return E.left(
           problem(
             "Mismatch",
             where,
             `Checkpoint prompt is [${c.prompt.shape.join(", ")}]; the given prompt is [${
-              options.prompt.shape.join(", ")
-            }]`,
+              given.join(", ")
+            }]: resume with the same prompt length, or use a new run directory`,
           ),
         );
       }

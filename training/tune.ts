@@ -154,6 +154,7 @@ export async function tunePrompt(
       ...loop,
       key: trainKey,
       prompt: () => initializer(initKey, [promptLength, width]),
+      promptShape: [promptLength, width],
       ...promptObjective(model, { objective, rank, padId }),
     });
   } catch (e) {

@@ -13,7 +13,7 @@
  */
 import { decode, ExtensionCodec } from "@msgpack/msgpack";
 import * as E from "fp-ts/Either";
-import { type Problem, problem } from "../../problem.ts";
+import { type Problem, problem, shownValue } from "../../problem.ts";
 import { type DType, isDType, itemSize } from "../../io/dtype.ts";
 import { sizeOf } from "../../io/host_tensor.ts";
 
@@ -70,13 +70,13 @@ function decodeArray(data: Uint8Array, scalar: boolean): Tagged {
     !Array.isArray(shape) || shape.length > 64 ||
     !shape.every((d) => Number.isSafeInteger(d) && d >= 0)
   ) {
-    return bad(`Array shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    return bad(`Array shape is ${shownValue(shape)}; expected a list of non-negative integers`);
   }
   if (scalar && shape.length !== 0) return bad(`Scalar has shape [${shape}]; expected []`);
   if (typeof dtype !== "string" || !isDType(dtype)) {
     return bad(
       `Array dtype ${
-        JSON.stringify(dtype)
+        shownValue(dtype)
       } is not supported; expected float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8 or bool`,
       "Unsupported",
     );

@@ -15,7 +15,7 @@
 import { ExtData } from "@msgpack/msgpack";
 import * as E from "fp-ts/Either";
 import { dirname, join } from "node:path";
-import { type Problem, problem } from "../../problem.ts";
+import { type Problem, problem, shownValue } from "../../problem.ts";
 import { decodeData } from "../../io/bytes.ts";
 import { itemSize } from "../../io/dtype.ts";
 import { fsProblem, pathText, readFileCapped } from "../../io/files.ts";
@@ -137,7 +137,7 @@ function specPath(spec: Map_): E.Either<string, string> {
   if (rel === "" || rel.split("/").some(badKey)) {
     return E.left(
       `TensorStore path ${
-        JSON.stringify(raw)
+        shownValue(raw)
       } is refused; expected a relative path inside the checkpoint directory, without '..'`,
     );
   }
@@ -158,7 +158,7 @@ function collect(node: Map_, prefix: string, where: string, found: Found): Probl
         "Corrupt",
         where,
         `Parameter name ${
-          JSON.stringify(name)
+          shownValue(name)
         } is refused; names must be non-empty, contain no '/', '\\' or NUL and not be '.' or '..'`,
       );
     }
@@ -178,7 +178,7 @@ function collect(node: Map_, prefix: string, where: string, found: Found): Probl
           "Unsupported",
           where,
           `Parameter '${name}' is stored with TensorStore driver ${
-            JSON.stringify(v.driver)
+            shownValue(v.driver)
           }; expected zarr`,
         );
       }
@@ -224,9 +224,7 @@ async function openSpec(
       spec.shape.every((d, k) => d === m.shape[k]));
   const dtypeOk = spec.dtype === undefined || spec.dtype === m.dtype;
   if (!shapeOk || !dtypeOk) {
-    const said = `${JSON.stringify(spec.dtype ?? m.dtype)} ${
-      JSON.stringify(spec.shape ?? m.shape)
-    }`;
+    const said = `${shownValue(spec.dtype ?? m.dtype)} ${shownValue(spec.shape ?? m.shape)}`;
     return E.left(
       problem(
         "Mismatch",

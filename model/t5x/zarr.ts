@@ -11,7 +11,7 @@
  */
 import * as E from "fp-ts/Either";
 import { join } from "node:path";
-import { type Problem, problem } from "../../problem.ts";
+import { type Problem, problem, shownValue } from "../../problem.ts";
 import { fortranToC, HOST_LITTLE, swapBytes } from "../../io/bytes.ts";
 import { type DType, isFloatDType, itemSize, NUMPY_DTYPE_CODES } from "../../io/dtype.ts";
 import { readFileCapped } from "../../io/files.ts";
@@ -105,7 +105,7 @@ function parseDtype(v: unknown): Parsed<{ dtype: DType; little: boolean }> {
   if (v === "bfloat16") return E.right({ dtype: "bfloat16", little: true });
   const m = typeof v === "string" ? /^([<>|])([a-zA-Z]\d+)$/.exec(v) : null;
   if (!m || !Object.hasOwn(NUMPY_DTYPE_CODES, m[2])) {
-    return E.left(`'dtype' is ${JSON.stringify(v)}; expected one of ${SUPPORTED}`);
+    return E.left(`'dtype' is ${shownValue(v)}; expected one of ${SUPPORTED}`);
   }
   return E.right({ dtype: NUMPY_DTYPE_CODES[m[2]], little: m[1] !== ">" });
 }
@@ -116,7 +116,7 @@ function parseDims(v: unknown, key: string, min: number): Parsed<number[]> {
     !v.every((d) => Number.isSafeInteger(d) && (d as number) >= min)
   ) {
     return E.left(
-      `'${key}' is ${JSON.stringify(v)}; expected a list of at most 32 integers >= ${min}`,
+      `'${key}' is ${shownValue(v)}; expected a list of at most 32 integers >= ${min}`,
     );
   }
   return E.right(v as number[]);
@@ -127,7 +127,7 @@ function parseCompressor(v: unknown): Parsed<Compressor> {
   const id = typeof v === "object" && v !== null ? (v as Record<string, unknown>).id : undefined;
   if (id === "gzip" || id === "zlib") return E.right(id);
   return E.left(
-    `'compressor' is ${JSON.stringify(v)}; expected null or a compressor with id gzip or zlib`,
+    `'compressor' is ${shownValue(v)}; expected null or a compressor with id gzip or zlib`,
   );
 }
 
@@ -144,7 +144,7 @@ function parseFill(v: unknown, dtype: DType): Parsed<number | bigint | boolean |
   } else if (Number.isInteger(v)) {
     return E.right(dtype === "int64" ? BigInt(v as number) : v as number);
   }
-  return E.left(`'fill_value' is ${JSON.stringify(v)}, which does not fit dtype ${dtype}`);
+  return E.left(`'fill_value' is ${shownValue(v)}, which does not fit dtype ${dtype}`);
 }
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
@@ -191,7 +191,7 @@ export function parseZarray(
       problem(
         "Unsupported",
         where,
-        `'zarr_format' is ${JSON.stringify(m.zarr_format)}; expected 2`,
+        `'zarr_format' is ${shownValue(m.zarr_format)}; expected 2`,
       ),
     );
   }
@@ -214,14 +214,14 @@ export function parseZarray(
     m.filters !== null && m.filters !== undefined &&
     !(Array.isArray(m.filters) && m.filters.length === 0)
   ) {
-    return unsupported(`'filters' is ${JSON.stringify(m.filters)}; expected null`);
+    return unsupported(`'filters' is ${shownValue(m.filters)}; expected null`);
   }
   if (m.order !== "C" && m.order !== "F") {
-    return corrupt(`'order' is ${JSON.stringify(m.order)}; expected "C" or "F"`);
+    return corrupt(`'order' is ${shownValue(m.order)}; expected "C" or "F"`);
   }
   const sep = m.dimension_separator ?? ".";
   if (sep !== "." && sep !== "/") {
-    return corrupt(`'dimension_separator' is ${JSON.stringify(sep)}; expected "." or "/"`);
+    return corrupt(`'dimension_separator' is ${shownValue(sep)}; expected "." or "/"`);
   }
   const fill = parseFill(m.fill_value, dt.right.dtype);
   if (E.isLeft(fill)) return corrupt(fill.left);
