@@ -143,6 +143,10 @@ const bpe: Spec = struct({
     }
     seen.set(id, token);
   }
+  if (typeof m.unk_token === "string" && !Object.hasOwn(vocab, m.unk_token)) {
+    // The Rust library fails on the first unknown character; the JS library would drop it.
+    return unkNotInVocab(p, m.unk_token);
+  }
   const pairs = mergePairs(m.merges as readonly unknown[], child(p, "merges"));
   if (!Array.isArray(pairs)) return pairs as SchemaError;
   for (const [i, [a, b]] of pairs.entries()) {
@@ -160,11 +164,21 @@ const bpe: Spec = struct({
   return undefined;
 });
 
+const unkNotInVocab = (p: Path, unk: string): SchemaError => ({
+  path: child(p, "unk_token"),
+  message: `Expected a token of the vocabulary, got ${JSON.stringify(unk)}`,
+});
+
 const wordPiece: Spec = struct({
   unk_token: req(str),
   continuing_subword_prefix: req(str),
   max_input_chars_per_word: req(usize),
   vocab: req(mapOf(u32)),
+}, (_c, h, k, p) => {
+  const m = h[k] as Json;
+  return Object.hasOwn(m.vocab as object, m.unk_token as string)
+    ? undefined
+    : unkNotInVocab(p, m.unk_token as string);
 });
 
 /** A tokenizer.json `model`. */

@@ -212,14 +212,31 @@ function build(
 }
 
 /**
- * Makes the library's model take the pre-tokenizer's words one at a time, as the Rust library's
- * does: it otherwise fuses unknown tokens across words (`["日本語", "☃"]` gives one `<unk>`, Rust
- * two).
+ * Makes the library's model treat words as the Rust library's does: one at a time (it otherwise
+ * fuses unknown tokens across words: `["日本語", "☃"]` gives one `<unk>`, Rust two), and, for a BPE
+ * model without an unknown token or byte fallback, without the characters it has no id for.
  */
 function modelPerWord(lib: Library): void {
   const model = lib.model as unknown as { _call: (tokens: string[]) => string[] };
   const whole = model._call.bind(model);
   model._call = (tokens) => tokens.length <= 1 ? whole(tokens) : tokens.flatMap((t) => whole([t]));
+  const bpe = lib.model as unknown as {
+    bpe?: (token: string) => string[];
+    tokens_to_ids: Map<string, number>;
+    unk_token_id?: number;
+    byte_fallback?: boolean;
+    end_of_word_suffix?: string | null;
+  };
+  if (
+    typeof bpe.bpe === "function" && bpe.unk_token_id === undefined && !bpe.byte_fallback &&
+    !bpe.end_of_word_suffix
+  ) {
+    // With neither an unknown token nor byte fallback, the Rust library drops the characters it
+    // has no id for before merging (so their neighbours may merge); the JS library merges around
+    // them and drops them after.
+    const merge = bpe.bpe.bind(bpe);
+    bpe.bpe = (token) => merge([...token].filter((c) => bpe.tokens_to_ids.has(c)).join(""));
+  }
 }
 
 /** Replaces the library's approximate Precompiled normalizers (NFKC) with exact ones. */

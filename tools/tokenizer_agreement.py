@@ -48,6 +48,52 @@ def category(rust, ours):
     return "both_refuse"
 
 
+def report(args, cases, counts, decode_diff, threw, start, final):
+    """Writes the counts, the disagreements and the fixture sample (so far, unless final)."""
+    summary = {
+        "n": len(cases), "planned": args.n, "seed": args.seed, "bases": BASES, "texts": TEXTS, "counts": dict(counts),
+        "same_ids_different_decode": decode_diff, "ours_threw_after_loading": threw,
+        "seconds": round(time.time() - start),
+    }
+    disagreements = [c for c in cases if c["category"] in ("both_accept_different_ids", "rust_refuses_we_accept")]
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump({"summary": summary, "disagreements": disagreements,
+                   "we_refuse_rust_accepts": [c for c in cases if c["category"] == "we_refuse_rust_accepts"]},
+                  f, ensure_ascii=False, indent=1)
+    if final:
+        print(json.dumps(summary, indent=1))
+
+    if args.fixture:
+        # A sample over every category (all of the rare ones), with Rust's verdict and ids.
+        by_cat = collections.defaultdict(list)
+        for c in cases:
+            if len(json.dumps(c["edits"])) <= 4000:  # keeps the fixture small (no whole merge lists)
+                by_cat[c["category"]].append(c)
+        pick = random.Random(args.seed + 1)
+        chosen = []
+        per = max(1, args.fixture_size // max(1, len(by_cat)))
+        for cat, cs in sorted(by_cat.items()):
+            chosen.extend(cs if len(cs) <= per else pick.sample(cs, per))
+        chosen.sort(key=lambda c: int(c["id"].rsplit("-", 1)[1]))
+        out = {
+            "about": "Mutations of tests/fixtures/tokenizers/{t5,llama}/tokenizer.json (edits as in "
+                     "tests/_tokenizer_edits.ts) with the Rust tokenizers library's verdict and ids; "
+                     "written by tools/tokenizer_agreement.py",
+            "tokenizers_version": __import__("tokenizers").__version__,
+            "texts": TEXTS,
+            "cases": [{"id": c["id"], "base": c["base"], "edits": c["edits"], "category": c["category"],
+                       "rust_accepts": c["rust"]["accept"],
+                       **({"ids": c["rust"]["ids"], "special": c["rust"]["special"]} if c["rust"]["accept"] else
+                          {"rust_error": c["rust"]["error"][:200]})} for c in chosen],
+        }
+        tmp = args.fixture + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(out, f, ensure_ascii=False, separators=(",", ":"))
+        os.replace(tmp, args.fixture)
+
+
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2000)
@@ -63,7 +109,8 @@ def main():
             bases[b] = json.load(f)
     deno = subprocess.Popen(
         ["npx", "-y", "deno@2.9.6", "run", "-A", "tools/tokenizer_verdicts.ts"],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        encoding="utf-8",
     )
     rng = random.Random(args.seed)
     counts = collections.Counter()
@@ -87,51 +134,16 @@ def main():
         threw += bool(ours.get("threw"))
         if cat == "both_accept_same_ids" and rust["decoded"] != ours["decoded"]:
             decode_diff += 1
+        if cat in ("both_accept_different_ids", "rust_refuses_we_accept"):
+            print(f"DISAGREE {cat} {case_id} {json.dumps(edits)[:300]}", file=sys.stderr, flush=True)
         cases.append({"id": case_id, "base": base, "edits": edits, "category": cat, "rust": rust,
                       "ours": {k: v for k, v in ours.items() if k != "id"}})
         if (i + 1) % 100 == 0:
+            report(args, cases, counts, decode_diff, threw, start, final=False)
             print(f"{i + 1}/{args.n} {dict(counts)} ({time.time() - start:.0f} s)", file=sys.stderr, flush=True)
     deno.stdin.close()
     deno.wait()
-
-    summary = {
-        "n": args.n, "seed": args.seed, "bases": BASES, "texts": TEXTS, "counts": dict(counts),
-        "same_ids_different_decode": decode_diff, "ours_threw_after_loading": threw,
-        "seconds": round(time.time() - start),
-    }
-    disagreements = [c for c in cases if c["category"] in ("both_accept_different_ids", "rust_refuses_we_accept")]
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump({"summary": summary, "disagreements": disagreements,
-                   "we_refuse_rust_accepts": [c for c in cases if c["category"] == "we_refuse_rust_accepts"]},
-                  f, ensure_ascii=False, indent=1)
-    print(json.dumps(summary, indent=1))
-
-    if args.fixture:
-        # A sample over every category (all of the rare ones), with Rust's verdict and ids.
-        by_cat = collections.defaultdict(list)
-        for c in cases:
-            by_cat[c["category"]].append(c)
-        pick = random.Random(args.seed + 1)
-        chosen = []
-        per = max(1, args.fixture_size // max(1, len(by_cat)))
-        for cat, cs in sorted(by_cat.items()):
-            chosen.extend(cs if len(cs) <= per else pick.sample(cs, per))
-        chosen.sort(key=lambda c: int(c["id"].rsplit("-", 1)[1]))
-        out = {
-            "about": "Mutations of tests/fixtures/tokenizers/{t5,llama}/tokenizer.json (edits as in "
-                     "tests/_tokenizer_edits.ts) with the Rust tokenizers library's verdict and ids; "
-                     "written by tools/tokenizer_agreement.py",
-            "tokenizers_version": __import__("tokenizers").__version__,
-            "texts": TEXTS,
-            "cases": [{"id": c["id"], "base": c["base"], "edits": c["edits"], "category": c["category"],
-                       "rust_accepts": c["rust"]["accept"],
-                       **({"ids": c["rust"]["ids"], "special": c["rust"]["special"]} if c["rust"]["accept"] else
-                          {"rust_error": c["rust"]["error"][:200]})} for c in chosen],
-        }
-        tmp = args.fixture + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(out, f, ensure_ascii=False, separators=(",", ":"))
-        os.replace(tmp, args.fixture)
+    report(args, cases, counts, decode_diff, threw, start, final=True)
 
 
 if __name__ == "__main__":
