@@ -1,7 +1,8 @@
 /**
  * A JSON reader that keeps what `JSON.parse` forgets and the Rust `tokenizers` library (serde_json)
- * minds: whether a number was written as an integer (`2`, not `2.0`, `2e0` or `-0`), keys written
- * twice in one object, and lone UTF-16 surrogates in `\u` escapes. Input is untrusted: nesting is
+ * minds: whether a number was written as an integer (`2`, not `2.0`, `2e0` or `-0`), numbers beyond
+ * a float64 (`1e400`), keys written twice in one object, and lone UTF-16 surrogates in `\u`
+ * escapes. Input is untrusted: nesting is
  * capped, and `__proto__` is an ordinary key (an own property, never the prototype).
  *
  * @module
@@ -116,7 +117,10 @@ export function parseStrictJson(text: string): E.Either<string, StrictJson> {
     const lit = r![0];
     at += lit.length;
     if (r![1] !== undefined || r![2] !== undefined || lit === "-0") markFloat(holder, key);
-    return Number(lit);
+    const n = Number(lit);
+    // serde_json refuses a number beyond f64 wherever it is, even in a field it ignores.
+    if (!Number.isFinite(n)) fail("Number out of range");
+    return n;
   };
   const word = (w: string, v: unknown): unknown => {
     if (text.startsWith(w, at)) {
