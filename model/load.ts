@@ -194,7 +194,22 @@ async function loadT5xDir(dir: string): Promise<E.Either<Problem, FrozenModel>> 
     feed_forward_proj: sizes.gated ? "gated-gelu" : "relu",
     tie_word_embeddings: sizes.tied,
   };
-  const config = parseT5Config({ ...extra, ...derived }, join(dir, "checkpoint"));
+  const disagree = t5xConfigDisagreements(extra, derived);
+  if (disagree.length > 0) {
+    disposeTree(params);
+    return E.left(
+      problem(
+        "Mismatch",
+        beside,
+        `Disagrees with the T5X checkpoint beside it: ${disagree.join("; ")}`,
+      ),
+    );
+  }
+  // The activation is the config's when it has one (the shapes tell only gated or not).
+  const ff = typeof extra.feed_forward_proj === "string"
+    ? { feed_forward_proj: extra.feed_forward_proj }
+    : {};
+  const config = parseT5Config({ ...extra, ...derived, ...ff }, join(dir, "checkpoint"));
   const checked = E.isLeft(config)
     ? config
     : checkT5Params(params, config.right, join(dir, "checkpoint"));
@@ -208,6 +223,57 @@ async function loadT5xDir(dir: string): Promise<E.Either<Problem, FrozenModel>> 
     params: checked.right,
     format: "t5x",
   });
+}
+
+/**
+ * What a config.json beside a T5X checkpoint says that the checkpoint's shapes contradict, one
+ * phrase each: sizes, layer counts (`num_decoder_layers` defaults to `num_layers`), a gated or
+ * plain feed-forward, a tied or separate output head. Fields the config leaves out say nothing.
+ */
+function t5xConfigDisagreements(
+  config: Readonly<Record<string, unknown>>,
+  derived: Readonly<Record<string, unknown>>,
+): string[] {
+  const out: string[] = [];
+  const says = (k: string) => Object.hasOwn(config, k) && config[k] !== null;
+  const what: Record<string, string> = {
+    vocab_size: "embedding rows",
+    d_model: "d_model",
+    d_kv: "d_kv",
+    d_ff: "d_ff",
+    num_layers: "encoder layers",
+    num_decoder_layers: "decoder layers",
+    num_heads: "heads",
+    relative_attention_num_buckets: "relative attention buckets",
+  };
+  for (const [k, name] of Object.entries(what)) {
+    const stated = k === "num_decoder_layers" && !says(k) ? config.num_layers : config[k];
+    const key = k === "num_decoder_layers" && !says(k) ? "num_layers (for the decoder)" : k;
+    if (stated !== undefined && stated !== null && stated !== derived[k]) {
+      out.push(`${key} is ${JSON.stringify(stated)}, the checkpoint has ${derived[k]} ${name}`);
+    }
+  }
+  if (typeof config.feed_forward_proj === "string") {
+    const gated = config.feed_forward_proj.startsWith("gated-");
+    const has = (derived.feed_forward_proj as string).startsWith("gated-");
+    if (gated !== has) {
+      out.push(
+        `feed_forward_proj is ${JSON.stringify(config.feed_forward_proj)}, the checkpoint has ${
+          has ? "a gated feed-forward (wi_0, wi_1)" : "one wi (not gated)"
+        }`,
+      );
+    }
+  }
+  if (says("tie_word_embeddings") && config.tie_word_embeddings !== derived.tie_word_embeddings) {
+    out.push(
+      `tie_word_embeddings is ${config.tie_word_embeddings}, the checkpoint has ${
+        derived.tie_word_embeddings
+          ? "no decoder/logits_dense (tied)"
+          : "a decoder/logits_dense head"
+      }`,
+    );
+  }
+  return out;
 }
 
 /**

@@ -7,6 +7,30 @@
  */
 import * as E from "fp-ts/Either";
 import { type Problem, problem } from "../problem.ts";
+import { integerValued } from "./_json.ts";
+import {
+  arrayOf,
+  checkRoot,
+  dflt,
+  externallyTagged,
+  oneOf,
+  opt,
+  pathText,
+  req,
+  type SchemaContext,
+  str,
+  struct,
+  u32,
+  usize,
+} from "./_schema.ts";
+import {
+  canonicalComponent,
+  decoderSpec,
+  normalizerSpec,
+  postProcessorSpec,
+  preTokenizerSpec,
+} from "./_components.ts";
+import { addedTokenSpec, canonicalModel, checkAddedIds, modelSpec } from "./_model.ts";
 
 /** The special tokens a tokenizer names, as token strings. */
 export interface SpecialTokenNames {
@@ -48,67 +72,80 @@ const GUESSES: Record<(typeof KINDS)[number], readonly string[]> = {
   unk: ["<unk>", "<|endoftext|>", "[UNK]"],
 };
 
+const truncationSpec = struct({
+  direction: dflt(oneOf(["Left", "Right"])),
+  max_length: req(usize),
+  strategy: req(oneOf(["LongestFirst", "OnlyFirst", "OnlySecond"])),
+  stride: req(usize),
+});
+
+const paddingSpec = struct({
+  strategy: req((c, h, k, p) =>
+    h[k] === "BatchLongest" ? undefined : externallyTagged({ Fixed: usize })(c, h, k, p)
+  ),
+  direction: req(oneOf(["Left", "Right"])),
+  pad_to_multiple_of: opt(usize),
+  pad_id: req(u32),
+  pad_type_id: req(u32),
+  pad_token: req(str),
+});
+
+const tokenizerSpec = struct({
+  version: dflt((c, h, k, p) =>
+    str(c, h, k, p) ??
+      (h[k] === "1.0"
+        ? undefined
+        : { path: p, message: `Unknown tokenizer version ${JSON.stringify(h[k])}; expected "1.0"` })
+  ),
+  truncation: opt(truncationSpec),
+  padding: opt(paddingSpec),
+  added_tokens: dflt(arrayOf(addedTokenSpec)),
+  normalizer: opt(normalizerSpec),
+  pre_tokenizer: opt(preTokenizerSpec),
+  post_processor: opt(postProcessorSpec),
+  decoder: opt(decoderSpec),
+  model: req(modelSpec),
+});
+
 /**
- * Checks the shape of a tokenizer.json value, and that its model is one the library implements
- * faithfully, before the library sees it.
+ * Checks a tokenizer.json value as the Rust `tokenizers` library reads it (types of ids, scores,
+ * merges, added tokens, the variants of each component and their fields), and that it asks only
+ * for what the JS library implements as the Rust one does.
  *
- * @returns the value as a record with absent optional parts filled in (null, no added tokens), or
- *   an Invalid or Unsupported problem naming the first wrong field
+ * @param json the parsed tokenizer.json
+ * @param where the file, for problems
+ * @param isInteger whether `holder[key]` was written as an integer (JSON.parse forgets `2.0`)
+ * @returns the value for the JS library (Rust's defaults written out, absent parts null), or an
+ *   Invalid or Unsupported problem naming the JSON path of the first wrong field
  */
-export function checkTokenizerJson(json: unknown, where: string): E.Either<Problem, Json> {
-  const root = asRecord(json);
-  if (root === undefined) {
+export function checkTokenizerJson(
+  json: unknown,
+  where: string,
+  isInteger: SchemaContext["isInteger"] = integerValued,
+): E.Either<Problem, Json> {
+  if (asRecord(json) === undefined) {
     return E.left(problem("Invalid", where, "Expected a tokenizer.json object at the top level"));
   }
-  const model = asRecord(root.model);
-  if (model === undefined || typeof model.type !== "string") {
+  const root = json as Json;
+  const found = checkRoot(tokenizerSpec, { isInteger }, root) ??
+    checkAddedIds(root.model as Json, (root.added_tokens ?? []) as Json[]);
+  if (found !== undefined) {
     return E.left(
       problem(
-        "Invalid",
+        found.unsupported ? "Unsupported" : "Invalid",
         where,
-        'Expected a "model" object with a "type" (BPE, Unigram, WordPiece)',
+        `${pathText(found.path)}: ${found.message}`,
       ),
     );
   }
-  if (!["BPE", "Unigram", "WordPiece"].includes(model.type)) {
-    return E.left(
-      problem(
-        "Unsupported",
-        where,
-        `Model type "${model.type}" is not supported; expected BPE, Unigram or WordPiece`,
-      ),
-    );
-  }
-  if (model.type === "Unigram" && model.byte_fallback === true) {
-    return E.left(problem("Unsupported", where, "Unigram with byte_fallback is not supported"));
-  }
-  const added = root.added_tokens ?? [];
-  if (!Array.isArray(added)) {
-    return E.left(problem("Invalid", where, '"added_tokens" is not an array'));
-  }
-  for (const [i, t] of added.entries()) {
-    const r = asRecord(t);
-    if (
-      r === undefined || !Number.isInteger(r.id) || (r.id as number) < 0 ||
-      typeof r.content !== "string"
-    ) {
-      return E.left(
-        problem(
-          "Invalid",
-          where,
-          `added_tokens[${i}] needs a non-negative integer "id" and a string "content"`,
-        ),
-      );
-    }
-  }
-  // Optional in the format (the Rust reader takes them as absent); the JS library wants them all.
   return E.right({
-    normalizer: null,
-    pre_tokenizer: null,
-    post_processor: null,
-    decoder: null,
     ...root,
-    added_tokens: added,
+    normalizer: canonicalComponent(root.normalizer ?? null),
+    pre_tokenizer: canonicalComponent(root.pre_tokenizer ?? null),
+    post_processor: canonicalComponent(root.post_processor ?? null),
+    decoder: canonicalComponent(root.decoder ?? null),
+    model: canonicalModel(root.model as Json),
+    added_tokens: root.added_tokens ?? [],
   });
 }
 

@@ -18,6 +18,7 @@ import type { Tokenizer } from "./tokenizer.ts";
 import { asRecord, checkTokenizerJson, settle } from "./_config.ts";
 import { type BatchEncoding, batchIds, type EncodeBatchOptions } from "../data/batch.ts";
 import { precompiledNormalizer } from "./precompiled.ts";
+import { integerValued, parseStrictJson } from "./_json.ts";
 
 /**
  * Options of {@link HfTokenizer.decode}.
@@ -136,7 +137,53 @@ export function tokenizerFromJson(
   files: TokenizerConfigFiles = {},
   where = "tokenizer.json",
 ): E.Either<Problem, HfTokenizer> {
-  const root = checkTokenizerJson(json, where);
+  return build(json, files, where, integerValued);
+}
+
+// deno-doc-ignore private-type-ref -- fp-ts Either is an npm type (denoland/deno#27364)
+/**
+ * Builds a tokenizer from the text of a tokenizer.json, read as strictly as the Rust `tokenizers`
+ * library reads it: besides what {@link tokenizerFromJson} checks, an integer field written as a
+ * float (`"unk_id": 2.0`), a key written twice in one object and a lone surrogate in a string are
+ * refused.
+ *
+ * @param text the text of a tokenizer.json
+ * @param files parsed tokenizer_config.json / special_tokens_map.json, when there are any
+ * @param where the name used in problems (default "tokenizer.json")
+ * @returns the tokenizer, or a Corrupt (not JSON) / Invalid / Unsupported problem
+ * @example
+ * ```ts
+ * import { tokenizerFromJsonText } from "./hf.ts";
+ * import assert from "node:assert/strict";
+ * const model = '"model": {"type": "Unigram", "vocab": [["<unk>", 0], ["a", -1]], "unk_id": 0.0}';
+ * const bad = tokenizerFromJsonText(`{${model}}`);
+ * assert(bad._tag === "Left");
+ * assert.equal(bad.left.message, "model.unk_id: Expected an integer in [0, 9007199254740991], got number 0");
+ * const good = tokenizerFromJsonText(`{${model.replace("0.0", "0")}}`);
+ * assert(good._tag === "Right" && good.right.encode("aa").join() === "1,1");
+ * ```
+ */
+export function tokenizerFromJsonText(
+  text: string,
+  files: TokenizerConfigFiles = {},
+  where = "tokenizer.json",
+): E.Either<Problem, HfTokenizer> {
+  const parsed = parseStrictJson(text);
+  if (E.isLeft(parsed)) {
+    return E.left(
+      problem("Corrupt", where, `Invalid JSON (${parsed.left}); expected a JSON object`),
+    );
+  }
+  return build(parsed.right.value, files, where, parsed.right.isIntegerLiteral);
+}
+
+function build(
+  json: unknown,
+  files: TokenizerConfigFiles,
+  where: string,
+  isInteger: (holder: object, key: string | number) => boolean,
+): E.Either<Problem, HfTokenizer> {
+  const root = checkTokenizerJson(json, where, isInteger);
   if (E.isLeft(root)) return root;
   const config = files.tokenizerConfig === undefined ? {} : asRecord(files.tokenizerConfig);
   const specialMap = files.specialTokensMap === undefined ? {} : asRecord(files.specialTokensMap);
@@ -160,7 +207,36 @@ export function tokenizerFromJson(
   const exact = exactNormalizer(lib.normalizer, where);
   if (E.isLeft(exact)) return exact;
   lib.normalizer = exact.right;
+  modelPerWord(lib);
   return wrap(lib, settings, where);
+}
+
+/**
+ * Makes the library's model treat words as the Rust library's does: one at a time (it otherwise
+ * fuses unknown tokens across words: `["日本語", "☃"]` gives one `<unk>`, Rust two), and, for a BPE
+ * model without an unknown token or byte fallback, without the characters it has no id for.
+ */
+function modelPerWord(lib: Library): void {
+  const model = lib.model as unknown as { _call: (tokens: string[]) => string[] };
+  const whole = model._call.bind(model);
+  model._call = (tokens) => tokens.length <= 1 ? whole(tokens) : tokens.flatMap((t) => whole([t]));
+  const bpe = lib.model as unknown as {
+    bpe?: (token: string) => string[];
+    tokens_to_ids: Map<string, number>;
+    unk_token_id?: number;
+    byte_fallback?: boolean;
+    end_of_word_suffix?: string | null;
+  };
+  if (
+    typeof bpe.bpe === "function" && bpe.unk_token_id === undefined && !bpe.byte_fallback &&
+    !bpe.end_of_word_suffix
+  ) {
+    // With neither an unknown token nor byte fallback, the Rust library drops the characters it
+    // has no id for before merging (so their neighbours may merge); the JS library merges around
+    // them and drops them after.
+    const merge = bpe.bpe.bind(bpe);
+    bpe.bpe = (token) => merge([...token].filter((c) => bpe.tokens_to_ids.has(c)).join(""));
+  }
 }
 
 /** Replaces the library's approximate Precompiled normalizers (NFKC) with exact ones. */

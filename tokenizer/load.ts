@@ -1,6 +1,6 @@
 /**
  * Reading a tokenizer from disk: a Hugging Face `tokenizer.json` (with `tokenizer_config.json` and
- * `special_tokens_map.json` when present, built by `tokenizerFromJson`), or the metadata of a GGUF
+ * `special_tokens_map.json` when present, built by `tokenizerFromJsonText`), or the metadata of a GGUF
  * file (built by `tokenizerFromGguf`).
  *
  * @module
@@ -11,7 +11,7 @@ import { type Problem, problem } from "../problem.ts";
 import { pathText, readFileCapped } from "../io/files.ts";
 import { ggufFilesIn, readGgufMetadata } from "../io/gguf.ts";
 import { tokenizerFromGguf } from "./gguf.ts";
-import { type HfTokenizer, tokenizerFromJson } from "./hf.ts";
+import { type HfTokenizer, tokenizerFromJsonText } from "./hf.ts";
 
 /**
  * The largest tokenizer.json read by default (real ones are a few MB).
@@ -84,19 +84,19 @@ export async function loadTokenizer(
   if (isGguf(file)) {
     return E.flatMap(await readGgufMetadata(file), (m) => tokenizerFromGguf(m, file));
   }
-  const json = await readJson(file, maxBytes, true);
-  if (E.isLeft(json)) {
-    return json.left._tag === "NotFound" && file !== given
+  const text = await readText(file, maxBytes);
+  if (E.isLeft(text)) {
+    return text.left._tag === "NotFound" && file !== given
       ? E.left(problem("NotFound", given, "No tokenizer.json in this directory"))
-      : json;
+      : text;
   }
   const dir = dirname(file);
   const tokenizerConfig = await readJson(join(dir, "tokenizer_config.json"), maxBytes, false);
   if (E.isLeft(tokenizerConfig)) return tokenizerConfig;
   const specialTokensMap = await readJson(join(dir, "special_tokens_map.json"), maxBytes, false);
   if (E.isLeft(specialTokensMap)) return specialTokensMap;
-  return tokenizerFromJson(
-    json.right,
+  return tokenizerFromJsonText(
+    text.right,
     { tokenizerConfig: tokenizerConfig.right, specialTokensMap: specialTokensMap.right },
     file,
   );
@@ -112,6 +112,17 @@ async function exists(file: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Reads a UTF-8 text file. */
+async function readText(file: string, maxBytes: number): Promise<E.Either<Problem, string>> {
+  const bytes = await readFileCapped(file, maxBytes, "a tokenizer file");
+  if (E.isLeft(bytes)) return bytes;
+  try {
+    return E.right(new TextDecoder("utf-8", { fatal: true }).decode(bytes.right));
+  } catch {
+    return E.left(problem("Corrupt", file, "Not UTF-8 text; expected a JSON object"));
   }
 }
 

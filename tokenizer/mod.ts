@@ -21,6 +21,7 @@ export {
   type HfTokenizer,
   type TokenizerConfigFiles,
   tokenizerFromJson,
+  tokenizerFromJsonText,
 } from "./hf.ts";
 export { loadTokenizer } from "./load.ts";
 export { type GgufValue, tokenizerFromGguf } from "./gguf.ts";

@@ -237,6 +237,32 @@ async function openSpec(
 }
 
 /** A whole number from a scalar array or a plain number, if it is one. */
+/**
+ * The zarr arrays of parameters (`target.*` directories holding a `.zarray`) in `root` that no
+ * spec of the checkpoint file names: a layer or head dropped from the file, which would otherwise
+ * load as a smaller model.
+ */
+async function unlistedArrays(
+  root: string,
+  specs: readonly SpecRef[],
+): Promise<E.Either<Problem, readonly string[]>> {
+  const listed = new Set(specs.map((s) => s.path.replace(/\/+$/, "")));
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(root)) {
+      if (!e.isDirectory || !e.name.startsWith("target.") || listed.has(e.name)) continue;
+      try {
+        if ((await Deno.stat(join(root, e.name, ".zarray"))).isFile) out.push(e.name);
+      } catch {
+        // not a zarr array: not a parameter
+      }
+    }
+  } catch (e) {
+    return E.left(fsProblem(e, root, "list the checkpoint directory"));
+  }
+  return E.right(out.sort());
+}
+
 function scalarNumber(x: unknown): number | undefined {
   if (typeof x === "number" && Number.isSafeInteger(x)) return x;
   const a = asExtension(x);
@@ -332,6 +358,20 @@ export async function readT5xCheckpoint(
     const o = opened[i];
     if (E.isLeft(o)) return o;
     stored.set(found.specs[i].name, o.right);
+  }
+  const unlisted = await unlistedArrays(root, found.specs);
+  if (E.isLeft(unlisted)) return unlisted;
+  if (unlisted.right.length > 0) {
+    const n = unlisted.right.length;
+    return E.left(
+      problem(
+        "Mismatch",
+        file,
+        `The directory holds parameter arrays the checkpoint file does not list: ${
+          unlisted.right.slice(0, 4).join(", ")
+        }${n > 4 ? `, … (${n} in all)` : ""}; expected the file to list every target.* array`,
+      ),
+    );
   }
   const names = [...stored.keys()].sort();
   const entries: TensorEntry[] = names.map((name) => {

@@ -141,6 +141,22 @@ function layerCount(names: readonly string[], stack: string): number {
   return n;
 }
 
+/** What is wrong when a stack's layers are not numbered 0, 1, … n − 1 without a gap. */
+function layerGap(names: readonly string[], stack: string): string | undefined {
+  const present = new Set<number>();
+  for (const name of names) {
+    const m = LAYER.exec(name);
+    if (m && m[1] === stack) present.add(Number(m[2]));
+  }
+  const n = layerCount(names, stack);
+  const missing = [...Array(n).keys()].filter((i) => !present.has(i));
+  return missing.length === 0
+    ? undefined
+    : `${stack} layers are not contiguous from 0: ${
+      listSome(missing.map((i) => `layers_${i}`))
+    } missing of ${n} (layers_0 … layers_${n - 1})`;
+}
+
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
  * Infers a T5 model's sizes from its parameters' T5X names and shapes, then checks every
@@ -170,6 +186,11 @@ export function t5xSizes(
     const s = shapes.get(name);
     return s && s.length === 2 ? s : undefined;
   };
+  const names = entries.map((e) => e.name);
+  for (const stack of ["encoder", "decoder"]) {
+    const gap = layerGap(names, stack);
+    if (gap !== undefined) return mismatch(gap);
+  }
   const emb = twoD("token_embedder/embedding");
   const rel = twoD("encoder/relpos_bias/rel_embedding");
   const query = twoD("encoder/layers_0/attention/query/kernel");
@@ -191,7 +212,6 @@ export function t5xSizes(
       } is not a multiple of the ${numHeads} heads of relpos_bias/rel_embedding`,
     );
   }
-  const names = entries.map((e) => e.name);
   const sizes: T5xSizes = Object.freeze({
     vocabSize: emb![0],
     dModel: emb![1],
