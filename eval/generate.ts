@@ -6,7 +6,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import type { FrozenModel } from "../model/load.ts";
+import type { FrozenModel } from "../model/frozen.ts";
 import { foldIn, type Key } from "../random/mod.ts";
 import type { Tokenizer } from "../tokenizer/mod.ts";
 import type { Combine } from "../model/combine.ts";

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { type Problem, problem } from "../problem.ts";
 import { isFloatDType } from "../io/dtype.ts";
 import { toTensor } from "../io/host_tensor.ts";
-import type { TensorSource } from "../io/tensor_file.ts";
+import type { TensorSource } from "../io/tensor_source.ts";
 import { type FlatEntry, type ParamTree, unflatten } from "../tree/tree.ts";
 
 /** One checkpoint tensor the config expects, and the tree leaves it becomes. */

@@ -6,27 +6,16 @@
  * @module
  */
 import * as E from "fp-ts/Either";
-import { dirname, extname, join } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
 import { type Problem, problem } from "../problem.ts";
-import { pathText, readFileCapped } from "../io/files.ts";
+import { dirFileSet } from "../io/dir_files.ts";
+import { pathText } from "../io/files.ts";
 import { ggufFilesIn, readGgufMetadata } from "../io/gguf.ts";
 import { tokenizerFromGguf } from "./gguf.ts";
-import { type HfTokenizer, tokenizerFromJson } from "./hf.ts";
+import type { HfTokenizer } from "./hf.ts";
+import { TOKENIZER_MAX_BYTES, tokenizerFromFiles } from "./from_files.ts";
 
-/**
- * The largest tokenizer.json read by default (real ones are a few MB).
- *
- * @example
- * ```ts
- * import { loadTokenizer, TOKENIZER_MAX_BYTES } from "./load.ts";
- * import assert from "node:assert/strict";
- * assert(TOKENIZER_MAX_BYTES === 64 * 1024 * 1024);
- * const dir = new URL("../tests/fixtures/tokenizers/t5", import.meta.url);
- * const small = await loadTokenizer(dir, { maxBytes: 1024 }); // a lower limit for untrusted files
- * assert(small._tag === "Left" && small.left._tag === "TooLarge");
- * ```
- */
-export const TOKENIZER_MAX_BYTES = 64 * 1024 * 1024;
+export { TOKENIZER_MAX_BYTES } from "./from_files.ts";
 
 // deno-doc-ignore private-type-ref -- fp-ts Either is an npm type (denoland/deno#27364)
 /**
@@ -84,22 +73,14 @@ export async function loadTokenizer(
   if (isGguf(file)) {
     return E.flatMap(await readGgufMetadata(file), (m) => tokenizerFromGguf(m, file));
   }
-  const json = await readJson(file, maxBytes, true);
-  if (E.isLeft(json)) {
-    return json.left._tag === "NotFound" && file !== given
-      ? E.left(problem("NotFound", given, "No tokenizer.json in this directory"))
-      : json;
-  }
-  const dir = dirname(file);
-  const tokenizerConfig = await readJson(join(dir, "tokenizer_config.json"), maxBytes, false);
-  if (E.isLeft(tokenizerConfig)) return tokenizerConfig;
-  const specialTokensMap = await readJson(join(dir, "special_tokens_map.json"), maxBytes, false);
-  if (E.isLeft(specialTokensMap)) return specialTokensMap;
-  return tokenizerFromJson(
-    json.right,
-    { tokenizerConfig: tokenizerConfig.right, specialTokensMap: specialTokensMap.right },
-    file,
-  );
+  const json = await tokenizerFromFiles(dirFileSet(dirname(file)), {
+    name: basename(file),
+    maxBytes,
+  });
+  return E.isLeft(json) && json.left._tag === "NotFound" && file !== given &&
+      json.left.where === file
+    ? E.left(problem("NotFound", given, "No tokenizer.json in this directory"))
+    : json;
 }
 
 function isGguf(file: string): boolean {
@@ -112,23 +93,5 @@ async function exists(file: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Reads and parses a JSON file; an optional file that is absent reads as undefined. */
-async function readJson(
-  file: string,
-  maxBytes: number,
-  required: boolean,
-): Promise<E.Either<Problem, unknown>> {
-  const bytes = await readFileCapped(file, maxBytes, "a tokenizer file");
-  if (E.isLeft(bytes)) {
-    return !required && bytes.left._tag === "NotFound" ? E.right(undefined) : bytes;
-  }
-  try {
-    return E.right(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.right)));
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    return E.left(problem("Corrupt", file, `Invalid JSON (${msg}); expected a JSON object`));
   }
 }

@@ -17,7 +17,7 @@ import { isFloatDType } from "../io/dtype.ts";
 import { errorText, readFileCapped, tmpSuffix, writeAtomic } from "../io/files.ts";
 import { type HostTensor, hostTensor, toFloat64 } from "../io/host_tensor.ts";
 import { openSafetensors, writeSafetensors } from "../io/safetensors.ts";
-import type { ModelConfig } from "../model/load.ts";
+import type { ModelConfig } from "../model/frozen.ts";
 import { type Problem, problem } from "../problem.ts";
 
 /**
