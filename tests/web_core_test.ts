@@ -172,7 +172,7 @@ Deno.test("the embedded model loads the same by fetch (file: and http:) as from 
   const expected = leaves(fromDisk.params);
   disposeTree(fromDisk.params);
   const text = "Subject: cheap meds, order today! Reply to unsubscribe.";
-  const check = async (loaded: Awaited<ReturnType<typeof loadEmbedded>>, how: string) => {
+  const check = (loaded: Awaited<ReturnType<typeof loadEmbedded>>, how: string) => {
     const { model, tokenizer: t } = orThrow(loaded);
     try {
       assert.deepEqual(leaves(model.params), expected, how);
@@ -182,9 +182,9 @@ Deno.test("the embedded model loads the same by fetch (file: and http:) as from 
       disposeTree(model.params);
     }
   };
-  await check(await loadEmbedded("default"), "file: URL beside the module");
+  check(await loadEmbedded("default"), "file: URL beside the module");
   await served(ROOT, async (base) => {
-    await check(await loadEmbedded("lm_adapted", { root: new URL(base) }), "http: root");
+    check(await loadEmbedded("lm_adapted", { root: new URL(base) }), "http: root");
   });
   assert.equal(tf.memory().numTensors, before);
 });
