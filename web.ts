@@ -29,9 +29,9 @@ export { orThrow, type Problem, problem, type ProblemTag } from "./problem.ts";
 export { type BackendName, initBackend, type InitBackendOptions } from "./backend.ts";
 export { type Key, key, split } from "./random/key.ts";
 export { countParams, disposeTree, type ParamTree } from "./tree/tree.ts";
-export type { Initializer } from "./initializers/types.ts";
-export { randomUniform } from "./initializers/random.ts";
-export { fromSampleOfEmbeddings } from "./initializers/sampled.ts";
+export type { Initializer, WarningSink } from "./initializers/types.ts";
+export { randomUniform, type RandomUniformOptions } from "./initializers/random.ts";
+export { fromSampleOfEmbeddings, type SampleOptions } from "./initializers/sampled.ts";
 export { fromEmbeddedList } from "./initializers/embedded.ts";
 export {
   bytesFileSet,
@@ -48,8 +48,27 @@ export {
   parseSafetensors,
 } from "./io/safetensors_read.ts";
 export { encodeNpy, parseNpy } from "./io/npy_bytes.ts";
-export { fromTensor, type HostTensor, hostTensor, toTensor } from "./io/host_tensor.ts";
+export {
+  fromTensor,
+  type HostTensor,
+  hostTensor,
+  type NamedTensors,
+  type TensorEntry,
+  toTensor,
+} from "./io/host_tensor.ts";
+export type { DType, HostData } from "./io/dtype.ts";
+export type { SafetensorsContents, SafetensorsFile } from "./io/safetensors_read.ts";
+export type { TensorSource } from "./io/tensor_source.ts";
 export { embeddingTable, type FrozenModel, type ModelConfig } from "./model/frozen.ts";
+export type { T5Params } from "./model/t5/params.ts";
+export type { Gpt2Params } from "./model/gpt2/forward.ts";
+export type { LlamaParams } from "./model/llama/forward.ts";
+export type { T5Config } from "./model/t5/config.ts";
+export type { Gpt2Config } from "./model/gpt2/config.ts";
+export type { LlamaConfig, LlamaModelType } from "./model/llama/config.ts";
+export type { GenerationConfig } from "./model/generation_config.ts";
+export type { Activation } from "./model/layers.ts";
+export type { CausalBatch, PromptBatch, Seq2SeqBatch } from "./model/prompted.ts";
 export { loadHuggingFaceFiles } from "./model/load_files.ts";
 export {
   EMBEDDED_FILES,
@@ -59,37 +78,49 @@ export {
   type LoadEmbeddedOptions,
   type ModelWithTokenizer,
 } from "./model/embedded.ts";
-export type { HfTokenizer } from "./tokenizer/hf.ts";
+export type { DecodeOptions, HfTokenizer, TokenizerConfigFiles } from "./tokenizer/hf.ts";
+export type { Tokenizer } from "./tokenizer/tokenizer.ts";
 export { tokenizerFromJson } from "./tokenizer/hf.ts";
-export { tokenizerFromFiles } from "./tokenizer/from_files.ts";
+export { type TokenizerFilesOptions, tokenizerFromFiles } from "./tokenizer/from_files.ts";
 export { type Combine, prefix, prefixAfterBos, suffix } from "./model/combine.ts";
 export { promptLoss } from "./training/objective.ts";
 export { promptRankLoss } from "./training/rank_objective.ts";
 export { promptObjective, type TuneBatch } from "./training/prompt_objective.ts";
-export type { TokenExample } from "./data/batch.ts";
+export type { BatchEncoding, EncodeBatchOptions, RankBatch, TokenExample } from "./data/batch.ts";
 export {
   adafactor,
+  type AdafactorOptions,
   adam,
+  type AdamOptions,
   constantSchedule,
   cosineDecaySchedule,
   disposeState,
+  type LearningRate,
   type Optimizer,
+  type OptimizerState,
+  type OptimizerUpdate,
+  type Schedule,
 } from "./training/optim/mod.ts";
+export type { DataPosition } from "./training/batches.ts";
 export { type StepResult, type StepState, trainStep } from "./training/step.ts";
 export {
   runStep,
+  type RunStepResult,
   runSteps,
   type RunStepsOptions,
   type RunStepsResult,
+  type StepOptions,
   type StepReport,
 } from "./training/steps.ts";
 export { rankClassify, type RankOptions } from "./eval/rank.ts";
-export { accuracy, f1Binary } from "./eval/metrics.ts";
+export { accuracy, type BinaryF1Options, f1Binary, type MetricLabel } from "./eval/metrics.ts";
 export { decode } from "./decode/decode.ts";
-export { specialIds } from "./decode/options.ts";
+export { type DecodingOptions, type SpecialIds, specialIds } from "./decode/options.ts";
 export {
   ADAPTER_CONFIG,
   ADAPTER_WEIGHTS,
   encodePeftAdapter,
+  type PeftAdapterOptions,
   peftOptionsFor,
+  type PeftTaskType,
 } from "./training/peft_adapter.ts";
