@@ -59,7 +59,7 @@ const setState = (s: string) => {
 };
 
 /** The page's folder: where the build put `assets/embedded/`, the `.wasm` files, `spam.json`. */
-const HERE = new URL("./", location.href);
+const here = () => new URL("./", globalThis.location.href);
 
 let backendStarted: Promise<string> | undefined;
 
@@ -74,7 +74,7 @@ function startBackend(): Promise<string> {
       : choice as BackendName;
     const notes: string[] = [];
     const started = orThrow(
-      await initBackend(name, { wasmPaths: HERE.href, onNotice: (m) => notes.push(m) }),
+      await initBackend(name, { wasmPaths: here().href, onNotice: (m) => notes.push(m) }),
     );
     const shown = started === "webgpu"
       ? "WebGPU"
@@ -93,7 +93,7 @@ const loaded = new Map<string, Promise<ModelWithTokenizer>>();
 function model(name: string): Promise<ModelWithTokenizer> {
   let m = loaded.get(name);
   if (m === undefined) {
-    m = loadEmbedded(name, { root: HERE }).then(orThrow);
+    m = loadEmbedded(name, { root: here() }).then(orThrow);
     loaded.set(name, m);
   }
   return m;
@@ -101,7 +101,7 @@ function model(name: string): Promise<ModelWithTokenizer> {
 
 /** The spam task's mails, as the build wrote them from the SpamAssassin splits. */
 async function spamTask(): Promise<Labeled> {
-  const response = await fetch(new URL("spam.json", HERE));
+  const response = await fetch(new URL("spam.json", here()));
   if (!response.ok) throw new Error(`spam.json: HTTP ${response.status}; run web/build.ts`);
   return await response.json() as Labeled;
 }
@@ -253,21 +253,26 @@ async function train(): Promise<void> {
   }
 }
 
-$("train").addEventListener("click", () => void train());
-$("stop").addEventListener("click", () => stopper?.abort());
-$("npy").addEventListener("click", async () => {
-  if (current === undefined) return;
-  download("prompt.npy", encodeNpy(await fromTensor(current)), "application/octet-stream");
-});
-$("peft").addEventListener("click", async () => {
-  if (current === undefined || currentModel === undefined) return;
-  const files = orThrow(await encodePeftAdapter(current, peftOptionsFor(currentModel.model)));
-  const zip = zipSync(
-    Object.fromEntries(Object.entries(files).map(([name, bytes]) => [`adapter/${name}`, bytes])),
-  );
-  download("adapter.zip", zip, "application/zip");
-});
-addEventListener("pagehide", () => {
-  current?.dispose();
-  for (const m of loaded.values()) m.then((x) => disposeTree(x.model.params), () => {});
-});
+/** Wires the page's controls (only where there is a page: importing this module elsewhere does nothing). */
+function main(): void {
+  $("train").addEventListener("click", () => void train());
+  $("stop").addEventListener("click", () => stopper?.abort());
+  $("npy").addEventListener("click", async () => {
+    if (current === undefined) return;
+    download("prompt.npy", encodeNpy(await fromTensor(current)), "application/octet-stream");
+  });
+  $("peft").addEventListener("click", async () => {
+    if (current === undefined || currentModel === undefined) return;
+    const files = orThrow(await encodePeftAdapter(current, peftOptionsFor(currentModel.model)));
+    const zip = zipSync(
+      Object.fromEntries(Object.entries(files).map(([name, bytes]) => [`adapter/${name}`, bytes])),
+    );
+    download("adapter.zip", zip, "application/zip");
+  });
+  addEventListener("pagehide", () => {
+    current?.dispose();
+    for (const m of loaded.values()) m.then((x) => disposeTree(x.model.params), () => {});
+  });
+}
+
+if (typeof document !== "undefined") main();
