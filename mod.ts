@@ -2,9 +2,8 @@
  * Soft prompt tuning (Lester, Al-Rfou, Constant, 2021) of frozen transformer language models on
  * TensorFlow.js: the common path, from a frozen model to a tuned, evaluated and saved prompt.
  *
- * {@link loadModel} + {@link loadTokenizer} (or {@link loadEmbedded}, fetched beside the
- * package) → an initializer ({@link randomUniform}, {@link fromSampleOfEmbeddings}) under a
- * {@link key} → the prompt meets the input by
+ * {@link loadModel} + {@link loadTokenizer} → an initializer ({@link randomUniform},
+ * {@link fromSampleOfEmbeddings}) under a {@link key} → the prompt meets the input by
  * {@link prefix} / {@link prefixAfterBos} / {@link suffix} → a loss ({@link promptLoss},
  * {@link promptRankLoss}) → {@link adafactor} → {@link tunePrompt} → {@link rankClassify} /
  * {@link decode} → {@link writeNpy}.
@@ -41,7 +40,6 @@ export type { Initializer, WarningSink } from "./initializers/types.ts";
 export { randomUniform, type RandomUniformOptions } from "./initializers/random.ts";
 export { fromSampleOfEmbeddings, type SampleOptions } from "./initializers/sampled.ts";
 export { type FrozenModel, loadModel } from "./model/load.ts";
-export { loadEmbedded, type ModelWithTokenizer } from "./model/embedded.ts";
 export type { T5Params } from "./model/t5/params.ts";
 export type { Gpt2Params } from "./model/gpt2/forward.ts";
 export type { LlamaParams } from "./model/llama/forward.ts";

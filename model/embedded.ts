@@ -17,6 +17,18 @@ import { embeddingTable, type FrozenModel } from "./frozen.ts";
 import { loadHuggingFaceFiles } from "./load_files.ts";
 
 /**
+ * The value of `model` that names a model shipped with the project: `embedded:` then a name.
+ *
+ * @example
+ * ```ts
+ * import { EMBEDDED_PREFIX } from "./embedded.ts";
+ * import assert from "node:assert/strict";
+ * assert("embedded:default".startsWith(EMBEDDED_PREFIX));
+ * ```
+ */
+export const EMBEDDED_PREFIX = "embedded:";
+
+/**
  * Embedded model name → its folder under `assets/embedded/`. `default` is the LM-adapted
  * checkpoint, the one the paper tunes prompts on.
  *
@@ -82,6 +94,28 @@ export function embeddedModelUrl(name: string, root: URL = PACKAGE_ROOT): URL | 
 }
 
 /**
+ * The problem of an unknown `embedded:` name.
+ *
+ * @param given the name as given, `embedded:` included
+ * @returns a `NotFound` problem listing the known names
+ * @example
+ * ```ts
+ * import { unknownEmbedded } from "./embedded.ts";
+ * import assert from "node:assert/strict";
+ * assert.match(unknownEmbedded("embedded:x").message, /embedded:default/);
+ * ```
+ */
+export function unknownEmbedded(given: string): Problem {
+  return problem(
+    "NotFound",
+    given,
+    `Unknown embedded model; known: ${
+      Object.keys(EMBEDDED_MODELS).map((n) => `${EMBEDDED_PREFIX}${n}`).join(", ")
+    }`,
+  );
+}
+
+/**
  * Options of {@link loadEmbedded}.
  *
  * @example
@@ -141,17 +175,7 @@ export async function loadEmbedded(
   options: LoadEmbeddedOptions = {},
 ): Promise<E.Either<Problem, ModelWithTokenizer>> {
   const url = embeddedModelUrl(name, options.root);
-  if (url === undefined) {
-    return E.left(
-      problem(
-        "NotFound",
-        `embedded:${name}`,
-        `Unknown embedded model; known: ${
-          Object.keys(EMBEDDED_MODELS).map((n) => `embedded:${n}`).join(", ")
-        }`,
-      ),
-    );
-  }
+  if (url === undefined) return E.left(unknownEmbedded(`${EMBEDDED_PREFIX}${name}`));
   const files = fetchFileSet(url, options);
   const model = await loadHuggingFaceFiles(files);
   if (E.isLeft(model)) return model;

@@ -17,6 +17,8 @@ import { loadT5x } from "./t5x/mod.ts";
 import { loadGguf } from "./gguf/load.ts";
 import type { FrozenModel } from "./frozen.ts";
 import { loadHuggingFaceFiles, MAX_CONFIG_BYTES, parseJsonBytes } from "./load_files.ts";
+import { EMBEDDED_PREFIX, embeddedModelUrl, unknownEmbedded } from "./embedded.ts";
+import { fetchFileSet } from "../io/file_set.ts";
 
 export { loadHuggingFaceFiles, MAX_CONFIG_BYTES } from "./load_files.ts";
 export { embeddingTable, type FrozenModel, type ModelConfig, vocabSize } from "./frozen.ts";
@@ -90,7 +92,9 @@ async function loadT5xDir(dir: string): Promise<E.Either<Problem, FrozenModel>> 
  * `model.safetensors.index.json`), a T5X checkpoint directory (a `checkpoint` msgpack file with
  * zarr arrays), or a `.gguf` file (`general.architecture` llama, qwen2 or gpt2; quantized
  * tensors are dequantized) or a directory holding exactly one. An optional
- * `generation_config.json` gives the decoding defaults (`generation`). Weights are checked
+ * `generation_config.json` gives the decoding defaults (`generation`). `embedded:<name>` is a
+ * model shipped with the package, fetched beside its modules (`file:` in a checkout, `https:`
+ * from JSR or another URL). Weights are checked
  * against the configuration before they are read; half-precision weights are upcast to float32.
  * The caller owns the tree (see `disposeTree`).
  *
@@ -110,6 +114,12 @@ async function loadT5xDir(dir: string): Promise<E.Either<Problem, FrozenModel>> 
  */
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 export async function loadModel(dir: string): Promise<E.Either<Problem, FrozenModel>> {
+  if (dir.startsWith(EMBEDDED_PREFIX)) {
+    const url = embeddedModelUrl(dir.slice(EMBEDDED_PREFIX.length));
+    return url === undefined
+      ? E.left(unknownEmbedded(dir))
+      : await loadHuggingFaceFiles(fetchFileSet(url));
+  }
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(dir);

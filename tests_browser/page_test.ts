@@ -26,7 +26,7 @@ import { orThrow } from "../problem.ts";
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
 const TASK = Deno.env.get("WEB_TEST_TASK") ?? "pasted";
-const STEPS = Number(Deno.env.get("WEB_TEST_STEPS") ?? (TASK === "spam" ? 60 : 10));
+const STEPS = Number(Deno.env.get("WEB_TEST_STEPS") ?? (TASK === "spam" ? 30 : 10));
 
 /** Eight short examples a frozen T5 tells apart only with a prompt; two are held out. */
 const PASTED = [
@@ -96,7 +96,7 @@ Deno.test("the page trains a prompt in headless Chromium and its downloads load 
       await page.fill("#batch", "6"); // the six training examples: every step sees them all
       await page.fill("#lr", "0.3");
     } else {
-      await page.fill("#maxValidation", "64");
+      await page.fill("#maxValidation", "32");
     }
     await page.fill("#steps", String(STEPS));
     await page.fill("#maxInput", "64");
@@ -109,7 +109,10 @@ Deno.test("the page trains a prompt in headless Chromium and its downloads load 
       },
       undefined,
       { timeout: 540_000, polling: 500 },
-    );
+    ).catch(async (e: Error) => {
+      await page.screenshot({ path: join(shots, "page.png"), fullPage: true });
+      throw new Error(`${e.message.split("\n")[0]}; the page then: ${join(shots, "page.png")}`);
+    });
     const run = await page.evaluate(() =>
       (globalThis as unknown as { softPrompt: unknown }).softPrompt
     ) as PageRun;

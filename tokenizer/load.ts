@@ -9,6 +9,8 @@ import * as E from "fp-ts/Either";
 import { basename, dirname, extname, join } from "node:path";
 import { type Problem, problem } from "../problem.ts";
 import { dirFileSet } from "../io/dir_files.ts";
+import { fetchFileSet } from "../io/file_set.ts";
+import { EMBEDDED_PREFIX, embeddedModelUrl, unknownEmbedded } from "../model/embedded.ts";
 import { pathText } from "../io/files.ts";
 import { ggufFilesIn, readGgufMetadata } from "../io/gguf.ts";
 import { tokenizerFromGguf } from "./gguf.ts";
@@ -22,7 +24,8 @@ export { TOKENIZER_MAX_BYTES } from "./from_files.ts";
  * Reads a tokenizer from a directory holding `tokenizer.json` (and optionally
  * `tokenizer_config.json`, `special_tokens_map.json`), from a `tokenizer.json` path (the other
  * files are then looked for beside it), or from a `.gguf` file (or a directory holding one and no
- * tokenizer.json), whose metadata describes its tokenizer.
+ * tokenizer.json), whose metadata describes its tokenizer; `embedded:<name>` is the tokenizer of a
+ * model shipped with the package, fetched beside its modules.
  *
  * @param path a directory, a tokenizer.json file or a .gguf file
  * @param options `maxBytes`: the largest file read (default {@link TOKENIZER_MAX_BYTES})
@@ -41,6 +44,12 @@ export async function loadTokenizer(
 ): Promise<E.Either<Problem, HfTokenizer>> {
   const maxBytes = options.maxBytes ?? TOKENIZER_MAX_BYTES;
   const given = pathText(path);
+  if (given.startsWith(EMBEDDED_PREFIX)) {
+    const url = embeddedModelUrl(given.slice(EMBEDDED_PREFIX.length));
+    return url === undefined
+      ? E.left(unknownEmbedded(given))
+      : await tokenizerFromFiles(fetchFileSet(url), { maxBytes });
+  }
   let file = given;
   try {
     if ((await Deno.stat(given)).isDirectory) {
