@@ -96,6 +96,7 @@ Deno.test("the page trains a prompt in headless Chromium and its downloads load 
       await page.fill("#batch", "6"); // the six training examples: every step sees them all
       await page.fill("#lr", "0.3");
     } else {
+      await page.fill("#maxTrain", "200");
       await page.fill("#maxValidation", "32");
     }
     await page.fill("#steps", String(STEPS));

@@ -117,6 +117,21 @@ function encode(tokenizer: HfTokenizer, texts: readonly string[], maxLength: num
   return tokenizer.encodeBatch(texts, { maxLength, padding: false }).ids;
 }
 
+/** {@link encode} a hundred texts at a time, letting the page draw in between. */
+async function encodeAll(
+  tokenizer: HfTokenizer,
+  texts: readonly string[],
+  maxLength: number,
+): Promise<(readonly number[])[]> {
+  const out: (readonly number[])[] = [];
+  for (let i = 0; i < texts.length; i += 100) {
+    out.push(...encode(tokenizer, texts.slice(i, i + 100), maxLength));
+    status(`Tokenizing: ${out.length}/${texts.length}…`);
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  return out;
+}
+
 let current: tf.Tensor | undefined; // the trained prompt [P, H]
 let currentModel: ModelWithTokenizer | undefined;
 let stopper: AbortController | undefined;
@@ -164,17 +179,16 @@ async function train(): Promise<void> {
     currentModel = m;
     const data = await task();
     const steps = num("steps"), promptLength = num("promptLength"), maxInput = num("maxInput");
-    const batchSize = Math.min(num("batch"), data.train.length);
+    const trainSet = data.train.slice(0, num("maxTrain"));
+    const batchSize = Math.min(num("batch"), trainSet.length);
     const validation = data.validation.slice(0, num("maxValidation"));
-    status(
-      `Tokenizing ${data.train.length} training and ${validation.length} validation examples…`,
-    );
     const labelIds = encode(m.tokenizer, data.labels, 8); // [label][tokens]
-    const examples = encode(m.tokenizer, data.train.map((e) => e.text), maxInput).map((
+    const trainIds = await encodeAll(m.tokenizer, trainSet.map((e) => e.text), maxInput);
+    const examples = trainIds.map((inputIds, i) => ({
       inputIds,
-      i,
-    ) => ({ inputIds, targetIds: labelIds[data.train[i].label] }));
-    const valInputs = encode(m.tokenizer, validation.map((e) => e.text), maxInput);
+      targetIds: labelIds[trainSet[i].label],
+    }));
+    const valInputs = await encodeAll(m.tokenizer, validation.map((e) => e.text), maxInput);
     const valTruth = validation.map((e: LabeledText) => e.label);
     const names = (acc: PageRun["accuracy"], tuned: string): [string, number | undefined][] => [
       ["frozen model, no prompt", acc.none],
