@@ -7,7 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import "@tensorflow/tfjs-backend-wasm";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import * as E from "fp-ts/Either";
 import { type Problem, problem } from "./problem.ts";
 
@@ -43,6 +43,13 @@ export interface InitBackendOptions {
    * backend is used instead (default: stderr).
    */
   readonly onNotice?: (message: string) => void;
+  /**
+   * Where the WASM backend's `.wasm` files are served, as a URL prefix ending in `/` (a page
+   * serves `tfjs-backend-wasm.wasm`, `tfjs-backend-wasm-simd.wasm` and
+   * `tfjs-backend-wasm-threaded-simd.wasm` from `@tensorflow/tfjs-backend-wasm/dist/`). Default:
+   * the installed npm package (Deno), or beside the page's script.
+   */
+  readonly wasmPaths?: string;
 }
 
 /** tfjs-webgpu calls `adapter.requestAdapterInfo()`, which Deno's adapters lack (they have `info`). */
@@ -105,8 +112,9 @@ export async function initBackend(
     (options.onNotice ?? ((m: string) => console.error(m)))(
       `WebGPU is not available (${why}); using the WASM backend`,
     );
-    return await initBackend("wasm");
+    return await initBackend("wasm", options);
   }
+  if (name === "wasm" && options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths);
   // tfjs logs its own hint when a backend fails; we report one line instead.
   const warn = console.warn;
   console.warn = () => {};

@@ -14,6 +14,9 @@ import { type HfTokenizer, loadTokenizer } from "../tokenizer/mod.ts";
 import { disposeTree } from "../tree/tree.ts";
 import { Failure, orFail } from "./args.ts";
 import { embeddedModelNames, localModelDir } from "./embedded.ts";
+import { packageOnDisk } from "../assets.ts";
+import { EMBEDDED_PREFIX } from "../config/schema.ts";
+import { loadEmbedded } from "../model/embedded.ts";
 
 /**
  * The frozen model, its tokenizer and its width.
@@ -57,6 +60,7 @@ export interface Frozen {
  * ```
  */
 export async function loadFrozen(name: string): Promise<Frozen> {
+  if (name.startsWith(EMBEDDED_PREFIX) && !packageOnDisk()) return await fetchEmbedded(name);
   const dir = await localModelDir(name);
   if (dir === undefined) {
     throw new Failure([
@@ -99,6 +103,14 @@ export async function loadFrozen(name: string): Promise<Frozen> {
     );
   }
   return { model, tokenizer: tokenizer.right, embeddings, width: embeddings.shape[1] as number };
+}
+
+/** An embedded model of a package imported from a URL: fetched beside its modules, not copied. */
+async function fetchEmbedded(name: string): Promise<Frozen> {
+  orFail(await initBackend("wasm"));
+  const { model, tokenizer } = orFail(await loadEmbedded(name.slice(EMBEDDED_PREFIX.length)));
+  const embeddings = embeddingTable(model); // [V, H]
+  return { model, tokenizer, embeddings, width: embeddings.shape[1] as number };
 }
 
 /**

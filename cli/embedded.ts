@@ -8,23 +8,9 @@ import * as E from "fp-ts/Either";
 import { assetLocation, localAsset } from "../assets.ts";
 import { EMBEDDED_PREFIX } from "../config/schema.ts";
 import { Failure } from "./args.ts";
+import { EMBEDDED_FILES, EMBEDDED_MODELS } from "../model/embedded.ts";
 
-/**
- * Embedded model name → its directory under `assets/embedded/`. `default` is the LM-adapted
- * checkpoint, the one the paper tunes prompts on.
- *
- * @example
- * ```ts
- * import { EMBEDDED_MODELS } from "./embedded.ts";
- * import assert from "node:assert/strict";
- * assert(EMBEDDED_MODELS.default === EMBEDDED_MODELS.lm_adapted);
- * ```
- */
-export const EMBEDDED_MODELS: Readonly<Record<string, string>> = {
-  default: "lm_adapted",
-  lm_adapted: "lm_adapted",
-  span_corruption: "span_corruption",
-};
+export { EMBEDDED_FILES, EMBEDDED_MODELS } from "../model/embedded.ts";
 
 /**
  * The names `embedded:<name>` accepts.
@@ -40,25 +26,6 @@ export const EMBEDDED_MODELS: Readonly<Record<string, string>> = {
 export function embeddedModelNames(): string[] {
   return Object.keys(EMBEDDED_MODELS);
 }
-
-/**
- * The files of an embedded model's folder (all that loading the model and its tokenizer reads).
- *
- * @example
- * ```ts
- * import { EMBEDDED_FILES } from "./embedded.ts";
- * import assert from "node:assert/strict";
- * assert(EMBEDDED_FILES.includes("model.safetensors") && EMBEDDED_FILES.includes("tokenizer.json"));
- * ```
- */
-export const EMBEDDED_FILES: readonly string[] = [
-  "config.json",
-  "generation_config.json",
-  "model.safetensors",
-  "special_tokens_map.json",
-  "tokenizer.json",
-  "tokenizer_config.json",
-];
 
 function embeddedFolder(model: string): string | undefined {
   const name = model.slice(EMBEDDED_PREFIX.length);

@@ -755,14 +755,4 @@ export interface DecodingConfig {
   readonly seed: number;
 }
 
-/**
- * The value of `model` that names a model shipped with the project: `embedded:` then a name.
- *
- * @example
- * ```ts
- * import { EMBEDDED_PREFIX } from "./schema.ts";
- * import assert from "node:assert/strict";
- * assert("embedded:default".startsWith(EMBEDDED_PREFIX));
- * ```
- */
-export const EMBEDDED_PREFIX = "embedded:";
+export { EMBEDDED_PREFIX } from "../model/embedded.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import type { FrozenModel } from "../model/load.ts";
+import type { FrozenModel } from "../model/frozen.ts";
 import { type DecodeResult, type DecodingOptions, specialIds } from "./options.ts";
 import { decodeStep, prefill } from "./prefill.ts";
 import { vocabSize } from "../model/frozen.ts";

@@ -25,7 +25,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { FrozenModel } from "../model/load.ts";
+import type { FrozenModel } from "../model/frozen.ts";
 import { resolveIds } from "./_common.ts";
 import type { DecodeResult, DecodingOptions } from "./options.ts";
 import { decodeStep, prefill } from "./prefill.ts";

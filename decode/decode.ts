@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { FrozenModel } from "../model/load.ts";
+import type * as tf from "@tensorflow/tfjs";
+import type { FrozenModel } from "../model/frozen.ts";
 import type { Key } from "../random/mod.ts";
 import { beamSearch } from "./beam.ts";
 import { greedy } from "./greedy.ts";

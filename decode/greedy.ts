@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { FrozenModel } from "../model/load.ts";
+import type { FrozenModel } from "../model/frozen.ts";
 import { tokenLoop } from "./_common.ts";
 import type { DecodeResult, DecodingOptions } from "./options.ts";
 import type { InputBatch } from "../model/prompted.ts";

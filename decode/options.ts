@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { FrozenModel } from "../model/load.ts";
+import type { FrozenModel } from "../model/frozen.ts";
 import type { Combine } from "../model/combine.ts";
 
 /**

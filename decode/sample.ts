@@ -9,7 +9,8 @@
  *
  * @module
  */
-import type { FrozenModel } from "../model/load.ts";
+import type * as tf from "@tensorflow/tfjs";
+import type { FrozenModel } from "../model/frozen.ts";
 import { foldIn, type Key, uniform } from "../random/mod.ts";
 import { tokenLoop } from "./_common.ts";
 import { checkFilterOptions, filterLogits, type FilterOptions } from "./filter.ts";

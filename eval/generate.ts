@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { FrozenModel } from "../model/load.ts";
+import type * as tf from "@tensorflow/tfjs";
+import type { FrozenModel } from "../model/frozen.ts";
 import { foldIn, type Key } from "../random/mod.ts";
 import type { Tokenizer } from "../tokenizer/mod.ts";
 import type { Combine, PromptInput } from "../model/combine.ts";

@@ -1,99 +1,40 @@
 /**
- * safetensors files: an 8-byte little-endian header length, a JSON header
+ * safetensors files on the local disk: an 8-byte little-endian header length, a JSON header
  * (`name → {dtype, shape, data_offsets}` plus an optional `__metadata__` of strings), then the
  * tensors' bytes, contiguous and little-endian.
  *
  * {@link openSafetensors} reads only the header, then each tensor on demand with a seek and a
  * read of exactly its bytes, so a file larger than the JS heap can be used a tensor at a time.
  * Sharded checkpoints (`model.safetensors.index.json`) open as one file with
- * {@link openSafetensorsIndex}.
+ * {@link openSafetensorsIndex}. The parsing is `safetensors_read.ts`'s (which runs without Deno);
+ * these functions only open the files.
  *
  * @module
  */
 import * as E from "fp-ts/Either";
-import { basename, dirname, join } from "node:path";
-import { type Problem, problem, shownValue } from "../problem.ts";
-import { decodeData, littleEndianBytes } from "./bytes.ts";
-import { itemSize } from "./dtype.ts";
+import { basename, dirname } from "node:path";
+import { type Problem, problem } from "../problem.ts";
+import { littleEndianBytes } from "./bytes.ts";
+import { dirFileSet, openFileReader } from "./dir_files.ts";
+import { pathText, writeAtomic } from "./files.ts";
+import type { NamedTensors } from "./host_tensor.ts";
+import { plan } from "./_safetensors_layout.ts";
 import {
-  fsProblem,
-  openRegularFile,
-  pathText,
-  readExactly,
-  readFileCapped,
-  writeAtomic,
-} from "./files.ts";
-import { type HostTensor, hostTensor, type NamedTensors, type TensorEntry } from "./host_tensor.ts";
-import { headerLength, isRecord, type Layout, parseLayout, plan } from "./_safetensors_layout.ts";
+  openSafetensorsFrom,
+  openSafetensorsIndexIn,
+  type SafetensorsFile,
+} from "./safetensors_read.ts";
 
-export { SAFETENSORS_MAX_HEADER_BYTES } from "./_safetensors_layout.ts";
-
-/**
- * The largest `model.safetensors.index.json` {@link openSafetensorsIndex} reads.
- *
- * @example
- * ```ts
- * import { openSafetensorsIndex, SAFETENSORS_MAX_INDEX_BYTES } from "./safetensors.ts";
- * import assert from "node:assert/strict";
- * assert(SAFETENSORS_MAX_INDEX_BYTES === 100_000_000); // 100 MB of JSON; larger: TooLarge
- * const r = await openSafetensorsIndex("missing/model.safetensors.index.json");
- * assert(r._tag === "Left" && r.left._tag === "NotFound");
- * ```
- */
-export const SAFETENSORS_MAX_INDEX_BYTES = 100_000_000;
-
-/**
- * An open safetensors file (or sharded checkpoint): the header is parsed, tensors are read on
- * demand. Reads may run concurrently; they are serialized on the file handle.
- *
- * @example
- * ```ts
- * import { openSafetensors, type SafetensorsFile, writeSafetensors } from "./safetensors.ts";
- * import { hostTensor } from "./host_tensor.ts";
- * import { orThrow } from "../problem.ts";
- * import assert from "node:assert/strict";
- * const dir = await Deno.makeTempDir();
- * const w = hostTensor("int32", [2], new Int32Array([4, 5]));
- * await writeSafetensors(`${dir}/m.safetensors`, { w }, { step: "100" });
- * const f: SafetensorsFile = orThrow(await openSafetensors(`${dir}/m.safetensors`));
- * try {
- *   assert(f.metadata.step === "100" && f.entries.length === 1);
- *   const r = await f.read("w");
- *   assert(r._tag === "Right" && r.right.data[1] === 5);
- *   assert((await f.read("nope"))._tag === "Left");
- * } finally {
- *   f.close();
- * }
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export interface SafetensorsFile {
-  /** The header's `__metadata__` (empty when absent). */
-  readonly metadata: Readonly<Record<string, string>>;
-  /** The tensors, in the order their data lies in the file. */
-  readonly entries: readonly TensorEntry[];
-  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-  /**
-   * Reads one tensor's data.
-   *
-   * @param name the tensor's name
-   * @returns the tensor, or `NotFound` for an unknown name, `Truncated` if the file shrank,
-   * `Io` after {@link SafetensorsFile.close}
-   */
-  read(name: string): Promise<E.Either<Problem, HostTensor>>;
-  /** Closes the file handle(s); safe to call twice. */
-  close(): void;
-}
-
-function unknownTensor(where: string, name: string, slots: readonly TensorEntry[]): Problem {
-  const some = slots.slice(0, 5).map((s) => `'${s.name}'`).join(", ");
-  const more = slots.length > 5 ? `, … (${slots.length} in all)` : "";
-  return problem(
-    "NotFound",
-    where,
-    `No tensor named '${name}'; the file holds ${some || "none"}${more}`,
-  );
-}
+export {
+  encodeSafetensors,
+  openSafetensorsFrom,
+  openSafetensorsIndexIn,
+  parseSafetensors,
+  SAFETENSORS_MAX_HEADER_BYTES,
+  SAFETENSORS_MAX_INDEX_BYTES,
+  type SafetensorsContents,
+  type SafetensorsFile,
+} from "./safetensors_read.ts";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
@@ -125,185 +66,8 @@ export async function openSafetensors(
   path: string | URL,
 ): Promise<E.Either<Problem, SafetensorsFile>> {
   const where = pathText(path);
-  const opened = await openRegularFile(path, "a .safetensors file");
-  if (E.isLeft(opened)) return opened;
-  const { file } = opened.right, st = opened.right;
-  try {
-    const first = await readExactly(file, 0, Math.min(8, st.size));
-    if (typeof first === "number") throw new Error("the file shrank while being read");
-    const n = headerLength(first, st.size, where);
-    if (E.isLeft(n)) {
-      file.close();
-      return n;
-    }
-    const head = await readExactly(file, 8, n.right);
-    if (typeof head === "number") throw new Error("the file shrank while being read");
-    const layout = parseLayout(head, st.size - 8 - n.right, where);
-    if (E.isLeft(layout)) {
-      file.close();
-      return layout;
-    }
-    return E.right(fileReader(file, where, 8 + n.right, layout.right));
-  } catch (e) {
-    file.close();
-    return E.left(fsProblem(e, where, "read the header"));
-  }
-}
-
-function fileReader(
-  file: Deno.FsFile,
-  where: string,
-  dataStart: number,
-  layout: Layout,
-): SafetensorsFile {
-  const byName = new Map(layout.slots.map((s) => [s.name, s]));
-  let closed = false;
-  // One seek+read at a time on the shared handle: a read is a seek then a read.
-  let queue: Promise<unknown> = Promise.resolve();
-  const read = (name: string): Promise<E.Either<Problem, HostTensor>> => {
-    const run = async (): Promise<E.Either<Problem, HostTensor>> => {
-      const s = byName.get(name);
-      if (!s) return E.left(unknownTensor(where, name, layout.slots));
-      const at = `${where}#${name}`;
-      if (closed) return E.left(problem("Io", at, "File is closed; open it again to read"));
-      try {
-        const bytes = await readExactly(file, dataStart + s.begin, s.end - s.begin);
-        if (typeof bytes === "number") {
-          return E.left(
-            problem(
-              "Truncated",
-              at,
-              `File ends ${
-                s.end - s.begin - bytes
-              } bytes short of this tensor's data; it changed since it was opened`,
-            ),
-          );
-        }
-        const n = s.shape.reduce((a, d) => a * d, 1);
-        return E.right(
-          hostTensor(
-            s.dtype,
-            s.shape,
-            decodeData(s.dtype, bytes, n, itemSize(s.dtype), true, true),
-          ),
-        );
-      } catch (e) {
-        if (closed) {
-          return E.left(problem("Io", at, "File was closed while this tensor was being read"));
-        }
-        return E.left(fsProblem(e, at, "read the tensor"));
-      }
-    };
-    const p = queue.then(run, run);
-    queue = p.catch(() => undefined);
-    return p;
-  };
-  return {
-    metadata: layout.metadata,
-    entries: Object.freeze(layout.slots.map(({ name, dtype, shape }) => ({ name, dtype, shape }))),
-    read,
-    close() {
-      if (closed) return;
-      closed = true; // reads still queued or in flight fail with an Io problem
-      file.close();
-    },
-  };
-}
-
-/**
- * The in-memory contents of a safetensors file.
- *
- * @example
- * ```ts
- * import { encodeSafetensors, parseSafetensors, type SafetensorsContents } from "./safetensors.ts";
- * import { hostTensor } from "./host_tensor.ts";
- * import { orThrow } from "../problem.ts";
- * import assert from "node:assert/strict";
- * const b = hostTensor("uint8", [1], new Uint8Array([9]));
- * const bytes = encodeSafetensors({ b }, { v: "1" });
- * const c: SafetensorsContents = orThrow(parseSafetensors(bytes, "mem.safetensors"));
- * assert(c.metadata.v === "1" && c.tensors.get("b")?.data[0] === 9);
- * ```
- */
-export interface SafetensorsContents {
-  /** The header's `__metadata__` (empty when absent). */
-  readonly metadata: Readonly<Record<string, string>>;
-  /** The tensors, in the order their data lies in the file. */
-  readonly tensors: ReadonlyMap<string, HostTensor>;
-}
-
-// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
-/**
- * Parses a whole safetensors file held in memory, with the same checks as
- * {@link openSafetensors}.
- *
- * @param bytes the file's bytes
- * @param where the file's name, for problems
- * @returns the metadata and tensors, or a problem
- * @example
- * ```ts
- * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
- * import { hostTensor } from "./host_tensor.ts";
- * import assert from "node:assert/strict";
- * const b = encodeSafetensors({ ids: hostTensor("int64", [1], new BigInt64Array([7n])) }, { a: "b" });
- * const r = parseSafetensors(b, "mem");
- * assert(r._tag === "Right" && r.right.tensors.get("ids")?.data[0] === 7n);
- * assert(r._tag === "Right" && r.right.metadata.a === "b");
- * ```
- */
-export function parseSafetensors(
-  bytes: Uint8Array,
-  where: string,
-): E.Either<Problem, SafetensorsContents> {
-  const n = headerLength(bytes.subarray(0, 8), bytes.length, where);
-  if (E.isLeft(n)) return n;
-  const dataStart = 8 + n.right;
-  const layout = parseLayout(bytes.subarray(8, dataStart), bytes.length - dataStart, where);
-  if (E.isLeft(layout)) return layout;
-  const tensors = new Map<string, HostTensor>();
-  for (const s of layout.right.slots) {
-    const n = s.shape.reduce((a, d) => a * d, 1);
-    const raw = bytes.subarray(dataStart + s.begin, dataStart + s.end);
-    tensors.set(
-      s.name,
-      hostTensor(s.dtype, s.shape, decodeData(s.dtype, raw, n, itemSize(s.dtype), true)),
-    );
-  }
-  return E.right({ metadata: layout.right.metadata, tensors });
-}
-
-/**
- * Encodes tensors as a safetensors file: the header is padded with spaces to a multiple of 8
- * bytes, tensors are laid out by item size (largest first) then name, so each is aligned.
- *
- * @param tensors name → tensor (names non-empty, not `__metadata__`)
- * @param metadata optional `__metadata__` strings
- * @returns the file's bytes
- * @throws {RangeError} for a forbidden name
- * @example
- * ```ts
- * import { encodeSafetensors } from "./safetensors.ts";
- * import { hostTensor } from "./host_tensor.ts";
- * import assert from "node:assert/strict";
- * const b = encodeSafetensors(new Map([["x", hostTensor("uint8", [3], new Uint8Array(3))]]));
- * const n = Number(new DataView(b.buffer).getBigUint64(0, true));
- * assert(n % 8 === 0 && b.length === 8 + n + 3);
- * ```
- */
-export function encodeSafetensors(
-  tensors: NamedTensors,
-  metadata?: Readonly<Record<string, string>>,
-): Uint8Array {
-  const { header, order } = plan(tensors, metadata);
-  const size = order.reduce((a, t) => a + t.data.byteLength, header.length);
-  const out = new Uint8Array(size);
-  out.set(header);
-  let o = header.length;
-  for (const t of order) {
-    out.set(littleEndianBytes(t), o);
-    o += t.data.byteLength;
-  }
-  return out;
+  const opened = await openFileReader(path, "a .safetensors file");
+  return E.isLeft(opened) ? opened : await openSafetensorsFrom(opened.right, where);
 }
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
@@ -344,11 +108,6 @@ export function writeSafetensors(
   });
 }
 
-/** A plain file name: no directory part, no traversal. */
-function isPlainFileName(s: string): boolean {
-  return s !== "" && s !== "." && s !== ".." && !/[/\\\0]/.test(s) && basename(s) === s;
-}
-
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
  * Opens a sharded checkpoint from its `model.safetensors.index.json` (`{"weight_map": {name:
@@ -382,86 +141,5 @@ export async function openSafetensorsIndex(
   indexPath: string | URL,
 ): Promise<E.Either<Problem, SafetensorsFile>> {
   const where = pathText(indexPath);
-  const bytes = await readFileCapped(indexPath, SAFETENSORS_MAX_INDEX_BYTES, "a safetensors index");
-  if (E.isLeft(bytes)) return bytes;
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.right));
-  } catch (e) {
-    return E.left(
-      problem("Corrupt", where, `Index is not valid JSON: ${e instanceof Error ? e.message : e}`),
-    );
-  }
-  if (!isRecord(json) || !isRecord(json.weight_map)) {
-    return E.left(
-      problem(
-        "Corrupt",
-        where,
-        'Index has no weight_map object; expected {"weight_map": {name: shard file}}',
-      ),
-    );
-  }
-  const weightMap = Object.entries(json.weight_map);
-  const shardNames: string[] = [];
-  for (const [name, shard] of weightMap) {
-    if (typeof shard !== "string" || !isPlainFileName(shard)) {
-      return E.left(
-        problem(
-          "Invalid",
-          where,
-          `Tensor '${name}' is mapped by weight_map to ${
-            shownValue(shard)
-          }; expected a plain file name in the index's directory`,
-        ),
-      );
-    }
-    if (!shardNames.includes(shard)) shardNames.push(shard);
-  }
-  const dir = dirname(where);
-  const shards = new Map<string, SafetensorsFile>();
-  const closeAll = () => shards.forEach((s) => s.close());
-  for (const name of shardNames) {
-    const f = await openSafetensors(join(dir, name));
-    if (E.isLeft(f)) {
-      closeAll();
-      return f;
-    }
-    shards.set(name, f.right);
-  }
-  const held = new Map(
-    [...shards].map(([n, f]) => [n, new Map(f.entries.map((e) => [e.name, e]))]),
-  );
-  const owner = new Map<string, SafetensorsFile>();
-  const entries: TensorEntry[] = [];
-  for (const [name, shardName] of weightMap) {
-    const shard = shards.get(shardName as string)!;
-    const entry = held.get(shardName as string)!.get(name);
-    if (!entry) {
-      closeAll();
-      return E.left(
-        problem(
-          "Mismatch",
-          where,
-          `Tensor '${name}' is mapped by weight_map to ${shardName}, which does not hold it`,
-        ),
-      );
-    }
-    owner.set(name, shard);
-    entries.push(entry);
-  }
-  const merged = new Map<string, string>();
-  for (const s of shards.values()) {
-    for (const [k, v] of Object.entries(s.metadata)) if (!merged.has(k)) merged.set(k, v);
-  }
-  return E.right({
-    metadata: Object.freeze(Object.fromEntries(merged)),
-    entries: Object.freeze(entries),
-    read(name) {
-      const shard = owner.get(name);
-      return shard
-        ? shard.read(name)
-        : Promise.resolve(E.left(unknownTensor(where, name, entries)));
-    },
-    close: closeAll,
-  });
+  return await openSafetensorsIndexIn(dirFileSet(dirname(where)), basename(where));
 }

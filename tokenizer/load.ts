@@ -6,34 +6,26 @@
  * @module
  */
 import * as E from "fp-ts/Either";
-import { dirname, extname, join } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
 import { type Problem, problem } from "../problem.ts";
-import { pathText, readFileCapped } from "../io/files.ts";
+import { dirFileSet } from "../io/dir_files.ts";
+import { fetchFileSet } from "../io/file_set.ts";
+import { EMBEDDED_PREFIX, embeddedModelUrl, unknownEmbedded } from "../model/embedded.ts";
+import { pathText } from "../io/files.ts";
 import { ggufFilesIn, readGgufMetadata } from "../io/gguf.ts";
 import { tokenizerFromGguf } from "./gguf.ts";
-import { type HfTokenizer, tokenizerFromJsonText } from "./hf.ts";
+import type { HfTokenizer } from "./hf.ts";
+import { TOKENIZER_MAX_BYTES, tokenizerFromFiles } from "./from_files.ts";
 
-/**
- * The largest tokenizer.json read by default (real ones are a few MB).
- *
- * @example
- * ```ts
- * import { loadTokenizer, TOKENIZER_MAX_BYTES } from "./load.ts";
- * import assert from "node:assert/strict";
- * assert(TOKENIZER_MAX_BYTES === 64 * 1024 * 1024);
- * const dir = new URL("../tests/fixtures/tokenizers/t5", import.meta.url);
- * const small = await loadTokenizer(dir, { maxBytes: 1024 }); // a lower limit for untrusted files
- * assert(small._tag === "Left" && small.left._tag === "TooLarge");
- * ```
- */
-export const TOKENIZER_MAX_BYTES = 64 * 1024 * 1024;
+export { TOKENIZER_MAX_BYTES } from "./from_files.ts";
 
 // deno-doc-ignore private-type-ref -- fp-ts Either is an npm type (denoland/deno#27364)
 /**
  * Reads a tokenizer from a directory holding `tokenizer.json` (and optionally
  * `tokenizer_config.json`, `special_tokens_map.json`), from a `tokenizer.json` path (the other
  * files are then looked for beside it), or from a `.gguf` file (or a directory holding one and no
- * tokenizer.json), whose metadata describes its tokenizer.
+ * tokenizer.json), whose metadata describes its tokenizer; `embedded:<name>` is the tokenizer of a
+ * model shipped with the package, fetched beside its modules.
  *
  * @param path a directory, a tokenizer.json file or a .gguf file
  * @param options `maxBytes`: the largest file read (default {@link TOKENIZER_MAX_BYTES})
@@ -52,6 +44,12 @@ export async function loadTokenizer(
 ): Promise<E.Either<Problem, HfTokenizer>> {
   const maxBytes = options.maxBytes ?? TOKENIZER_MAX_BYTES;
   const given = pathText(path);
+  if (given.startsWith(EMBEDDED_PREFIX)) {
+    const url = embeddedModelUrl(given.slice(EMBEDDED_PREFIX.length));
+    return url === undefined
+      ? E.left(unknownEmbedded(given))
+      : await tokenizerFromFiles(fetchFileSet(url), { maxBytes });
+  }
   let file = given;
   try {
     if ((await Deno.stat(given)).isDirectory) {
@@ -84,22 +82,14 @@ export async function loadTokenizer(
   if (isGguf(file)) {
     return E.flatMap(await readGgufMetadata(file), (m) => tokenizerFromGguf(m, file));
   }
-  const text = await readText(file, maxBytes);
-  if (E.isLeft(text)) {
-    return text.left._tag === "NotFound" && file !== given
-      ? E.left(problem("NotFound", given, "No tokenizer.json in this directory"))
-      : text;
-  }
-  const dir = dirname(file);
-  const tokenizerConfig = await readJson(join(dir, "tokenizer_config.json"), maxBytes, false);
-  if (E.isLeft(tokenizerConfig)) return tokenizerConfig;
-  const specialTokensMap = await readJson(join(dir, "special_tokens_map.json"), maxBytes, false);
-  if (E.isLeft(specialTokensMap)) return specialTokensMap;
-  return tokenizerFromJsonText(
-    text.right,
-    { tokenizerConfig: tokenizerConfig.right, specialTokensMap: specialTokensMap.right },
-    file,
-  );
+  const json = await tokenizerFromFiles(dirFileSet(dirname(file)), {
+    name: basename(file),
+    maxBytes,
+  });
+  return E.isLeft(json) && json.left._tag === "NotFound" && file !== given &&
+      json.left.where === file
+    ? E.left(problem("NotFound", given, "No tokenizer.json in this directory"))
+    : json;
 }
 
 function isGguf(file: string): boolean {
@@ -112,34 +102,5 @@ async function exists(file: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Reads a UTF-8 text file. */
-async function readText(file: string, maxBytes: number): Promise<E.Either<Problem, string>> {
-  const bytes = await readFileCapped(file, maxBytes, "a tokenizer file");
-  if (E.isLeft(bytes)) return bytes;
-  try {
-    return E.right(new TextDecoder("utf-8", { fatal: true }).decode(bytes.right));
-  } catch {
-    return E.left(problem("Corrupt", file, "Not UTF-8 text; expected a JSON object"));
-  }
-}
-
-/** Reads and parses a JSON file; an optional file that is absent reads as undefined. */
-async function readJson(
-  file: string,
-  maxBytes: number,
-  required: boolean,
-): Promise<E.Either<Problem, unknown>> {
-  const bytes = await readFileCapped(file, maxBytes, "a tokenizer file");
-  if (E.isLeft(bytes)) {
-    return !required && bytes.left._tag === "NotFound" ? E.right(undefined) : bytes;
-  }
-  try {
-    return E.right(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.right)));
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    return E.left(problem("Corrupt", file, `Invalid JSON (${msg}); expected a JSON object`));
   }
 }

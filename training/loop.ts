@@ -33,8 +33,8 @@ import { fromTensor } from "../io/host_tensor.ts";
 import { type Problem, problem } from "../problem.ts";
 import { foldIn, type Key, keyData, split } from "../random/mod.ts";
 import { disposeState, type Optimizer, stateToHost } from "./optim/mod.ts";
-import { type StepResult, trainStep } from "./step.ts";
-import { batchesPerEpoch, nextBatch } from "./batches.ts";
+import { runStep } from "./steps.ts";
+import { batchesPerEpoch } from "./batches.ts";
 import { type BestSoFar, type Checkpoint, writeCheckpoint } from "./checkpoint.ts";
 import { disposeTensors, type Evaluate, improves, type StepContext } from "./evaluate.ts";
 import { type InterruptSource, sigint } from "./interrupt.ts";
@@ -384,23 +384,15 @@ export async function train<Ex, B>(
       }
       // One step.
       const t0 = performance.now();
-      const drawn = nextBatch(dataKey, n, s.data, { batchSize, dropLast });
-      const batch = options.collate(Array.from(drawn.indices, (i) => options.train[i]));
       const stepNo = s.step + 1;
       const lr = optimizer.learningRate(s.opt.step);
-      const context: StepContext = { step: stepNo, key: foldIn(stepKey, stepNo), training: true };
-      let tokens: number | undefined;
-      let stepped: StepResult;
-      try {
-        tokens = options.countTokens?.(batch);
-        stepped = await trainStep(s, batch, {
-          loss: (p, b) => options.loss(p, b, context),
-          optimizer,
-          clipNorm: options.clipNorm,
-        });
-      } finally {
-        disposeBatch(batch);
-      }
+      const drawn = await runStep(s, { step: stepNo, data: s.data, dataKey, stepKey }, {
+        ...options,
+        batchSize,
+        dropLast,
+        disposeBatch,
+      });
+      const { stepped, tokens } = drawn;
       const { loss, gradNorm: norm } = stepped;
       finalLoss = loss;
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) {

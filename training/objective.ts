@@ -16,7 +16,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { FrozenModel } from "../model/load.ts";
+import type { FrozenModel } from "../model/frozen.ts";
 import type { Recompute } from "../model/kernels/recompute.ts";
 import { crossEntropy, type CrossEntropyOptions } from "../model/loss.ts";
 import { type Combine, dropPrompt, prefix, type PromptInput } from "../model/combine.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { FrozenModel } from "../model/load.ts";
+import type { FrozenModel } from "../model/frozen.ts";
 import { collateExamples, collateRank, type RankBatch, type TokenExample } from "../data/batch.ts";
 import type { PromptBatch } from "../model/prompted.ts";
 import { type ObjectiveOptions, promptLoss } from "./objective.ts";

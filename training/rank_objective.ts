@@ -16,7 +16,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { FrozenModel } from "../model/load.ts";
+import type { FrozenModel } from "../model/frozen.ts";
 import { checkBatch, checkPrompt, checkSame, shapeText } from "../model/prompted.ts";
 import { labelScores } from "../model/label_scores.ts";
 import { classCrossEntropy } from "../model/loss.ts";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Initializer } from "../initializers/types.ts";
 import { fromTensor } from "../io/host_tensor.ts";
 import { writeNpy } from "../io/npy.ts";
-import { embeddingTable, type FrozenModel } from "../model/load.ts";
+import { embeddingTable, type FrozenModel } from "../model/frozen.ts";
 import type { Problem } from "../problem.ts";
 import { split } from "../random/mod.ts";
 import type { TokenExample } from "../data/batch.ts";

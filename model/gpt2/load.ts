@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type * as E from "fp-ts/Either";
 import type { Problem } from "../../problem.ts";
-import type { TensorSource } from "../../io/tensor_file.ts";
+import type { TensorSource } from "../../io/tensor_source.ts";
 import { type Gpt2Config, parseGpt2Config } from "./config.ts";
 import type { Gpt2Params } from "./forward.ts";
 import { asIs, loadByPlan, type LoadPlan, loadWithConfig, type TensorPlan } from "../_load_plan.ts";

@@ -13,7 +13,7 @@
  */
 import type * as E from "fp-ts/Either";
 import type { Problem } from "../../problem.ts";
-import type { TensorSource } from "../../io/tensor_file.ts";
+import type { TensorSource } from "../../io/tensor_source.ts";
 import { type LlamaConfig, parseLlamaConfig } from "./config.ts";
 import type { LlamaParams } from "./forward.ts";
 import {

@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
-import type { TensorSource } from "../../io/tensor_file.ts";
+import type { TensorSource } from "../../io/tensor_source.ts";
 import { isFloatDType } from "../../io/dtype.ts";
 import { type Problem, problem } from "../../problem.ts";
 import { type FlatEntry, unflatten } from "../../tree/tree.ts";

@@ -20,7 +20,7 @@ import { decodeData } from "../../io/bytes.ts";
 import { itemSize } from "../../io/dtype.ts";
 import { fsProblem, pathText, readFileCapped } from "../../io/files.ts";
 import { type HostTensor, hostTensor, sizeOf, type TensorEntry } from "../../io/host_tensor.ts";
-import type { TensorSource } from "../../io/tensor_file.ts";
+import type { TensorSource } from "../../io/tensor_source.ts";
 import {
   asExtension,
   CHUNKED_ARRAY_KEY,

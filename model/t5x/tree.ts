@@ -14,7 +14,7 @@ import * as E from "fp-ts/Either";
 import { type Problem, problem } from "../../problem.ts";
 import type { DType } from "../../io/dtype.ts";
 import { toTensor } from "../../io/host_tensor.ts";
-import type { TensorSource } from "../../io/tensor_file.ts";
+import type { TensorSource } from "../../io/tensor_source.ts";
 import { type FlatEntry, flatten, type ParamTree, unflatten } from "../../tree/tree.ts";
 import { t5ParamShapes, type T5Sizes } from "../t5/config.ts";
 
