@@ -29,7 +29,7 @@ async function dirsWith(root: string, under: string, file: string): Promise<stri
 /** The model config target. */
 export const modelConfig: Target = {
   name: "model_config",
-  weight: 2,
+  weight: 1,
   usesFiles: true,
   seeds: async (root) => {
     const dirs = [

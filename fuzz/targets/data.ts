@@ -254,7 +254,7 @@ export const tsv = dataTarget(
   (root) => textSeeds(root, TSVS, "x.tsv", (b) => head(b, 10)),
 );
 /** The CSV target: the TSV seeds written as CSV, plus one with quoted newlines. */
-export const csv = dataTarget("csv", 1.5, async (root) => [
+export const csv = dataTarget("csv", 0.5, async (root) => [
   ...await textSeeds(root, TSVS, "x.csv", (b) => tsvToCsv(head(b, 10))),
   {
     name: "quoted",

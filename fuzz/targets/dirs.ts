@@ -37,7 +37,7 @@ async function dirSeed(root: string, d: string): Promise<Seed> {
 /** The sharded safetensors index target. */
 export const safetensorsIndex: Target = {
   name: "safetensors_index",
-  weight: 1.5,
+  weight: 0.6,
   usesFiles: true,
   seeds: async (root) => [await dirSeed(root, "tests/fixtures/io/st/sharded")],
   mutate: (rng, seeds) => {
@@ -58,7 +58,7 @@ export const safetensorsIndex: Target = {
 /** The PEFT adapter target. */
 export const peft: Target = {
   name: "peft",
-  weight: 2,
+  weight: 0.8,
   usesFiles: true,
   seeds: async (root) => {
     const out: Seed[] = [];
@@ -124,7 +124,7 @@ async function checkpointSeeds(): Promise<Seed[]> {
 /** Our checkpoints' target. */
 export const checkpoint: Target = {
   name: "checkpoint",
-  weight: 2,
+  weight: 0.8,
   usesFiles: true,
   seeds: checkpointSeeds,
   mutate: (rng, seeds) => mutateOne(rng, rng.pick(seeds)),

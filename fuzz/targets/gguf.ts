@@ -116,7 +116,7 @@ interface GgufSeed extends Seed {
 /** The GGUF target. */
 export const gguf: Target = {
   name: "gguf",
-  weight: 3,
+  weight: 1,
   usesFiles: true,
   seeds: async (root) => {
     const d = "tests/fixtures/gguf";

@@ -165,7 +165,7 @@ export const safetensors: Target = {
   run: async (input, dir) => {
     const bytes = input.files.get("x.safetensors")!;
     const r = parseSafetensors(bytes, "x.safetensors");
-    if (bytes.length % 4 !== 0) return r;
+    if (bytes.length % 16 !== 0) return r;
     await Deno.writeFile(`${dir}/x.safetensors`, bytes);
     const opened = await openSafetensors(`${dir}/x.safetensors`);
     const f = opened._tag === "Left" ? opened : await readAll(opened.right);

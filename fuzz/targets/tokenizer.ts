@@ -81,7 +81,7 @@ async function use(dir: string): Promise<unknown> {
 /** The tokenizer.json target. */
 export const tokenizer: Target = {
   name: "tokenizer",
-  weight: 0.12,
+  weight: 0.05,
   usesFiles: true,
   seeds: tokenizerSeeds,
   mutate: (rng, seeds): FuzzInput => {
@@ -95,7 +95,7 @@ export const tokenizer: Target = {
 /** The tokenizer_config.json target: the tokenizer itself stays valid. */
 export const tokenizerConfig: Target = {
   name: "tokenizer_config",
-  weight: 0.12,
+  weight: 0.05,
   usesFiles: true,
   seeds: async (root) =>
     (await tokenizerSeeds(root)).filter((s) => s.files.has("tokenizer_config.json")),
