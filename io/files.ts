@@ -28,18 +28,22 @@ export function pathText(path: string | URL): string {
 }
 
 /**
- * The message of an error (or the text of a thrown non-error), for one-line problems.
+ * The message of an error (or the text of a thrown non-error), on one line, for one-line
+ * problems: line breaks (JSON.parse quotes the text around a fault, newlines included) become
+ * spaces.
  *
  * @param e what was thrown
- * @returns its message
+ * @returns its message, on one line
  * @example
  * ```ts
  * import { errorText } from "./files.ts";
  * import assert from "node:assert/strict";
  * assert(errorText(new Error("disk full")) === "disk full" && errorText(42) === "42");
+ * assert(errorText(new SyntaxError('at ..."a": {\n  "b"...')) === 'at ..."a": { "b"...');
  * ```
  */
-export const errorText = (e: unknown): string => e instanceof Error ? e.message : String(e);
+export const errorText = (e: unknown): string =>
+  (e instanceof Error ? e.message : String(e)).replace(/\s*[\r\n\u2028\u2029]+\s*/g, " ");
 
 /**
  * Maps a file-system error to a problem: `NotFound`, or `Io` naming what was being done.

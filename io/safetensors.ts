@@ -16,6 +16,7 @@ import { type Problem, problem } from "../problem.ts";
 import { decodeData, littleEndianBytes } from "./bytes.ts";
 import { itemSize } from "./dtype.ts";
 import {
+  errorText,
   fsProblem,
   openRegularFile,
   pathText,
@@ -389,7 +390,7 @@ export async function openSafetensorsIndex(
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.right));
   } catch (e) {
     return E.left(
-      problem("Corrupt", where, `Index is not valid JSON: ${e instanceof Error ? e.message : e}`),
+      problem("Corrupt", where, `Index is not valid JSON: ${errorText(e)}`),
     );
   }
   if (!isRecord(json) || !isRecord(json.weight_map)) {

@@ -123,7 +123,11 @@ async function loadHuggingFace(dir: string): Promise<E.Either<Problem, FrozenMod
       problem(
         "Unsupported",
         configPath,
-        `Unknown model_type ${JSON.stringify(modelType)}; expected one of: ${known.join(", ")}`,
+        `${
+          modelType === undefined
+            ? "No model_type"
+            : `Unknown model_type ${JSON.stringify(modelType)}`
+        }; expected one of: ${known.join(", ")}`,
       ),
     );
   }
