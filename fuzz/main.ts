@@ -5,7 +5,7 @@
  * Spreads `--count` inputs over the formats by their weights and runs them in batches, one
  * worker process at a time (`worker.ts`), each under a V8 heap cap. It watches every worker:
  * a process that dies (a crash, or V8 out of heap), goes silent for longer than an input may
- * take (a hang), or grows past the RSS cap (a blow-up) is killed; the batch is then replayed
+ * take (a hang: over 5 s of CPU time, or 30 s blocked), or grows past the RSS cap (a blow-up) is killed; the batch is then replayed
  * verbosely from its last progress line to find the input that did it, which is saved under
  * `<out>/findings/<format>/` with what happened. Unclean errors (see classify.ts) and rejections
  * nobody handled are saved the same way (the first few of each kind). Exits 1 when there was a
@@ -127,6 +127,18 @@ export function shares(targets: readonly Target[], count: number): number[] {
   return targets.map((t) => Math.max(1, Math.round((count * t.weight) / total)));
 }
 
+/** A process's CPU time (user + system) in ms, from /proc (0 where unreadable). */
+async function cpuMs(pid: number): Promise<number> {
+  try {
+    const s = await Deno.readTextFile(`/proc/${pid}/stat`);
+    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    // Fields 14 and 15 (utime, stime) in clock ticks, 100 a second on Linux.
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 async function rssMb(pid: number): Promise<number> {
   try {
     const s = await Deno.readTextFile(`/proc/${pid}/status`);
@@ -184,6 +196,7 @@ async function runWorker(
     stderr: "piped",
   });
   const child = cmd.spawn();
+  let cpuAtLine = 0;
   let lastDone = start - 1,
     current = -1,
     lastLine = performance.now(),
@@ -199,9 +212,13 @@ async function runWorker(
   const watch = setInterval(async () => {
     if (how !== undefined) return;
     const now = performance.now();
-    // Start-up (imports, seeds) is not an input: it gets a longer allowance.
-    if (now - lastLine > (ready ? o.hangMs + 1000 : 60000)) how = "hang";
-    else if (await rssMb(child.pid) > o.rssMb) how = "blowup";
+    // A hang: an input that has used more than hangMs of CPU, or (blocked, say on a FIFO) has
+    // been waiting six times as long. CPU time, so that a starved worker on a loaded machine is
+    // not taken for a hung one. Start-up (imports, seeds) gets a longer allowance.
+    const cpu = await cpuMs(child.pid) - cpuAtLine;
+    if (ready ? cpu > o.hangMs || now - lastLine > 6 * o.hangMs : now - lastLine > 120000) {
+      how = "hang";
+    } else if (await rssMb(child.pid) > o.rssMb) how = "blowup";
     else if (Date.now() > deadline) how = "stopped";
     if (how !== undefined) {
       try {
@@ -218,6 +235,7 @@ async function runWorker(
       buf = buf.slice(nl + 1);
       lastLine = performance.now();
       const tag = line[0];
+      if (tag === "P" || tag === "S" || tag === "R") cpuAtLine = await cpuMs(child.pid);
       if (tag === "R") ready = true;
       else if (tag === "S") current = Number(line.slice(2));
       else if (tag === "P") {
@@ -245,7 +263,7 @@ async function runWorker(
       stderr.trim().split("\n").slice(-6).join(" | ")
     }`
     : how === "hang"
-    ? `no progress for ${o.hangMs} ms`
+    ? `one input ran over ${o.hangMs} ms of CPU time (or ${6 * o.hangMs} ms in all)`
     : how === "blowup"
     ? `RSS over ${o.rssMb} MB`
     : "";
