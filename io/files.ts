@@ -30,7 +30,7 @@ export function pathText(path: string | URL): string {
 /**
  * The message of an error (or the text of a thrown non-error), on one line, for one-line
  * problems: line breaks (JSON.parse quotes the text around a fault, newlines included) become
- * spaces.
+ * spaces, other control characters `\uXXXX` escapes.
  *
  * @param e what was thrown
  * @returns its message, on one line
@@ -43,7 +43,13 @@ export function pathText(path: string | URL): string {
  * ```
  */
 export const errorText = (e: unknown): string =>
-  (e instanceof Error ? e.message : String(e)).replace(/\s*[\r\n\u2028\u2029]+\s*/g, " ");
+  (e instanceof Error ? e.message : String(e))
+    .replace(/\s*[\r\n\u2028\u2029]+\s*/g, " ")
+    // deno-lint-ignore no-control-regex -- control characters are what is escaped
+    .replace(
+      /[\u0000-\u001f\u007f]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
 
 /**
  * Maps a file-system error to a problem: `NotFound`, or `Io` naming what was being done.

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { openSafetensorsIndex } from "../io/safetensors.ts";
 import { openTensorFile, type TensorSource } from "../io/tensor_file.ts";
 import { ggufFilesIn } from "../io/gguf.ts";
-import { exists, readFileCapped } from "../io/files.ts";
+import { errorText, exists, readFileCapped } from "../io/files.ts";
 import { type Problem, problem } from "../problem.ts";
 import { disposeTree } from "../tree/tree.ts";
 import {
@@ -77,8 +77,7 @@ export async function readJsonFile(path: string): Promise<E.Either<Problem, unkn
   try {
     return E.right(JSON.parse(new TextDecoder().decode(bytes.right)));
   } catch (e) {
-    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    return E.left(problem("Corrupt", path, `Not valid JSON: ${why}`));
+    return E.left(problem("Corrupt", path, `Not valid JSON: ${errorText(e)}`));
   }
 }
 

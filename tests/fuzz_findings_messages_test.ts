@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { parseNpy } from "../io/npy.ts";
+import { readRecords } from "../data/read.ts";
 import { openGguf } from "../io/gguf.ts";
 import { openSafetensorsIndex } from "../io/safetensors.ts";
 import { loadModel } from "../model/load.ts";
@@ -77,4 +78,12 @@ Deno.test("parseLlamaConfig() shows an object rope_type as JSON (fuzz finding)",
     r,
     /rope_parameters\.rope_type \[\{"a":\[\{"a":.* is not supported \(expected "default"\)$/,
   );
+});
+
+Deno.test("readRecords() and loadModel() report JSON errors quoting CRs and control bytes on one line (fuzz findings)", async () => {
+  const rows = await readRecords(`${FINDINGS}json_error_newline/jsonl/x.jsonl`);
+  assertClean(rows, /^Invalid JSON: Unexpected token 'A', " A" is not valid JSON$/);
+  const model = await loadModel(`${FINDINGS}json_error_newline/model_config`);
+  assertClean(model, /^Not valid JSON: Unexpected token .*\\u0012g"relu"\.\.\. is not valid JSON$/);
+  await settle();
 });
