@@ -54,6 +54,7 @@ interface Options {
   readonly settleMs: number;
   readonly keep: number;
   readonly strict: boolean;
+  readonly quick: boolean;
 }
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -118,13 +119,14 @@ function parse(argv: string[]): Options {
     settleMs: num(values["settle-ms"], 1, "settle-ms"),
     keep: num(values.keep, 3, "keep"),
     strict: values.strict,
+    quick,
   };
 }
 
 /** How many inputs each format gets: `count` spread by weight, at least 1 each. */
-export function shares(targets: readonly Target[], count: number): number[] {
+export function shares(targets: readonly Target[], count: number, minimum = 1): number[] {
   const total = targets.reduce((a, t) => a + t.weight, 0);
-  return targets.map((t) => Math.max(1, Math.round((count * t.weight) / total)));
+  return targets.map((t) => Math.max(minimum, Math.round((count * t.weight) / total)));
 }
 
 /** A process's CPU time (user + system) in ms, from /proc (0 where unreadable). */
@@ -301,7 +303,8 @@ async function main() {
   const t0 = Date.now();
   const deadline = t0 + o.timeLimitS * 1000;
   const targets = await Promise.all(o.formats.map((f) => TARGETS[f]()));
-  const counts = shares(targets, o.count);
+  // The quick pass gives every format at least 40 inputs, the slow ones included.
+  const counts = shares(targets, o.count, o.quick ? 40 : 1);
   const tallies = new Map<string, Tally>(o.formats.map((f) => [f, blank()]));
   const signatures = new Map<
     string,
@@ -353,8 +356,9 @@ async function main() {
     const end = counts[t];
     const began = Date.now();
     // Under a time limit each format gets a fair share of what is left, so that all are run.
+    // (At least 30 s: a worker's start-up alone takes seconds on a loaded machine.)
     const formatDeadline = Number.isFinite(deadline)
-      ? began + (deadline - began) / (targets.length - t)
+      ? Math.min(deadline, began + Math.max(30000, (deadline - began) / (targets.length - t)))
       : deadline;
     while (next < end) {
       if (Date.now() > formatDeadline) {
