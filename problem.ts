@@ -156,3 +156,27 @@ export function orThrow<A>(e: E.Either<Problem, A>): A {
   if (E.isLeft(e)) throw new ProblemError(e.left);
   return e.right;
 }
+
+/**
+ * The message of an error (or the text of a thrown non-error), on one line, for one-line
+ * problems: line breaks (JSON.parse quotes the text around a fault, newlines included) become
+ * spaces, other control characters `\uXXXX` escapes.
+ *
+ * @param e what was thrown
+ * @returns its message, on one line
+ * @example
+ * ```ts
+ * import { errorText } from "./problem.ts";
+ * import assert from "node:assert/strict";
+ * assert(errorText(new Error("disk full")) === "disk full" && errorText(42) === "42");
+ * assert(errorText(new SyntaxError('at ..."a": {\n  "b"...')) === 'at ..."a": { "b"...');
+ * ```
+ */
+export const errorText = (e: unknown): string =>
+  (e instanceof Error ? e.message : String(e))
+    .replace(/\s*[\r\n\u2028\u2029]+\s*/g, " ")
+    // deno-lint-ignore no-control-regex -- control characters are what is escaped
+    .replace(
+      /[\u0000-\u001f\u007f]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );

@@ -12,7 +12,7 @@
  * @module
  */
 import * as E from "fp-ts/Either";
-import { fsProblem, nonRegularKind, pathText } from "../io/files.ts";
+import { errorText, fsProblem, nonRegularKind, pathText } from "../io/files.ts";
 import { type Problem, problem, ProblemError } from "../problem.ts";
 import { delimitedRows, type Quoting } from "./_delimited.ts";
 import { readLines } from "./_lines.ts";
@@ -312,8 +312,7 @@ export async function scanRecords(
         try {
           value = JSON.parse(l.text);
         } catch (e) {
-          const msg = (e instanceof Error ? e.message : String(e)).split("\n")[0];
-          stop = onBad(problem("Corrupt", location, `Invalid JSON: ${msg}`));
+          stop = onBad(problem("Corrupt", location, `Invalid JSON: ${errorText(e)}`));
           if (stop !== undefined) return E.left(stop);
           continue;
         }

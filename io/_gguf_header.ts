@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { quoted } from "./_quote.ts";
 import { problem, ProblemError, type ProblemTag } from "../problem.ts";
 import { GGML_TYPES, type GgmlType } from "./_gguf_quant.ts";
 
@@ -251,7 +252,7 @@ function alignmentOf(c: Cursor, metadata: ReadonlyMap<string, Value>): number {
 async function tensorInfo(c: Cursor, i: number) {
   const at = `Tensor info ${i}`;
   const name = await c.string(`${at} name`, LIMITS.maxKeyBytes);
-  const what = `Tensor '${name}'`;
+  const what = `Tensor ${quoted(name)}`;
   const nDims = await c.u32(`${what} dimension count`);
   if (nDims < 1 || nDims > LIMITS.maxDims) {
     c.fail("Corrupt", `${what} has ${nDims} dimensions; expected 1 to ${LIMITS.maxDims}`);
@@ -310,8 +311,8 @@ export async function parseHeader(file: Deno.FsFile, size: number, where: string
   const metadata = new Map<string, Value>();
   for (let i = 0; i < nKv; i++) {
     const key = await c.string(`Metadata key ${i}`, LIMITS.maxKeyBytes);
-    if (metadata.has(key)) c.fail("Corrupt", `Metadata key '${key}' is given twice`);
-    const what = `Metadata '${key}'`;
+    if (metadata.has(key)) c.fail("Corrupt", `Metadata key ${quoted(key)} is given twice`);
+    const what = `Metadata ${quoted(key)}`;
     metadata.set(key, await c.value(await c.valueType(what), what, 0));
   }
   const alignment = alignmentOf(c, metadata);
@@ -319,13 +320,13 @@ export async function parseHeader(file: Deno.FsFile, size: number, where: string
   const names = new Set<string>();
   for (let i = 0; i < nTensors; i++) {
     const info = await tensorInfo(c, i);
-    if (names.has(info.name)) c.fail("Corrupt", `Tensor '${info.name}' is given twice`);
+    if (names.has(info.name)) c.fail("Corrupt", `Tensor ${quoted(info.name)} is given twice`);
     names.add(info.name);
     infos.push(info);
   }
   const dataStart = Math.ceil(c.pos / alignment) * alignment;
   const tensors: TensorInfo[] = infos.map((t) => {
-    const what = `Tensor '${t.name}'`;
+    const what = `Tensor ${quoted(t.name)}`;
     if (t.offset % alignment !== 0) {
       c.fail(
         "Corrupt",
@@ -344,7 +345,7 @@ export async function parseHeader(file: Deno.FsFile, size: number, where: string
   for (let i = 1; i < sorted.length; i++) {
     const prev = sorted[i - 1], t = sorted[i];
     if (t.offset < prev.offset + prev.byteLength) {
-      c.fail("Corrupt", `Tensor '${t.name}' data overlaps that of '${prev.name}'`);
+      c.fail("Corrupt", `Tensor ${quoted(t.name)} data overlaps that of ${quoted(prev.name)}`);
     }
   }
   return { version: version as 2 | 3, alignment, metadata, tensors, dataStart };

@@ -9,6 +9,7 @@ import { type Problem, problem } from "../problem.ts";
 import { decodeData, fortranToC } from "./bytes.ts";
 import { type DType, NUMPY_DTYPE_CODES, numpyDescr } from "./dtype.ts";
 import { parsePyLiteral, type PyValue } from "./_pyliteral.ts";
+import { quoted } from "./_quote.ts";
 import { type HostTensor, hostTensor, toFloat64 } from "./host_tensor.ts";
 
 export const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -62,7 +63,7 @@ function parseDescr(
   }
   const code = m ? `${m[2]}${m[3]}` : "";
   if (!m || !Object.hasOwn(NUMPY_DTYPE_CODES, code)) {
-    return unsupported(`Unsupported dtype '${v.value}'; expected one of ${SUPPORTED}`);
+    return unsupported(`Unsupported dtype ${quoted(v.value)}; expected one of ${SUPPORTED}`);
   }
   // '=' (native) and '|' (not applicable) are read as little-endian: numpy itself writes '<' or
   // '>' for multi-byte types and '|' only for one-byte ones.
@@ -79,7 +80,9 @@ function parseHeader(text: string, where: string): E.Either<Problem, Header> {
   }
   const keys = [...v.entries.keys()].sort();
   if (keys.join(",") !== "descr,fortran_order,shape") {
-    return bad(`Header has keys [${keys}]; expected exactly descr, fortran_order and shape`);
+    return bad(
+      `Header has keys [${keys.map(quoted)}]; expected exactly descr, fortran_order and shape`,
+    );
   }
   const descr = parseDescr(v.entries.get("descr")!, where);
   if (E.isLeft(descr)) return descr;
@@ -111,7 +114,7 @@ function showPy(v: PyValue): string {
     case "int":
       return String(v.value);
     case "str":
-      return `'${v.value}'`;
+      return quoted(v.value);
     default:
       return `a ${v.kind}`;
   }

@@ -7,6 +7,7 @@
 import * as E from "fp-ts/Either";
 import { type Problem, problem, shownValue } from "../problem.ts";
 import { itemSize, SAFETENSORS_DTYPES, safetensorsName } from "./dtype.ts";
+import { quoted } from "./_quote.ts";
 import {
   type HostTensor,
   namedEntries,
@@ -40,6 +41,13 @@ export interface Slot extends TensorEntry {
 export interface Layout {
   readonly metadata: Readonly<Record<string, string>>;
   readonly slots: readonly Slot[];
+}
+
+/** A header field as a message shows it: `no shape`, or `shape [1,-2]` (cut when long). */
+function given(field: string, v: unknown): string {
+  if (v === undefined) return `no ${field}`;
+  const text = JSON.stringify(v);
+  return `${field} ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`;
 }
 
 export const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -77,13 +85,13 @@ export function parseLayout(
       if (!isRecord(v)) return corrupt("Header field __metadata__ is not an object of strings");
       for (const [k, s] of Object.entries(v)) {
         if (typeof s !== "string") {
-          return corrupt(`Value '${k}' of __metadata__ is a ${typeof s}; expected a string`);
+          return corrupt(`Value ${quoted(k)} of __metadata__ is a ${typeof s}; expected a string`);
         }
       }
       metadata = Object.fromEntries(Object.entries(v)) as Record<string, string>;
       continue;
     }
-    const at = `Tensor '${name}'`;
+    const at = `Tensor ${quoted(name)}`;
     if (!isRecord(v)) return corrupt(`${at} is not an object with dtype, shape and data_offsets`);
     const { dtype, shape, data_offsets: off } = v;
     if (typeof dtype !== "string") {
@@ -94,20 +102,18 @@ export function parseLayout(
         problem(
           "Unsupported",
           where,
-          `${at} has dtype '${dtype}'; expected one of ${
+          `${at} has dtype ${quoted(dtype)}; expected one of ${
             Object.keys(SAFETENSORS_DTYPES).join(" ")
           }`,
         ),
       );
     }
     if (!Array.isArray(shape) || !shape.every(isCount)) {
-      return corrupt(
-        `${at} has shape ${shownValue(shape)}; expected a list of non-negative integers`,
-      );
+      return corrupt(`${at} has ${given("shape", shape)}; expected non-negative integers`);
     }
     if (!Array.isArray(off) || off.length !== 2 || !off.every(isCount) || off[1] < off[0]) {
       return corrupt(
-        `${at} has data_offsets ${shownValue(off)}; expected [begin, end] with 0 <= begin <= end`,
+        `${at} has ${given("data_offsets", off)}; expected [begin, end] with 0 <= begin <= end`,
       );
     }
     const dt = SAFETENSORS_DTYPES[dtype];
@@ -127,18 +133,22 @@ export function parseLayout(
   for (const s of slots) {
     if (s.begin < expected) {
       return corrupt(
-        `Tensor '${s.name}' starts at data byte ${s.begin}, inside ${prev} (which ends at ${expected}); tensors must not overlap`,
+        `Tensor ${
+          quoted(s.name)
+        } starts at data byte ${s.begin}, inside ${prev} (which ends at ${expected}); tensors must not overlap`,
       );
     }
     if (s.begin > expected) {
       return corrupt(
-        `Tensor '${s.name}' starts at data byte ${s.begin} but ${prev} ends at ${expected}; the ${
+        `Tensor ${
+          quoted(s.name)
+        } starts at data byte ${s.begin} but ${prev} ends at ${expected}; the ${
           s.begin - expected
         }-byte gap is not allowed`,
       );
     }
     expected = s.end;
-    prev = `tensor '${s.name}'`;
+    prev = `tensor ${quoted(s.name)}`;
   }
   if (expected > dataLength) {
     return E.left(

@@ -8,7 +8,7 @@
 import * as E from "fp-ts/Either";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Problem, problem } from "../problem.ts";
+import { errorText, type Problem, problem } from "../problem.ts";
 
 /**
  * A path as text, for messages and extension checks.
@@ -27,19 +27,7 @@ export function pathText(path: string | URL): string {
   return typeof path === "string" ? path : fileURLToPath(path);
 }
 
-/**
- * The message of an error (or the text of a thrown non-error), for one-line problems.
- *
- * @param e what was thrown
- * @returns its message
- * @example
- * ```ts
- * import { errorText } from "./files.ts";
- * import assert from "node:assert/strict";
- * assert(errorText(new Error("disk full")) === "disk full" && errorText(42) === "42");
- * ```
- */
-export const errorText = (e: unknown): string => e instanceof Error ? e.message : String(e);
+export { errorText } from "../problem.ts";
 
 /**
  * Maps a file-system error to a problem: `NotFound`, or `Io` naming what was being done.

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { quoted } from "./_quote.ts";
 import * as E from "fp-ts/Either";
 import { join } from "node:path";
 import { type Problem, problem, ProblemError } from "../problem.ts";
@@ -171,9 +172,13 @@ function reader(file: Deno.FsFile, where: string, header: Header): GgufFile {
     const run = async (): Promise<E.Either<Problem, HostTensor>> => {
       const t = byName.get(name);
       if (t === undefined) {
-        const some = tensors.slice(0, 5).map((x) => `'${x.name}'`).join(", ");
+        const some = tensors.slice(0, 5).map((x) => quoted(x.name)).join(", ");
         return E.left(
-          problem("NotFound", where, `No tensor named '${name}'; the file holds ${some || "none"}`),
+          problem(
+            "NotFound",
+            where,
+            `No tensor named ${quoted(name)}; the file holds ${some || "none"}`,
+          ),
         );
       }
       const at = `${where}#${name}`;

@@ -8,7 +8,7 @@
  * @module
  */
 import * as E from "fp-ts/Either";
-import { type Problem, problem, shownValue } from "../problem.ts";
+import { errorText, type Problem, problem, shownValue } from "../problem.ts";
 import { decodeData, littleEndianBytes } from "./bytes.ts";
 import { itemSize } from "./dtype.ts";
 import type { FileSet, RandomAccess } from "./file_set.ts";
@@ -17,7 +17,6 @@ import { headerLength, isRecord, type Layout, parseLayout, plan } from "./_safet
 
 export { SAFETENSORS_MAX_HEADER_BYTES } from "./_safetensors_layout.ts";
 
-const errorText = (e: unknown): string => e instanceof Error ? e.message : String(e);
 const ioProblem = (e: unknown, where: string, doing: string): Problem =>
   problem("Io", where, `Cannot ${doing}: ${errorText(e)}`);
 
@@ -345,7 +344,7 @@ export async function openSafetensorsIndexIn(
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.right));
   } catch (e) {
     return E.left(
-      problem("Corrupt", where, `Index is not valid JSON: ${e instanceof Error ? e.message : e}`),
+      problem("Corrupt", where, `Index is not valid JSON: ${errorText(e)}`),
     );
   }
   if (!isRecord(json) || !isRecord(json.weight_map)) {

@@ -11,7 +11,7 @@ import * as E from "fp-ts/Either";
 import type { FileSet } from "../io/file_set.ts";
 import { openSafetensorsFrom, openSafetensorsIndexIn } from "../io/safetensors_read.ts";
 import type { TensorSource } from "../io/tensor_source.ts";
-import { type Problem, problem } from "../problem.ts";
+import { errorText, type Problem, problem } from "../problem.ts";
 import {
   type Gpt2Config,
   type Gpt2Params,
@@ -67,8 +67,7 @@ export function parseJsonBytes(bytes: Uint8Array, where: string): E.Either<Probl
   try {
     return E.right(JSON.parse(new TextDecoder().decode(bytes)));
   } catch (e) {
-    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    return E.left(problem("Corrupt", where, `Not valid JSON: ${why}`));
+    return E.left(problem("Corrupt", where, `Not valid JSON: ${errorText(e)}`));
   }
 }
 
@@ -147,7 +146,11 @@ export async function loadHuggingFaceFiles(
       problem(
         "Unsupported",
         configPath,
-        `Unknown model_type ${JSON.stringify(modelType)}; expected one of: ${known.join(", ")}`,
+        `${
+          modelType === undefined
+            ? "No model_type"
+            : `Unknown model_type ${JSON.stringify(modelType)}`
+        }; expected one of: ${known.join(", ")}`,
       ),
     );
   }

@@ -500,7 +500,9 @@ function parseMeta(json: unknown, where: string): E.Either<Problem, CheckpointMe
       problem(
         "Unsupported",
         where,
-        `Checkpoint version is ${JSON.stringify(json.version)}; expected ${CHECKPOINT_VERSION}`,
+        `Checkpoint version is ${
+          json.version === undefined ? "missing" : JSON.stringify(json.version)
+        }; expected ${CHECKPOINT_VERSION}`,
       ),
     );
   }

@@ -136,6 +136,9 @@ export async function writePeftAdapter(
   }
 }
 
+/** A config value as a message shows it: `missing` when absent, else its JSON. */
+const shown = (x: unknown): string => x === undefined ? "missing" : JSON.stringify(x);
+
 const optionalString = (x: unknown): string | null => (typeof x === "string" ? x : null);
 const optionalInt = (x: unknown): number | null => (isPositiveInt(x) ? x : null);
 
@@ -146,15 +149,15 @@ function parseConfig(json: unknown, where: string): E.Either<Problem, PeftAdapte
   const c = json as Record<string, unknown>;
   const problems: string[] = [];
   if (c.peft_type !== "PROMPT_TUNING") {
-    problems.push(`peft_type is ${JSON.stringify(c.peft_type)}; expected "PROMPT_TUNING"`);
+    problems.push(`peft_type is ${shown(c.peft_type)}; expected "PROMPT_TUNING"`);
   }
   if (!isPositiveInt(c.num_virtual_tokens)) {
     problems.push(
-      `num_virtual_tokens is ${JSON.stringify(c.num_virtual_tokens)}; expected a positive integer`,
+      `num_virtual_tokens is ${shown(c.num_virtual_tokens)}; expected a positive integer`,
     );
   }
   if (!isPositiveInt(c.token_dim)) {
-    problems.push(`token_dim is ${JSON.stringify(c.token_dim)}; expected a positive integer`);
+    problems.push(`token_dim is ${shown(c.token_dim)}; expected a positive integer`);
   }
   const taskType = optionalString(c.task_type);
   let submodules = taskType === "SEQ_2_SEQ_LM" ? 2 : 1;

@@ -118,7 +118,7 @@ function ropeTheta(r: ConfigReader): number {
     const kind = p.rope_type ?? p.type ?? "default";
     if (kind !== "default") {
       r.unsupported(
-        `rope_parameters.rope_type "${String(kind)}" is not supported (expected "default")`,
+        `rope_parameters.rope_type ${JSON.stringify(kind)} is not supported (expected "default")`,
       );
     }
     const factor = p.partial_rotary_factor;
