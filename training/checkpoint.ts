@@ -247,7 +247,8 @@ export async function writeCheckpoint(
     if (existed) await Deno.remove(aside, { recursive: true });
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    return E.left(problem("Io", tmp, `Cannot write the checkpoint: ${errorText(e)}`));
+    // Named by its final name: the temporary one is gone.
+    return E.left(problem("Io", final, `Cannot write the checkpoint: ${errorText(e)}`));
   }
   const keep = options.keep;
   if (keep !== undefined) {

@@ -29,6 +29,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import { join } from "node:path";
+import { errorText } from "../io/files.ts";
 import { fromTensor } from "../io/host_tensor.ts";
 import { type Problem, problem } from "../problem.ts";
 import { foldIn, type Key, keyData, split } from "../random/mod.ts";
@@ -463,7 +464,13 @@ export async function train<Ex, B>(
         ...(tokens !== undefined ? { tokensPerSec: tokens / sec } : {}),
         ...(evaluation !== undefined ? { eval: evaluation } : {}),
       };
-      await appendMetrics(metricsPath, line);
+      try {
+        await appendMetrics(metricsPath, line);
+      } catch (e) {
+        return E.left(
+          problem("Io", metricsPath, `Cannot append to the metrics log: ${errorText(e)}`),
+        );
+      }
       options.onProgress?.(line);
       progress?.update(s.step, loss, tokens);
 
