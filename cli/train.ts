@@ -15,7 +15,7 @@ import { checkRunDir } from "../training/resume.ts";
 import { checkPeak, estimatePeakBytes } from "../training/memory.ts";
 import { specialIds } from "../decode/mod.ts";
 import { problem } from "../problem.ts";
-import { Failure, one, orFail, parseCommand, positionals } from "./args.ts";
+import { Failure, Interrupted, one, orFail, parseCommand, positionals } from "./args.ts";
 import { compareOnSplit, comparisonMarkdown, writeComparison } from "./compare.ts";
 import { encodeExample, encodeTarget } from "./_encode.ts";
 import { trainingEvaluator } from "./_evaluate.ts";
@@ -304,7 +304,7 @@ export async function runTrain(args: readonly string[]): Promise<void> {
     const shape = result.prompt.shape;
     let comparison;
     try {
-      if (compare && result.stopped !== "nan") {
+      if (compare && result.stopped !== "nan" && result.stopped !== "interrupted") {
         console.log(`Evaluating on the ${compareSplit} split (${testSet.length} examples)`);
         comparison = await compareOnSplit(
           frozen,
@@ -345,7 +345,7 @@ export async function runTrain(args: readonly string[]): Promise<void> {
       console.log(comparisonMarkdown(comparison).trimEnd());
     }
     if (result.stopped === "interrupted") {
-      throw new Failure([
+      throw new Interrupted([
         problem("Invalid", runDir, `Interrupted at step ${result.steps}; continue with --resume`),
       ]);
     }

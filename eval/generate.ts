@@ -13,6 +13,7 @@ import type { Combine } from "../model/combine.ts";
 import { decode, type Decoding, DECODING_PRESETS, specialIds } from "../decode/mod.ts";
 import { vocabSize } from "../model/frozen.ts";
 import { checkBatchSize, padRows } from "../data/batch.ts";
+import { yielder } from "./_yield.ts";
 
 /**
  * An example to generate for: the input's token ids and the expected text.
@@ -134,7 +135,9 @@ export async function generateAndMatch(
   const special = new Set([...eos, pad]);
   const vocab = vocabSize(model);
   const out: GeneratedExample[] = [];
+  const pause = yielder();
   for (let start = 0, i = 0; start < examples.length; start += batchSize, i++) {
+    await pause(); // lets a Ctrl-C listener run
     const chunk = examples.slice(start, start + batchSize);
     const batch = padRows(chunk.map((e) => e.inputIds), pad, vocab, "Generation: example", start);
     try {

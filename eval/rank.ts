@@ -16,6 +16,7 @@ import { checkPrompt } from "../model/prompted.ts";
 import { labelScores } from "../model/label_scores.ts";
 import { specialIds } from "../decode/options.ts";
 import { checkBatchSize, checkRows, collateChoices } from "../data/batch.ts";
+import { yielder } from "./_yield.ts";
 
 /**
  * Options of {@link rankClassify}.
@@ -120,7 +121,9 @@ export async function rankClassify(
   const pad = options.padTokenId ?? specialIds(model).padTokenId;
   const l = labelWords.length;
   const out: RankedExample[] = [];
+  const pause = yielder();
   for (let start = 0; start < examples.length; start += batchSize) {
+    await pause(); // lets a Ctrl-C listener run
     const inputs = examples.slice(start, start + batchSize);
     checkRows(inputs, vocab, "Rank classification: example", start);
     if (prompt !== undefined) checkPrompt(model, prompt, "decoding");

@@ -42,6 +42,21 @@ export interface Fault {
 }
 
 /**
+ * Stderr without Deno's own notice that it waits for the lock on `node_modules` (several
+ * processes starting at once print it; it is not the command's output).
+ *
+ * @param stderr what the process printed
+ * @returns the rest
+ */
+export function withoutDenoNotices(stderr: string): string {
+  const notice = /^Blocking waiting for file lock/;
+  const escape = String.fromCharCode(27);
+  const plain = (line: string) =>
+    line.split(escape).map((p) => p.replace(/^\[[0-9;]*m/, "")).join("");
+  return stderr.split("\n").filter((line) => !notice.test(plain(line))).join("\n");
+}
+
+/**
  * Runs `deno run --allow-read --allow-env --allow-write=DIR cli.ts ARGS` with `dir` a tmpfs in a
  * mount namespace of its own, under `fault`; afterwards `dir` holds what the command left there.
  *
@@ -108,7 +123,7 @@ cp -a "$mnt"/. "$stage"/
   const run: Run = {
     code: Number(await Deno.readTextFile(join(stage, ".code"))),
     stdout: await Deno.readTextFile(join(stage, ".stdout")),
-    stderr: await Deno.readTextFile(join(stage, ".stderr")),
+    stderr: withoutDenoNotices(await Deno.readTextFile(join(stage, ".stderr"))),
   };
   for (const f of [".code", ".stdout", ".stderr"]) await Deno.remove(join(stage, f));
   await Deno.remove(dir, { recursive: true });
@@ -253,4 +268,54 @@ export async function pooled<T>(jobs: readonly (() => Promise<T>)[], width = 3):
   };
   await Promise.all(Array.from({ length: Math.min(width, jobs.length) }, worker));
   return results;
+}
+
+/**
+ * Starts `deno run --allow-read --allow-env --allow-write=WRITE cli.ts ARGS` from the repository
+ * root, for a test that signals it.
+ *
+ * @param args the command line after `cli.ts`
+ * @param write the directory it may write
+ * @returns the child (stdout and stderr piped)
+ */
+export function spawnCli(args: readonly string[], write: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", `--allow-write=${write}`, "cli.ts", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/**
+ * Whether a process has a SIGINT handler installed (Linux: bit 2 of `SigCgt` in
+ * `/proc/PID/status`), i.e. whether a Ctrl-C now reaches its listener rather than killing it.
+ *
+ * @param pid the process
+ * @returns false when it has none or is gone
+ */
+export async function catchesSigint(pid: number): Promise<boolean> {
+  try {
+    const status = await Deno.readTextFile(`/proc/${pid}/status`);
+    const line = status.split("\n").find((l) => l.startsWith("SigCgt:"));
+    return line !== undefined && (BigInt(`0x${line.slice(7).trim()}`) & 2n) !== 0n;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Polls `ready` every 20 ms until it holds, for at most `ms` milliseconds.
+ *
+ * @param ready the condition
+ * @param ms the limit
+ * @returns whether it came to hold
+ */
+export async function waitFor(ready: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    if (await ready()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
 }
