@@ -20,6 +20,8 @@ import { compareOnSplit, comparisonMarkdown, writeComparison } from "./compare.t
 import { encodeExample, encodeTarget } from "./_encode.ts";
 import { trainingEvaluator } from "./_evaluate.ts";
 import { disposeFrozen, loadFrozen } from "./_model.ts";
+import { localModelDir } from "./embedded.ts";
+import { fingerprintModel } from "../io/fingerprint.ts";
 import { buildInitializer, buildOptimizer, combineOf, resolveRun } from "./_run_config.ts";
 import { loadSplit, taskFromConfig } from "./_task.ts";
 
@@ -214,6 +216,11 @@ export async function runTrain(args: readonly string[]): Promise<void> {
 
   const frozen = await loadFrozen(config.model);
   try {
+    // The model's files, kept in each checkpoint: a resume against other files is refused.
+    const modelFiles = await localModelDir(config.model);
+    const modelFingerprint = modelFiles === undefined
+      ? undefined
+      : orFail(await fingerprintModel(modelFiles));
     const initializer = await buildInitializer(config, frozen, task);
     const optimizer = buildOptimizer(config.optimizer);
     const { tokenizer } = frozen;
@@ -296,6 +303,7 @@ export async function runTrain(args: readonly string[]): Promise<void> {
         checkpointEvery: config.train.checkpoint_every,
         ...(config.train.keep === null ? {} : { keep: config.train.keep }),
         resume: p.flags.has("resume"),
+        ...(modelFingerprint === undefined ? {} : { modelFingerprint }),
         objective,
         rank,
         padId: specialIds(frozen.model).padTokenId,

@@ -28,6 +28,7 @@ import { type Problem, problem } from "../problem.ts";
 import type { HostOptimizerState } from "./optim/mod.ts";
 import type { DataPosition } from "./batches.ts";
 import { errorText, syncDir, tmpSuffix, writeFileSynced } from "../io/files.ts";
+import { isModelFingerprint, type ModelFingerprint } from "../io/fingerprint.ts";
 
 /**
  * The version of the checkpoint layout written by {@link writeCheckpoint}; readers refuse others.
@@ -93,6 +94,8 @@ export interface CheckpointMeta {
   readonly best: BestSoFar | null;
   /** Evaluations since the best one (the early-stopping counter). */
   readonly badEvals: number;
+  /** The files of the model the run trains against, when the run gave them (checked on resume). */
+  readonly model?: ModelFingerprint;
 }
 
 /**
@@ -499,7 +502,10 @@ function parseMeta(json: unknown, where: string): E.Either<Problem, CheckpointMe
       ),
     );
   }
-  const { step, key, data, optimizer, best, badEvals } = json;
+  const { step, key, data, optimizer, best, badEvals, model } = json;
+  if (model !== undefined && !isModelFingerprint(model)) {
+    return bad("model is not a fingerprint (file → sha256:<hex>)");
+  }
   if (!isCount(step)) return bad("step is not an integer ≥ 0");
   if (
     !Array.isArray(key) || key.length !== 2 ||
@@ -533,5 +539,6 @@ function parseMeta(json: unknown, where: string): E.Either<Problem, CheckpointMe
     optimizer: { name: optimizer.name, step: optimizer.step },
     best: parsedBest,
     badEvals,
+    ...(model === undefined ? {} : { model }),
   });
 }
