@@ -94,6 +94,7 @@ export interface CheckpointMeta {
   readonly best: BestSoFar | null;
   /** Evaluations since the best one (the early-stopping counter). */
   readonly badEvals: number;
+  // deno-doc-ignore private-type-ref -- ModelFingerprint is io/'s own type, exported from io/mod.ts
   /** The files of the model the run trains against, when the run gave them (checked on resume). */
   readonly model?: ModelFingerprint;
 }

@@ -169,6 +169,7 @@ export interface TrainOptions<Ex, B> {
   readonly interrupts?: InterruptSource | false;
   /** Called before each checkpoint's directory is committed (a seam for crash tests). */
   readonly beforeCheckpointCommit?: (tmpDir: string) => Promise<void> | void;
+  // deno-doc-ignore private-type-ref -- ModelFingerprint is io/'s own type, exported from io/mod.ts
   /**
    * The model's files (`fingerprintModel` of io/fingerprint.ts): stored in each checkpoint, and a resume whose
    * checkpoint holds other files is refused, naming what changed (default: not checked).

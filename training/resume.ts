@@ -98,6 +98,7 @@ export interface StartOptions {
   readonly key: Key;
   /** Continue from the latest checkpoint (default false). */
   readonly resume?: boolean;
+  // deno-doc-ignore private-type-ref -- ModelFingerprint is io/'s own type, exported from io/mod.ts
   /** The model's files: a checkpoint that recorded others is refused (default: not checked). */
   readonly modelFingerprint?: ModelFingerprint;
 }
