@@ -14,7 +14,7 @@ import {
   writeReport,
 } from "../eval/mod.ts";
 import { problem } from "../problem.ts";
-import { Failure, one, orFail, parseCommand, positionals } from "./args.ts";
+import { Failure, one, orFail, parseCommand, type Parsed, positionals } from "./args.ts";
 import { exitOnInterrupt } from "./_interrupt.ts";
 import { PROMPT_OPTIONS, promptTensor, resolvePrompted } from "./_frozen_prompt.ts";
 import { evaluatePrompt } from "./_evaluate.ts";
@@ -76,6 +76,16 @@ export async function runEval(args: readonly string[]): Promise<void> {
   const p = parseCommand("eval", args, { ...PROMPT_OPTIONS, split: "string", out: "string" });
   if (p.flags.has("help")) return console.log(EVAL_HELP);
   positionals(p, "eval", []);
+  // From here a Ctrl-C stops at once, in one line: nothing is half-written (every write is atomic).
+  const unlisten = exitOnInterrupt("evaluation");
+  try {
+    await evaluate(p);
+  } finally {
+    unlisten();
+  }
+}
+
+async function evaluate(p: Parsed): Promise<void> {
   const prompted = await resolvePrompted("eval", p);
   const { config } = prompted;
   const data = orFail(taskFromConfig(config.task));
@@ -92,10 +102,7 @@ export async function runEval(args: readonly string[]): Promise<void> {
   }
   const frozen = await loadFrozen(config.model);
   let prompt: tf.Tensor | undefined;
-  let unlisten = () => {};
   try {
-    // From here a Ctrl-C stops at once, in one line: nothing is half-written (every write is atomic).
-    unlisten = exitOnInterrupt("evaluation");
     prompt = promptTensor(prompted, frozen);
     // Before the first batch: would one fit the heap? (The inputs' bound, not their lengths.)
     const batch = estimatePeakBytes(frozen.model, {
@@ -141,7 +148,6 @@ export async function runEval(args: readonly string[]): Promise<void> {
       orFail(await writePredictions(join(out, "predictions.jsonl"), rows));
     }
   } finally {
-    unlisten();
     if (prompt !== undefined) tf.dispose(prompt);
     disposeFrozen(frozen);
   }

