@@ -3,13 +3,20 @@
  * the commands `train`, `eval`, `infer`, `extract`, `convert`, `inspect` and `serve` (`cli/`, one
  * file each).
  *
- * Exit codes: 0 success, 1 failure, 2 usage error. Errors are one line per problem, saying what
+ * Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C). Errors are one line per problem, saying what
  * and where; `--debug` adds the stack.
  *
  * @module
  */
 import * as E from "fp-ts/Either";
-import { errorLines, Failure, parseCommand, UsageError } from "./cli/args.ts";
+import {
+  errorLines,
+  Failure,
+  Interrupted,
+  INTERRUPTED_EXIT,
+  parseCommand,
+  UsageError,
+} from "./cli/args.ts";
 import { runConvert } from "./cli/convert.ts";
 import { runEval } from "./cli/eval.ts";
 import { runExtract } from "./cli/extract.ts";
@@ -52,7 +59,7 @@ Options:
   --version      Print the version
   --debug        Show stack traces on errors
 
-Exit codes: 0 success, 1 failure, 2 usage error.`;
+Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C).`;
 
 const INSPECT_HELP = `Usage: deno run --allow-read cli.ts inspect PATH|embedded:NAME
 
@@ -97,7 +104,7 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[]) => Promise<voi
  * Runs the command line and returns the exit code.
  *
  * @param args the arguments after `cli.ts`
- * @returns 0 on success, 1 on failure, 2 on a usage error
+ * @returns 0 on success, 1 on failure, 2 on a usage error, 130 when interrupted
  * @example
  * ```ts
  * import { main } from "./cli.ts";
@@ -148,7 +155,7 @@ export async function main(args: readonly string[]): Promise<number> {
     // WASM heap as what it is.
     for (const line of errorLines(e, rest[0] ?? "")) console.error(`Error: ${line}`);
     if (debug && e instanceof Error) console.error(e.stack);
-    return 1;
+    return e instanceof Interrupted ? INTERRUPTED_EXIT : 1;
   }
 }
 

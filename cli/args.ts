@@ -45,6 +45,33 @@ export class Failure extends Error {
   }
 }
 
+/**
+ * A command stopped by Ctrl-C after saving what it could (a training run's checkpoint), described
+ * by problems like a {@link Failure}. The command line exits 130, as an unhandled Ctrl-C would.
+ *
+ * @example
+ * ```ts
+ * import { Failure, Interrupted } from "./args.ts";
+ * import { problem } from "../problem.ts";
+ * import assert from "node:assert/strict";
+ * const i = new Interrupted([problem("Invalid", "runs/a", "Interrupted at step 3")]);
+ * assert(i instanceof Failure && i.message === "runs/a: Interrupted at step 3");
+ * ```
+ */
+export class Interrupted extends Failure {}
+
+/**
+ * The exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report one.
+ *
+ * @example
+ * ```ts
+ * import { INTERRUPTED_EXIT } from "./args.ts";
+ * import assert from "node:assert/strict";
+ * assert(INTERRUPTED_EXIT === 130);
+ * ```
+ */
+export const INTERRUPTED_EXIT = 130;
+
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
  * The value of a `Right`, or a {@link Failure} thrown for a `Left`.

@@ -14,7 +14,8 @@ import {
   writeReport,
 } from "../eval/mod.ts";
 import { problem } from "../problem.ts";
-import { Failure, one, orFail, parseCommand, positionals } from "./args.ts";
+import { Failure, one, orFail, parseCommand, type Parsed, positionals } from "./args.ts";
+import { exitOnInterrupt } from "./_interrupt.ts";
 import { PROMPT_OPTIONS, promptTensor, resolvePrompted } from "./_frozen_prompt.ts";
 import { evaluatePrompt } from "./_evaluate.ts";
 import { disposeFrozen, loadFrozen } from "./_model.ts";
@@ -75,6 +76,16 @@ export async function runEval(args: readonly string[]): Promise<void> {
   const p = parseCommand("eval", args, { ...PROMPT_OPTIONS, split: "string", out: "string" });
   if (p.flags.has("help")) return console.log(EVAL_HELP);
   positionals(p, "eval", []);
+  // From here a Ctrl-C stops at once, in one line: nothing is half-written (every write is atomic).
+  const unlisten = exitOnInterrupt("evaluation");
+  try {
+    await evaluate(p);
+  } finally {
+    unlisten();
+  }
+}
+
+async function evaluate(p: Parsed): Promise<void> {
   const prompted = await resolvePrompted("eval", p);
   const { config } = prompted;
   const data = orFail(taskFromConfig(config.task));

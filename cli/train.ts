@@ -15,11 +15,13 @@ import { checkRunDir } from "../training/resume.ts";
 import { checkPeak, estimatePeakBytes } from "../training/memory.ts";
 import { specialIds } from "../decode/mod.ts";
 import { problem } from "../problem.ts";
-import { Failure, one, orFail, parseCommand, positionals } from "./args.ts";
+import { Failure, Interrupted, one, orFail, parseCommand, positionals } from "./args.ts";
 import { compareOnSplit, comparisonMarkdown, writeComparison } from "./compare.ts";
 import { encodeExample, encodeTarget } from "./_encode.ts";
 import { trainingEvaluator } from "./_evaluate.ts";
 import { disposeFrozen, loadFrozen } from "./_model.ts";
+import { localModelDir } from "./embedded.ts";
+import { fingerprintModel } from "../io/fingerprint.ts";
 import { buildInitializer, buildOptimizer, combineOf, resolveRun } from "./_run_config.ts";
 import { checkResumeConfig, checkRunDirPath } from "./_run_dir.ts";
 import { checkEvalMemory } from "./_memory.ts";
@@ -210,6 +212,11 @@ export async function runTrain(args: readonly string[]): Promise<void> {
 
   const frozen = await loadFrozen(config.model);
   try {
+    // The model's files, kept in each checkpoint: a resume against other files is refused.
+    const modelFiles = await localModelDir(config.model);
+    const modelFingerprint = modelFiles === undefined
+      ? undefined
+      : orFail(await fingerprintModel(modelFiles));
     const initializer = await buildInitializer(config, frozen, task);
     const optimizer = buildOptimizer(config.optimizer);
     const { tokenizer } = frozen;
@@ -307,6 +314,7 @@ export async function runTrain(args: readonly string[]): Promise<void> {
         checkpointEvery: config.train.checkpoint_every,
         ...(config.train.keep === null ? {} : { keep: config.train.keep }),
         resume: p.flags.has("resume"),
+        ...(modelFingerprint === undefined ? {} : { modelFingerprint }),
         objective,
         rank,
         padId: specialIds(frozen.model).padTokenId,
@@ -315,7 +323,7 @@ export async function runTrain(args: readonly string[]): Promise<void> {
     const shape = result.prompt.shape;
     let comparison;
     try {
-      if (compare && result.stopped !== "nan") {
+      if (compare && result.stopped !== "nan" && result.stopped !== "interrupted") {
         console.log(`Evaluating on the ${compareSplit} split (${testSet.length} examples)`);
         comparison = await compareOnSplit(
           frozen,
@@ -356,7 +364,7 @@ export async function runTrain(args: readonly string[]): Promise<void> {
       console.log(comparisonMarkdown(comparison).trimEnd());
     }
     if (result.stopped === "interrupted") {
-      throw new Failure([
+      throw new Interrupted([
         problem("Invalid", runDir, `Interrupted at step ${result.steps}; continue with --resume`),
       ]);
     }

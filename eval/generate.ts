@@ -14,6 +14,7 @@ import { decode, type Decoding, DECODING_PRESETS, specialIds } from "../decode/m
 import { vocabSize } from "../model/frozen.ts";
 import { checkPromptRows, slicePromptRows } from "../model/mixed.ts";
 import { checkBatchSize, padRows } from "../data/batch.ts";
+import { yielder } from "./_yield.ts";
 
 /**
  * An example to generate for: the input's token ids and the expected text.
@@ -137,7 +138,9 @@ export async function generateAndMatch(
   const vocab = vocabSize(model);
   checkPromptRows(prompt, examples.length, "Generation");
   const out: GeneratedExample[] = [];
+  const pause = yielder();
   for (let start = 0, i = 0; start < examples.length; start += batchSize, i++) {
+    await pause(); // lets a Ctrl-C listener run
     const chunk = examples.slice(start, start + batchSize);
     const batch = padRows(chunk.map((e) => e.inputIds), pad, vocab, "Generation: example", start);
     try {

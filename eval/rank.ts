@@ -17,6 +17,7 @@ import { checkPromptRows, slicePromptRows } from "../model/mixed.ts";
 import { labelScores } from "../model/label_scores.ts";
 import { specialIds } from "../decode/options.ts";
 import { checkBatchSize, checkRows, collateChoices } from "../data/batch.ts";
+import { yielder } from "./_yield.ts";
 
 /**
  * Options of {@link rankClassify}.
@@ -123,7 +124,9 @@ export async function rankClassify(
   checkPromptRows(prompt, examples.length, "Rank classification");
   const l = labelWords.length;
   const out: RankedExample[] = [];
+  const pause = yielder();
   for (let start = 0; start < examples.length; start += batchSize) {
+    await pause(); // lets a Ctrl-C listener run
     const inputs = examples.slice(start, start + batchSize);
     checkRows(inputs, vocab, "Rank classification: example", start);
     if (prompt !== undefined) checkPrompt(model, prompt, "decoding");

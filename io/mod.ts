@@ -50,6 +50,13 @@ export {
 } from "./safetensors.ts";
 export { openTensorFile, TENSOR_FILE_EXTENSIONS, type TensorSource } from "./tensor_file.ts";
 export {
+  FINGERPRINT_MAX_FILES,
+  fingerprintChanges,
+  fingerprintModel,
+  isModelFingerprint,
+  type ModelFingerprint,
+} from "./fingerprint.ts";
+export {
   GGUF_LIMITS,
   GGUF_TENSOR_TYPES,
   type GgufFile,

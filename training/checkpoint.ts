@@ -28,6 +28,7 @@ import { type Problem, problem } from "../problem.ts";
 import type { HostOptimizerState } from "./optim/mod.ts";
 import type { DataPosition } from "./batches.ts";
 import { errorText, readFileCapped, syncDir, tmpSuffix, writeFileSynced } from "../io/files.ts";
+import { isModelFingerprint, type ModelFingerprint } from "../io/fingerprint.ts";
 
 /**
  * The version of the checkpoint layout written by {@link writeCheckpoint}; readers refuse others.
@@ -95,6 +96,9 @@ export interface CheckpointMeta {
   readonly best: BestSoFar | null;
   /** Evaluations since the best one (the early-stopping counter). */
   readonly badEvals: number;
+  // deno-doc-ignore private-type-ref -- ModelFingerprint is io/'s own type, exported from io/mod.ts
+  /** The files of the model the run trains against, when the run gave them (checked on resume). */
+  readonly model?: ModelFingerprint;
 }
 
 /**
@@ -249,7 +253,8 @@ export async function writeCheckpoint(
     if (existed) await Deno.remove(aside, { recursive: true });
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    return E.left(problem("Io", tmp, `Cannot write the checkpoint: ${errorText(e)}`));
+    // Named by its final name: the temporary one is gone.
+    return E.left(problem("Io", final, `Cannot write the checkpoint: ${errorText(e)}`));
   }
   const keep = options.keep;
   if (keep !== undefined) {
@@ -506,7 +511,10 @@ function parseMeta(json: unknown, where: string): E.Either<Problem, CheckpointMe
       ),
     );
   }
-  const { step, key, data, optimizer, best, badEvals } = json;
+  const { step, key, data, optimizer, best, badEvals, model } = json;
+  if (model !== undefined && !isModelFingerprint(model)) {
+    return bad("model is not a fingerprint (file → sha256:<hex>)");
+  }
   if (!isCount(step)) return bad("step is not an integer ≥ 0");
   if (
     !Array.isArray(key) || key.length !== 2 ||
@@ -540,5 +548,6 @@ function parseMeta(json: unknown, where: string): E.Either<Problem, CheckpointMe
     optimizer: { name: optimizer.name, step: optimizer.step },
     best: parsedBest,
     badEvals,
+    ...(model === undefined ? {} : { model }),
   });
 }

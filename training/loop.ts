@@ -29,6 +29,8 @@
 import type * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import { join } from "node:path";
+import { errorText } from "../io/files.ts";
+import type { ModelFingerprint } from "../io/fingerprint.ts";
 import { fromTensor } from "../io/host_tensor.ts";
 import { type Problem, problem } from "../problem.ts";
 import { foldIn, type Key, keyData, split } from "../random/mod.ts";
@@ -172,6 +174,12 @@ export interface TrainOptions<Ex, B> {
   readonly interrupts?: InterruptSource | false;
   /** Called before each checkpoint's directory is committed (a seam for crash tests). */
   readonly beforeCheckpointCommit?: (tmpDir: string) => Promise<void> | void;
+  // deno-doc-ignore private-type-ref -- ModelFingerprint is io/'s own type, exported from io/mod.ts
+  /**
+   * The model's files (`fingerprintModel` of io/fingerprint.ts): stored in each checkpoint, and a resume whose
+   * checkpoint holds other files is refused, naming what changed (default: not checked).
+   */
+  readonly modelFingerprint?: ModelFingerprint;
 }
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
@@ -357,6 +365,7 @@ export async function train<Ex, B>(
         optimizer: { name: optimizer.name, step: s.opt.step },
         best: s.best,
         badEvals: s.badEvals,
+        ...(options.modelFingerprint === undefined ? {} : { model: options.modelFingerprint }),
       },
       prompt: await fromTensor(s.prompt),
       optimizer: await stateToHost(s.opt),
@@ -460,7 +469,13 @@ export async function train<Ex, B>(
         ...(tokens !== undefined ? { tokensPerSec: tokens / sec } : {}),
         ...(evaluation !== undefined ? { eval: evaluation } : {}),
       };
-      await appendMetrics(metricsPath, line);
+      try {
+        await appendMetrics(metricsPath, line);
+      } catch (e) {
+        return E.left(
+          problem("Io", metricsPath, `Cannot append to the metrics log: ${errorText(e)}`),
+        );
+      }
       options.onProgress?.(line);
       progress?.update(s.step, loss, tokens);
 

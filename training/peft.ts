@@ -120,7 +120,14 @@ export async function writePeftAdapter(
     const written = await writeFiles(tmp, weights, config);
     if (E.isLeft(written)) {
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
-      return written;
+      // Named by the adapter's final name: the temporary directory is gone.
+      return E.left(
+        problem(
+          written.left._tag,
+          dir,
+          `Could not write the adapter's ${basename(written.left.where)}: ${written.left.message}`,
+        ),
+      );
     }
     try {
       await Deno.rename(tmp, dir);

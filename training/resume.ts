@@ -24,6 +24,7 @@ import type { DataPosition } from "./batches.ts";
 import { type BestSoFar, cleanTemporary, latestCheckpoint, listCheckpoints } from "./checkpoint.ts";
 import { truncateMetrics } from "./metrics_log.ts";
 import { errorText, writeFileAtomic } from "../io/files.ts";
+import { fingerprintChanges, type ModelFingerprint } from "../io/fingerprint.ts";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
@@ -99,6 +100,9 @@ export interface StartOptions {
   readonly key: Key;
   /** Continue from the latest checkpoint (default false). */
   readonly resume?: boolean;
+  // deno-doc-ignore private-type-ref -- ModelFingerprint is io/'s own type, exported from io/mod.ts
+  /** The model's files: a checkpoint that recorded others is refused (default: not checked). */
+  readonly modelFingerprint?: ModelFingerprint;
 }
 
 /**
@@ -302,6 +306,20 @@ export async function start(
             `Checkpoint prompt is [${c.prompt.shape.join(", ")}]; the given prompt is [${
               given.join(", ")
             }]: resume with the same prompt length, or use a new run directory`,
+          ),
+        );
+      }
+      const changed = c.meta.model === undefined || options.modelFingerprint === undefined
+        ? []
+        : fingerprintChanges(c.meta.model, options.modelFingerprint);
+      if (changed.length > 0) {
+        return E.left(
+          problem(
+            "Mismatch",
+            where,
+            `The model changed since this checkpoint (${
+              changed.join(", ")
+            }); resume with the model the run started with, or start a new run`,
           ),
         );
       }
