@@ -109,7 +109,9 @@ export function parseLayout(
       );
     }
     if (!Array.isArray(shape) || !shape.every(isCount)) {
-      return corrupt(`${at} has ${given("shape", shape)}; expected non-negative integers`);
+      return corrupt(
+        `${at} has ${given("shape", shape)}; expected a list of non-negative integers`,
+      );
     }
     if (!Array.isArray(off) || off.length !== 2 || !off.every(isCount) || off[1] < off[0]) {
       return corrupt(

@@ -72,6 +72,6 @@ Deno.test("cli exits 2 on a usage error: no command, unknown command, missing FI
   const none = await cli();
   assert.equal(
     none.stderr,
-    "Error: No command given; expected one of: train, eval, infer, extract, convert, inspect (see --help)\n",
+    "Error: No command given; expected one of: train, eval, infer, extract, convert, inspect, serve (see --help)\n",
   );
 });

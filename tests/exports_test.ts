@@ -35,7 +35,7 @@ Deno.test("every export path passes deno doc --lint on its own", async () => {
   assert.deepEqual(failing, []);
 });
 
-Deno.test("mod.ts exports at most 80 names", async () => {
+Deno.test("mod.ts exports at most 85 names (values and the types their signatures name)", async () => {
   const r = await deno(["doc", "--json", "mod.ts"]);
   assert.equal(r.code, 0, r.text);
   const json = JSON.parse(r.stdout);
@@ -43,5 +43,5 @@ Deno.test("mod.ts exports at most 80 names", async () => {
     string,
     { symbols: unknown[] },
   ];
-  assert.ok(node.symbols.length <= 80, `mod.ts exports ${node.symbols.length} names`);
+  assert.ok(node.symbols.length <= 85, `mod.ts exports ${node.symbols.length} names`);
 });

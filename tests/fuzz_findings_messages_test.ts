@@ -41,12 +41,9 @@ Deno.test("openGguf() escapes a tensor name running into binary fields (fuzz fin
   await settle();
 });
 
-Deno.test("readCheckpoint() reports a JSON error that quotes a newline on one line (fuzz finding)", async () => {
+Deno.test("readCheckpoint() reports a damaged checkpoint.json (bytes 0xff, a quoted newline) on one line (fuzz finding)", async () => {
   const r = await readCheckpoint(`${FINDINGS}json_error_newline/checkpoint`);
-  assertClean(
-    r,
-    /^Cannot read checkpoint\.json: Unexpected token 'c', \.\.\." "offset":ch": 0, "\.\.\. is not valid JSON$/,
-  );
+  assertClean(r, /^Cannot read checkpoint\.json: not UTF-8 text; expected JSON$/);
   await settle();
 });
 
@@ -62,7 +59,7 @@ Deno.test("readers name a missing field as missing, not undefined (fuzz findings
   const index = await openSafetensorsIndex(
     `${FINDINGS}missing_fields/safetensors_index/model.safetensors.index.json`,
   );
-  assertClean(index, /^Tensor 'prompt' has no shape; expected non-negative integers$/);
+  assertClean(index, /^Tensor 'prompt' has no shape; expected a list of non-negative integers$/);
   const ckpt = await readCheckpoint(`${FINDINGS}missing_fields/checkpoint`);
   assertClean(ckpt, /^Tensor 'optimizer\/m' has no data_offsets; expected \[begin, end\]/);
   const peft = await readPeftAdapter(`${FINDINGS}missing_fields/peft`);

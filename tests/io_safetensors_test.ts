@@ -294,7 +294,7 @@ const corrupt: [string, Uint8Array, Problem["_tag"], RegExp][] = [
     'a missing shape (the fuzzer\'s "has shape undefined")',
     st({ a: { dtype: "F32", data_offsets: [0, 8] } }, 8),
     "Corrupt",
-    /^Tensor 'a' has shape missing; expected a list of non-negative integers$/,
+    /^Tensor 'a' has no shape; expected a list of non-negative integers$/,
   ],
   [
     "a fractional dimension",

@@ -374,9 +374,17 @@ export async function readCheckpoint(dir: string): Promise<E.Either<Problem, Che
         : bytes.left,
     );
   }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.right);
+  } catch {
+    return E.left(
+      problem("Corrupt", jsonPath, "Cannot read checkpoint.json: not UTF-8 text; expected JSON"),
+    );
+  }
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.right));
+    json = JSON.parse(text);
   } catch (e) {
     return E.left(problem("Corrupt", jsonPath, `Cannot read checkpoint.json: ${errorText(e)}`));
   }
