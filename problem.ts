@@ -175,8 +175,8 @@ export function orThrow<A>(e: E.Either<Problem, A>): A {
 export const errorText = (e: unknown): string =>
   (e instanceof Error ? e.message : String(e))
     .replace(/\s*[\r\n\u2028\u2029]+\s*/g, " ")
-    // deno-lint-ignore no-control-regex -- control characters are what is escaped
     .replace(
+      // deno-lint-ignore no-control-regex -- control characters are what is escaped
       /[\u0000-\u001f\u007f]/g,
       (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
     );

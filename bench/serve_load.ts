@@ -74,6 +74,7 @@ const log = (s: string) => console.error(s);
 const started = performance.now();
 /** The server running now, killed if the deadline passes (Deno.exit leaves children running). */
 const active = new Set<Deno.ChildProcess>();
+// deno-lint-ignore prefer-const -- set once the prompt directory exists, below
 let tempDir: string | undefined;
 const timer = setTimeout(() => {
   console.error(`Error: the load test ran past ${DEADLINE_MS / 1000} s`);

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/frozen.ts";
 import type { Key } from "../random/mod.ts";
 import { beamSearch } from "./beam.ts";

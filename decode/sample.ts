@@ -9,7 +9,6 @@
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/frozen.ts";
 import { foldIn, type Key, uniform } from "../random/mod.ts";
 import { tokenLoop } from "./_common.ts";

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/frozen.ts";
 import { foldIn, type Key } from "../random/mod.ts";
 import type { Tokenizer } from "../tokenizer/mod.ts";

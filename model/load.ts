@@ -9,7 +9,7 @@ import * as E from "fp-ts/Either";
 import { join } from "node:path";
 import { dirFileSet } from "../io/dir_files.ts";
 import { ggufFilesIn } from "../io/gguf.ts";
-import { errorText, exists, readFileCapped } from "../io/files.ts";
+import { exists, readFileCapped } from "../io/files.ts";
 import { type Problem, problem } from "../problem.ts";
 import { disposeTree } from "../tree/tree.ts";
 import { checkT5Params, parseT5Config } from "./t5/mod.ts";
