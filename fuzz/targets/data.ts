@@ -88,9 +88,11 @@ function mutateText(rng: Rng, b: Uint8Array, format: DataFormat): Uint8Array {
           } catch { /* already broken */ }
         }
         break;
-      case 5:
-        lines[i] = (lines[i] ?? "").repeat(rng.pick([2, 50, 2000]));
+      case 5: { // a line repeated, up to 4 MiB (repeating twice could pass V8's string limit)
+        const l = lines[i] ?? "", times = rng.pick([2, 50, 2000]);
+        lines[i] = l.length * times > 1 << 22 ? l : l.repeat(times);
         break;
+      }
       case 6:
         lines.splice(
           i,
