@@ -1,6 +1,6 @@
 /**
- * Regression tests for what fuzzing the command line found (issue 14, `../shared/fuzz-findings/`
- * README): readers that blocked forever on a FIFO or a `/dev/zero` symlink, decoding options and
+ * Regression tests for what fuzzing the command line found (issue 14: its findings
+ * list): readers that blocked forever on a FIFO or a `/dev/zero` symlink, decoding options and
  * resumes that validation let through, engine failures shown raw, and messages that said too
  * little. Every subprocess runs under a time limit, so a regression fails instead of hanging.
  *
