@@ -20,6 +20,7 @@ import { fsProblem } from "../io/files.ts";
 import { problem, ProblemError } from "../problem.ts";
 import { fileRanges } from "./_parquet_file.ts";
 import { checkParquetMetadata, schemaTree } from "./_parquet_meta.ts";
+import { checkChunkPages } from "./_parquet_pages.ts";
 import { columnSets, plainRow, STRICT_PARSERS } from "./_parquet_values.ts";
 
 /** A row of a Parquet file and its 1-based row number. */
@@ -73,7 +74,9 @@ function parquetProblem(e: unknown, file: string, where: string, part: string): 
 async function footer(buffer: AsyncBuffer, size: number, where: string) {
   let metadata: FileMetaData;
   try {
-    metadata = await parquetMetadataAsync(buffer);
+    // Not GeoParquet's column marking: it steps over schema elements by their child counts
+    // before schemaTree has checked them, and a negative count loops it forever.
+    metadata = await parquetMetadataAsync(buffer, { geoparquet: false });
   } catch (e) {
     throw parquetProblem(e, where, where, "its footer");
   }
@@ -89,6 +92,36 @@ async function footer(buffer: AsyncBuffer, size: number, where: string) {
   const bad = checkParquetMetadata(metadata, tree, size, where);
   if (bad !== undefined) throw new ProblemError(bad);
   return { metadata, tree };
+}
+
+/**
+ * Checks the page headers of every column chunk of row group `g` (index from 0), whose offsets
+ * and lengths {@link checkParquetMetadata} has already found inside the file.
+ */
+async function checkGroupPages(
+  buffer: AsyncBuffer,
+  group: FileMetaData["row_groups"][number],
+  g: number,
+  where: string,
+): Promise<void> {
+  for (const chunk of group.columns) {
+    const meta = chunk.meta_data!;
+    const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
+    const name = `column ${JSON.stringify(meta.path_in_schema.join("."))} of row group ${g + 1}`;
+    let bad: string | undefined;
+    try {
+      bad = await checkChunkPages(buffer, {
+        start,
+        end: start + Number(meta.total_compressed_size),
+        name,
+      });
+    } catch (e) {
+      throw parquetProblem(e, where, where, `the pages of the ${name}`);
+    }
+    if (bad !== undefined) {
+      throw new ProblemError(problem("Corrupt", where, `Not a readable Parquet file: ${bad}`));
+    }
+  }
 }
 
 /**
@@ -110,6 +143,7 @@ export async function* parquetRows(
     for (const [g, group] of metadata.row_groups.entries()) {
       const end = start + Number(group.num_rows);
       if (end === start) continue;
+      await checkGroupPages(ranges.buffer, group, g, where);
       const read = (columns: string[], strict: boolean) =>
         parquetReadObjects({
           file: ranges.buffer,

@@ -41,6 +41,15 @@ const cases: [string, RegExp][] = [
     /^Not a readable Parquet file: column chunk 4 of row group 1 is for "tags\.list\.element"; expected "tags\.last\.element"/,
   ],
   ["parquet_1086_crash/x.parquet", /^Not a readable Parquet file: its footer: /],
+  // These two hung the reader.
+  [
+    "parquet_hangs/negative_children.parquet",
+    /^Not a readable Parquet file: its schema element "extra" has -3 children$/,
+  ],
+  [
+    "parquet_hangs/page_size_missing.parquet",
+    /^Not a readable Parquet file: page 1 of the column "label" of row group 1 \(byte 98\) has compressed size missing; expected 0 to 93, the bytes left in the chunk$/,
+  ],
 ];
 
 for (const [name, pattern] of cases) {
