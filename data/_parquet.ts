@@ -56,7 +56,9 @@ function detail(e: unknown): string {
   }
   const first = (e instanceof Error ? e.message : String(e)).split("\n")[0];
   // deno-lint-ignore no-control-regex -- control characters are what is removed
-  const msg = first.replace(/[\x00-\x1f\x7f]/g, " ");
+  const msg = first.replace(/[\x00-\x1f\x7f]/g, " ")
+    // hyparquet's words for a field the file lacks
+    .replace(/ is undefined\b/g, " is missing").replace(/: undefined\b/g, ": missing");
   return msg.trim() === "" ? "it cannot be decoded" : msg;
 }
 

@@ -115,6 +115,9 @@ export async function checkChunkPages(
     if (counts === undefined || size(counts.num_values) === undefined) {
       return `${where} (${header.type}) has no count of values`;
     }
+    if (counts.encoding === undefined) {
+      return `${where} (${header.type}) has an encoding this reader does not know, or none`;
+    }
     at += length + compressed;
   }
   return undefined;

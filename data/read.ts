@@ -16,6 +16,7 @@ import { errorText, fsProblem, nonRegularKind, pathText } from "../io/files.ts";
 import { type Problem, problem, ProblemError } from "../problem.ts";
 import { delimitedRows, type Quoting } from "./_delimited.ts";
 import { readLines } from "./_lines.ts";
+import { quoted } from "../io/_quote.ts";
 import { parquetRows } from "./_parquet.ts";
 
 /**
@@ -374,7 +375,9 @@ export async function scanRecords(
           problem(
             "Corrupt",
             location,
-            `Expected ${columns.length} fields (${columns.join(", ")}), found ${row.fields.length}`,
+            `Expected ${columns.length} field${columns.length === 1 ? "" : "s"} (${
+              columns.map(quoted).join(", ")
+            }), found ${row.fields.length}`,
           ),
         );
         if (stop !== undefined) return E.left(stop);

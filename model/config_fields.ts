@@ -12,6 +12,9 @@ import { booleanField, fieldReader, numberField, stringField } from "../config/f
 import { type Problem, problem } from "../problem.ts";
 import type { Activation } from "./layers.ts";
 
+/** The most layers a config may ask for (the largest released models have about 130). */
+export const MAX_LAYERS = 1024;
+
 /**
  * Every activation the models compute, by its Hugging Face name (`hidden_act`, …).
  *
@@ -57,8 +60,8 @@ export interface ConfigReader {
   has(key: string): boolean;
   /** The raw value (undefined when absent). */
   raw(key: string): unknown;
-  /** An integer ≥ `min` (default 1); `fallback` when absent or null. */
-  int(key: string, fallback?: number, min?: number): number;
+  /** An integer ≥ `min` (default 1) and ≤ `max` if given; `fallback` when absent or null. */
+  int(key: string, fallback?: number, min?: number, max?: number): number;
   /** A finite number, > 0 when `positive`; `fallback` when absent or null. */
   float(key: string, fallback?: number, positive?: boolean): number;
   /** A boolean; `fallback` when absent or null. */
@@ -131,8 +134,8 @@ export function configReader(
   const reader: ConfigReader = {
     has: fields.has,
     raw: fields.raw,
-    int: (key, fallback, min = 1) =>
-      fields.read(key, numberField({ integer: true, min }), fallback, NaN),
+    int: (key, fallback, min = 1, max) =>
+      fields.read(key, numberField({ integer: true, min, max }), fallback, NaN),
     float: (key, fallback, positive = false) =>
       fields.read(
         key,

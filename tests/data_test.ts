@@ -156,8 +156,8 @@ Deno.test("readRecords() reads RFC 4180 quoting in TSV when asked", async () => 
 
 Deno.test("readRecords() reports malformed CSV with file:line", async () => {
   const cases: [string, string, string][] = [
-    ["a,b\n1,2\n3\n", ":3", "Expected 2 fields (a, b), found 1"],
-    ["a,b\n1,2,3\n", ":2", "Expected 2 fields (a, b), found 3"],
+    ["a,b\n1,2\n3\n", ":3", "Expected 2 fields ('a', 'b'), found 1"],
+    ["a,b\n1,2,3\n", ":2", "Expected 2 fields ('a', 'b'), found 3"],
     ['a,b\n1,x"y"\n', ":2", "Quote inside unquoted field 2; quote the whole field"],
     ['a,b\n"1"x,2\n', ":2", "Text after the closing quote of field 1"],
     [

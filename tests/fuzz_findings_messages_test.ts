@@ -4,6 +4,9 @@ import { readRecords } from "../data/read.ts";
 import { openGguf } from "../io/gguf.ts";
 import { openSafetensorsIndex } from "../io/safetensors.ts";
 import { loadModel } from "../model/load.ts";
+import { parseLlamaConfig } from "../model/llama/config.ts";
+import { parseGpt2Config } from "../model/gpt2/config.ts";
+import { parseT5Config } from "../model/t5/config.ts";
 import { readCheckpoint } from "../training/checkpoint.ts";
 import { readPeftAdapter } from "../training/peft.ts";
 import { describeProblem, type Problem } from "../problem.ts";
@@ -83,4 +86,27 @@ Deno.test("readRecords() and loadModel() report JSON errors quoting CRs and cont
   const model = await loadModel(`${FINDINGS}json_error_newline/model_config`);
   assertClean(model, /^Not valid JSON: Unexpected token .*\\u0012g"relu"\.\.\. is not valid JSON$/);
   await settle();
+});
+
+Deno.test("model configs refuse a layer count past MAX_LAYERS in one line, not a RangeError (fuzz finding)", () => {
+  const huge = 4294967296;
+  const llama = parseLlamaConfig({ model_type: "llama", num_hidden_layers: huge }, "c.json");
+  assertClean(llama, /num_hidden_layers must be an integer ≥ 1 and ≤ 1024, got 4294967296$/);
+  assertClean(parseGpt2Config({ n_layer: huge }, "c.json"), /n_layer must be .* ≤ 1024, got/);
+  assertClean(parseT5Config({ num_layers: huge }, "c.json"), /num_layers is 4294967296, expected/);
+  assert.equal(
+    parseLlamaConfig({ model_type: "llama", num_hidden_layers: 1024 }, "c")._tag,
+    "Right",
+  );
+});
+
+Deno.test("readRecords() quotes a header cell holding a newline when a row does not match (fuzz finding)", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".csv" });
+  try {
+    await Deno.writeTextFile(path, '"a\nb"\n1,2,3\n');
+    const r = await readRecords(path, { format: "csv" });
+    assertClean(r, /^Expected 1 field \('a\\u000ab'\), found 3$/);
+  } finally {
+    await Deno.remove(path);
+  }
 });

@@ -676,7 +676,7 @@ Deno.test("loadTaskSplit() treats a TSV row with the wrong number of fields as a
   await Deno.writeTextFile(`${dir}/train.tsv`, "text\ty\nfine\t1\ntoo\tmany\tfields\nok\t0\n");
   const p = await loadProblem(TOY, dir, "tsv");
   assert.equal(p.where, `${dir}/train.tsv:3`);
-  assert.equal(p.message, "Expected 2 fields (text, y), found 3");
+  assert.equal(p.message, "Expected 2 fields ('text', 'y'), found 3");
   const s = await load(TOY, dir, "tsv", { onBadRecord: "skip" });
   assert.deepEqual(s.examples.map((e) => e.targets), ["good", "bad"]);
   assert.equal(s.skipped, 1);

@@ -7,7 +7,7 @@
 import * as E from "fp-ts/Either";
 import type { Problem } from "../../problem.ts";
 import type { Activation } from "../layers.ts";
-import { ACTIVATIONS, configReader } from "../config_fields.ts";
+import { ACTIVATIONS, configReader, MAX_LAYERS } from "../config_fields.ts";
 
 /**
  * A GPT-2 model's sizes and options (Hugging Face `GPT2Config`, the fields that matter here).
@@ -83,7 +83,7 @@ export function parseGpt2Config(json: unknown, where: string): E.Either<Problem,
   if (modelType !== "gpt2") r.unsupported(`model_type "${modelType}" is not "gpt2"`);
   const vocabSize = r.int("vocab_size", 50257);
   const hiddenSize = r.int("n_embd", 768);
-  const numLayers = r.int("n_layer", 12);
+  const numLayers = r.int("n_layer", 12, 1, MAX_LAYERS);
   const numHeads = r.int("n_head", 12);
   if (Number.isFinite(hiddenSize + numHeads) && hiddenSize % numHeads !== 0) {
     r.invalid(`n_embd ${hiddenSize} is not a multiple of n_head ${numHeads}`);

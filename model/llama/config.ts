@@ -7,7 +7,7 @@
 import * as E from "fp-ts/Either";
 import type { Problem } from "../../problem.ts";
 import type { Activation } from "../layers.ts";
-import { type ConfigReader, configReader } from "../config_fields.ts";
+import { type ConfigReader, configReader, MAX_LAYERS } from "../config_fields.ts";
 
 /**
  * The `model_type`s computed by this one architecture.
@@ -205,7 +205,7 @@ export function parseLlamaConfig(json: unknown, where: string): E.Either<Problem
   const vocabSize = r.int("vocab_size", 32000);
   const hiddenSize = r.int("hidden_size", 4096);
   const intermediateSize = r.int("intermediate_size", 11008);
-  const numLayers = r.int("num_hidden_layers", 32);
+  const numLayers = r.int("num_hidden_layers", 32, 1, MAX_LAYERS);
   const numHeads = r.int("num_attention_heads", 32);
   const numKvHeads = r.int("num_key_value_heads", numHeads);
   if (Number.isFinite(numHeads + numKvHeads) && numHeads % numKvHeads !== 0) {

@@ -12,7 +12,7 @@ import * as E from "fp-ts/Either";
 import type { Activation } from "../layers.ts";
 import { type Problem, problem } from "../../problem.ts";
 import { booleanField, fieldReader, numberField } from "../../config/fields.ts";
-import { ACTIVATIONS } from "../config_fields.ts";
+import { ACTIVATIONS, MAX_LAYERS } from "../config_fields.ts";
 
 /**
  * A T5 encoder-decoder's configuration (original T5, T5 1.1, LM-adapted, Flan-T5).
@@ -91,12 +91,14 @@ function t5Fields(json: Record<string, unknown>) {
     problems: fields.problems,
     has: fields.has,
     raw: fields.raw,
-    int: (key: string, fallback: number, min: number): number =>
+    int: (key: string, fallback: number, min: number, max?: number): number =>
       fields.read(
         key,
         numberField(
-          { integer: true, min },
-          min === 0 ? "a non-negative integer" : "a positive integer",
+          { integer: true, min, max },
+          `${min === 0 ? "a non-negative integer" : "a positive integer"}${
+            max === undefined ? "" : ` ≤ ${max}`
+          }`,
         ),
         fallback,
         fallback,
@@ -166,8 +168,8 @@ export function parseT5Config(json: unknown, where: string): E.Either<Problem, T
   const dModel = f.int("d_model", 512, 1);
   const dKv = f.int("d_kv", 64, 1);
   const dFf = f.int("d_ff", 2048, 1);
-  const numLayers = f.int("num_layers", 6, 1);
-  const numDecoderLayers = f.int("num_decoder_layers", numLayers, 1);
+  const numLayers = f.int("num_layers", 6, 1, MAX_LAYERS);
+  const numDecoderLayers = f.int("num_decoder_layers", numLayers, 1, MAX_LAYERS);
   const numHeads = f.int("num_heads", 8, 1);
   const buckets = f.int("relative_attention_num_buckets", 32, 4);
   const maxDistance = f.int("relative_attention_max_distance", 128, 1);
