@@ -59,7 +59,7 @@ Deno.test("parseGpt2Config() reads a Hugging Face config and lists every problem
   assert.equal(bad.left._tag, "Invalid");
   assert.equal(bad.left.where, "dir/config.json");
   assert.match(bad.left.message, /^GPT-2 config has 3 problems: /);
-  assert.match(bad.left.message, /n_layer must be an integer ≥ 1, got -1/);
+  assert.match(bad.left.message, /n_layer must be an integer ≥ 1 and ≤ 1024, got -1/);
   assert.match(bad.left.message, /n_embd 25 is not a multiple of n_head 3/);
   assert.match(bad.left.message, /layer_norm_epsilon must be a positive number, got "x"/);
   assertOneLine(bad.left);
