@@ -7,9 +7,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import * as E from "fp-ts/Either";
 import { type Problem, problem } from "./problem.ts";
+import { installDenoPthreads, withLogicalCores } from "./_deno_pthreads.ts";
 
 /**
  * Backends this library can run on.
@@ -50,6 +51,62 @@ export interface InitBackendOptions {
    * the installed npm package (Deno), or beside the page's script.
    */
   readonly wasmPaths?: string;
+  /**
+   * Threads of the WASM backend under Deno (its threaded SIMD build; 1 for the single-threaded
+   * one). Default: the `SOFT_PROMPT_THREADS` environment variable where it is set and readable,
+   * else every core (`navigator.hardwareConcurrency`), at most 8. In a browser tfjs decides.
+   */
+  readonly threads?: number;
+}
+
+/** The most threads asked for by default. */
+const MAX_DEFAULT_THREADS = 8;
+
+/** The WASM threads to start under Deno: the option, the environment, or the cores. */
+function wantedThreads(option: number | undefined): number | string {
+  if (option !== undefined) {
+    return Number.isInteger(option) && option >= 1 && option <= 64
+      ? option
+      : `threads must be an integer from 1 to 64, got ${option}`;
+  }
+  let fromEnv: string | undefined;
+  // Optional: this module also runs in a browser, where there is no Deno.
+  const deno = (globalThis as { Deno?: { env: { get(key: string): string | undefined } } }).Deno;
+  try {
+    fromEnv = deno?.env.get("SOFT_PROMPT_THREADS");
+  } catch {
+    fromEnv = undefined; // no --allow-env: the default
+  }
+  if (fromEnv !== undefined && fromEnv !== "") {
+    const n = Number(fromEnv);
+    return Number.isInteger(n) && n >= 1 && n <= 64
+      ? n
+      : `SOFT_PROMPT_THREADS must be an integer from 1 to 64, got ${JSON.stringify(fromEnv)}`;
+  }
+  return Math.max(1, Math.min(MAX_DEFAULT_THREADS, navigator.hardwareConcurrency || 1));
+}
+
+/** The threads wanted, 1 when the option or the environment is invalid (refused before). */
+function wantedThreadsOr1(option: number | undefined): number {
+  const t = wantedThreads(option);
+  return typeof t === "number" ? t : 1;
+}
+
+/**
+ * The threads the WASM backend computes with (1 for its single-threaded builds, or when
+ * another backend runs).
+ *
+ * @returns the thread count
+ * @example
+ * ```ts
+ * import { initBackend, wasmThreads } from "./backend.ts";
+ * import assert from "node:assert/strict";
+ * await initBackend("cpu");
+ * assert.equal(wasmThreads(), 1);
+ * ```
+ */
+export function wasmThreads(): number {
+  return tf.getBackend() === "wasm" ? Math.max(1, getThreadsCount()) : 1;
 }
 
 /** tfjs-webgpu calls `adapter.requestAdapterInfo()`, which Deno's adapters lack (they have `info`). */
@@ -115,13 +172,29 @@ export async function initBackend(
     return await initBackend("wasm", options);
   }
   if (name === "wasm" && options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths);
+  if (name === "wasm" && "Deno" in globalThis) {
+    const threads = wantedThreads(options.threads);
+    if (typeof threads === "string") {
+      return E.left(problem("Invalid", `backend ${name}`, threads));
+    }
+    // tfjs takes Deno for Node and never tries threads there; the pthreads are made to start.
+    const threaded = threads > 1 && installDenoPthreads();
+    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", threaded);
+    if (threaded) setThreadsCount(threads);
+  }
   // tfjs logs its own hint when a backend fails; we report one line instead.
   const warn = console.warn;
   console.warn = () => {};
   let ok = false;
   try {
-    ok = await tf.setBackend(name);
-    await tf.ready();
+    const start = async () => {
+      const set = await tf.setBackend(name);
+      await tf.ready();
+      return set;
+    };
+    ok = name === "wasm" && tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT") && "Deno" in globalThis
+      ? await withLogicalCores(wantedThreadsOr1(options.threads), start)
+      : await start();
   } catch {
     ok = false;
   } finally {

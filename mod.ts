@@ -34,7 +34,7 @@
  * @module
  */
 export { orThrow, type Problem, type ProblemTag } from "./problem.ts";
-export { type BackendName, initBackend } from "./backend.ts";
+export { type BackendName, initBackend, type InitBackendOptions, wasmThreads } from "./backend.ts";
 export { type Key, key, split } from "./random/key.ts";
 export { disposeTree, type ParamTree } from "./tree/tree.ts";
 export type { Initializer, WarningSink } from "./initializers/types.ts";
