@@ -19,6 +19,7 @@ import { compressors } from "hyparquet-compressors";
 import { fsProblem } from "../io/files.ts";
 import { problem, ProblemError } from "../problem.ts";
 import { fileRanges } from "./_parquet_file.ts";
+import { gunzipChecked } from "./_parquet_gzip.ts";
 import { checkParquetMetadata, schemaTree } from "./_parquet_meta.ts";
 import { checkChunkPages } from "./_parquet_pages.ts";
 import { columnSets, plainRow, STRICT_PARSERS } from "./_parquet_values.ts";
@@ -34,7 +35,7 @@ const lz4Raw = compressors.LZ4_RAW!;
 // SNAPPY stays with hyparquet's own decoder, as before; LZ4 (Hadoop-framed) and LZO are refused
 // by checkParquetMetadata before any page is read.
 const DECOMPRESSORS: Compressors = {
-  GZIP: compressors.GZIP,
+  GZIP: gunzipChecked, // hyparquet-compressors' own, then the trailer's CRC-32
   BROTLI: compressors.BROTLI,
   ZSTD: compressors.ZSTD,
   // An empty block is the single token 0 (Arrow writes one for an all-null column's empty
