@@ -142,6 +142,9 @@ export async function* parquetRows(
     const { metadata, tree } = await footer(ranges.buffer, size, where);
     const sets = columnSets(tree);
     const names = tree.children.map((c) => c.element.name);
+    // hyparquet gives null for a null of a top-level primitive column; undefined there means it
+    // found no value (an index past the column's dictionary, say).
+    const flat = tree.children.filter((c) => c.children.length === 0).map((c) => c.element.name);
     let start = 0;
     for (const [g, group] of metadata.row_groups.entries()) {
       const end = start + Number(group.num_rows);
@@ -177,6 +180,18 @@ export async function* parquetRows(
       }
       for (let i = 0; i < rows.length; i++) {
         const row = start + i + 1;
+        const missing = flat.find((n) => rows[i][n] === undefined);
+        if (missing !== undefined) {
+          throw new ProblemError(
+            problem(
+              "Corrupt",
+              `${where}:row ${row}`,
+              `Not a readable Parquet file: column ${
+                JSON.stringify(missing)
+              } has no value in row ${row} (an index past its dictionary?); expected a value or null`,
+            ),
+          );
+        }
         yield { fields: plainRow(rows[i], `${where}:row ${row}`), row };
       }
       start = end;

@@ -54,3 +54,15 @@ Deno.test("readRecords() still reads the undamaged GZIP Parquet file it was made
   assert.equal(rows.length, 4);
   assert.equal(rows[3].fields.label, -1099511627776);
 });
+
+Deno.test("readRecords() refuses a Parquet column whose dictionary is shorter than its indices need", async () => {
+  const path = new URL("parquet_dictionary_short/short_dictionary.parquet", FINDINGS).pathname;
+  const p = left(
+    await readRecords(path),
+    "Corrupt",
+    /^Not a readable Parquet file: column "label" has no value in row 3 \(an index past its dictionary\?\); expected a value or null$/,
+  );
+  assert.equal(p.where, `${path}:row 3`);
+  const seed = right(await readRecords(new URL("codec_zstd.parquet", FIXTURES).pathname));
+  assert.equal(seed[2].fields.label, 2); // what the undamaged file holds there
+});

@@ -43,7 +43,11 @@ unsigned wider than 8 bits, longdouble, dtype codes without a size such as '<f';
 U32 U64 and F8); numpy ignores bytes after an .npy's data (it reads `count` items) and we refuse
 them; numpy takes Python ints including True/False as shape entries (True is 1) and we want plain
 integers; numpy's 10,000-byte header cap against our 1 MiB cap; and Parquet codecs or encodings
-hyparquet lacks (LZO, Hadoop LZ4). The reverse ("the reference refuses, we accept") is what to
+hyparquet lacks (LZO, Hadoop LZ4), and a column chunk whose `path_in_schema` does not name its
+column (pyarrow ignores that field). Parquet files pyarrow refuses and we read are mostly damage
+to what only pyarrow reads (its base64 `ARROW:schema` footer key) or checks (checksums, level
+histograms); for each one the output says whether our rows are the undamaged seed's
+(`our_values_equal_the_seeds`), which tells harmless leniency from wrong values. The reverse ("the reference refuses, we accept") is what to
 look at first: we read a file the reference calls broken.
 """
 
