@@ -19,6 +19,7 @@ import { compressors } from "hyparquet-compressors";
 import { fsProblem } from "../io/files.ts";
 import { problem, ProblemError } from "../problem.ts";
 import { fileRanges } from "./_parquet_file.ts";
+import { gunzipChecked } from "./_parquet_gzip.ts";
 import { checkParquetMetadata, schemaTree } from "./_parquet_meta.ts";
 import { checkChunkPages } from "./_parquet_pages.ts";
 import { columnSets, plainRow, STRICT_PARSERS } from "./_parquet_values.ts";
@@ -34,7 +35,7 @@ const lz4Raw = compressors.LZ4_RAW!;
 // SNAPPY stays with hyparquet's own decoder, as before; LZ4 (Hadoop-framed) and LZO are refused
 // by checkParquetMetadata before any page is read.
 const DECOMPRESSORS: Compressors = {
-  GZIP: compressors.GZIP,
+  GZIP: gunzipChecked, // hyparquet-compressors' own, then the trailer's CRC-32
   BROTLI: compressors.BROTLI,
   ZSTD: compressors.ZSTD,
   // An empty block is the single token 0 (Arrow writes one for an all-null column's empty
@@ -141,6 +142,9 @@ export async function* parquetRows(
     const { metadata, tree } = await footer(ranges.buffer, size, where);
     const sets = columnSets(tree);
     const names = tree.children.map((c) => c.element.name);
+    // hyparquet gives null for a null of a top-level primitive column; undefined there means it
+    // found no value (an index past the column's dictionary, say).
+    const flat = tree.children.filter((c) => c.children.length === 0).map((c) => c.element.name);
     let start = 0;
     for (const [g, group] of metadata.row_groups.entries()) {
       const end = start + Number(group.num_rows);
@@ -176,6 +180,18 @@ export async function* parquetRows(
       }
       for (let i = 0; i < rows.length; i++) {
         const row = start + i + 1;
+        const missing = flat.find((n) => rows[i][n] === undefined);
+        if (missing !== undefined) {
+          throw new ProblemError(
+            problem(
+              "Corrupt",
+              `${where}:row ${row}`,
+              `Not a readable Parquet file: column ${
+                JSON.stringify(missing)
+              } has no value in row ${row} (an index past its dictionary?); expected a value or null`,
+            ),
+          );
+        }
         yield { fields: plainRow(rows[i], `${where}:row ${row}`), row };
       }
       start = end;

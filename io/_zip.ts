@@ -11,6 +11,7 @@ import * as E from "fp-ts/Either";
 import { Inflate } from "fflate";
 import { type Problem, problem } from "../problem.ts";
 import { crc32 } from "./bytes.ts";
+import { quoted } from "./_quote.ts";
 
 /** Limits on what an archive may ask for. */
 export interface ZipLimits {
@@ -178,6 +179,7 @@ function readZipOrThrow(
     p = next;
     if (name.endsWith("/")) continue; // a directory
     if (flags & 0x1) fail("Unsupported", `Entry '${name}' is encrypted`);
+    if (flags & 0x20) fail("Unsupported", `Entry '${name}' holds patched data (flag bit 5)`);
     if (method !== 0 && method !== 8) {
       fail(
         "Unsupported",
@@ -207,7 +209,17 @@ function readZipOrThrow(
     if (local + 30 > len || u32(local) !== 0x04034b50) {
       fail("Corrupt", `Local header of entry '${name}' is missing at byte ${local}`);
     }
-    const dataStart = local + 30 + u16(local + 26) + u16(local + 28);
+    const localNameLen = u16(local + 26);
+    const localName = bytes.subarray(local + 30, Math.min(len, local + 30 + localNameLen));
+    if (localNameLen !== nameLen || localName.some((b, i) => b !== nameBytes[i])) {
+      fail(
+        "Corrupt",
+        `Local header of entry '${name}' names it ${
+          quoted(new TextDecoder("latin1").decode(localName))
+        }; the central directory and the local header must name it alike`,
+      );
+    }
+    const dataStart = local + 30 + localNameLen + u16(local + 28);
     if (dataStart + csize > len) {
       fail(
         "Truncated",
