@@ -5,7 +5,7 @@
  * @module
  */
 import * as E from "fp-ts/Either";
-import { type Problem, problem, shownValue } from "../problem.ts";
+import { errorText, type Problem, problem, shownValue } from "../problem.ts";
 import { itemSize, SAFETENSORS_DTYPES, safetensorsName } from "./dtype.ts";
 import { quoted } from "./_quote.ts";
 import {
@@ -75,7 +75,7 @@ export function parseLayout(
   try {
     json = JSON.parse(text);
   } catch (e) {
-    return corrupt(`Header is not valid JSON: ${e instanceof Error ? e.message : e}`);
+    return corrupt(`Header is not valid JSON: ${errorText(e)}`);
   }
   if (!isRecord(json)) return corrupt("Header is not a JSON object");
   let metadata: Record<string, string> = {};

@@ -158,13 +158,13 @@ function readZipOrThrow(
       const id = u16(e);
       const size = u16(e + 2);
       if (e + 4 + size > p + 46 + nameLen + extraLen) {
-        fail("Corrupt", `Entry '${name}' has a malformed extra field`);
+        fail("Corrupt", `Entry ${quoted(name)} has a malformed extra field`);
       }
       if (id === 0x0001) {
         let q = e + 4;
         const take = () => {
           if (q + 8 > e + 4 + size) {
-            fail("Corrupt", `Entry '${name}' has a short ZIP64 extra field`);
+            fail("Corrupt", `Entry ${quoted(name)} has a short ZIP64 extra field`);
           }
           const v = u64(q);
           q += 8;
@@ -178,43 +178,49 @@ function readZipOrThrow(
     }
     p = next;
     if (name.endsWith("/")) continue; // a directory
-    if (flags & 0x1) fail("Unsupported", `Entry '${name}' is encrypted`);
-    if (flags & 0x20) fail("Unsupported", `Entry '${name}' holds patched data (flag bit 5)`);
+    if (flags & 0x1) fail("Unsupported", `Entry ${quoted(name)} is encrypted`);
+    if (flags & 0x20) fail("Unsupported", `Entry ${quoted(name)} holds patched data (flag bit 5)`);
     if (method !== 0 && method !== 8) {
       fail(
         "Unsupported",
-        `Entry '${name}' uses compression method ${method}; expected 0 (stored) or 8 (deflate)`,
+        `Entry ${
+          quoted(name)
+        } uses compression method ${method}; expected 0 (stored) or 8 (deflate)`,
       );
     }
-    if (out.has(name)) fail("Corrupt", `Entry '${name}' appears twice`);
+    if (out.has(name)) fail("Corrupt", `Entry ${quoted(name)} appears twice`);
     if (method === 0 && csize !== usize) {
       fail(
         "Corrupt",
-        `Stored entry '${name}' declares ${csize} compressed but ${usize} uncompressed bytes`,
+        `Stored entry ${quoted(name)} declares ${csize} compressed but ${usize} uncompressed bytes`,
       );
     }
     if (method === 8 && usize > csize * MAX_RATIO + 1024) {
       fail(
         "Corrupt",
-        `Entry '${name}' declares ${usize} uncompressed bytes from only ${csize} compressed; deflate cannot expand that much`,
+        `Entry ${
+          quoted(name)
+        } declares ${usize} uncompressed bytes from only ${csize} compressed; deflate cannot expand that much`,
       );
     }
     total += usize;
     if (total > limits.maxBytes) {
       fail(
         "TooLarge",
-        `Entries expand to more than ${limits.maxBytes} bytes (at '${name}'); raise maxBytes to read it`,
+        `Entries expand to more than ${limits.maxBytes} bytes (at ${
+          quoted(name)
+        }); raise maxBytes to read it`,
       );
     }
     if (local + 30 > len || u32(local) !== 0x04034b50) {
-      fail("Corrupt", `Local header of entry '${name}' is missing at byte ${local}`);
+      fail("Corrupt", `Local header of entry ${quoted(name)} is missing at byte ${local}`);
     }
     const localNameLen = u16(local + 26);
     const localName = bytes.subarray(local + 30, Math.min(len, local + 30 + localNameLen));
     if (localNameLen !== nameLen || localName.some((b, i) => b !== nameBytes[i])) {
       fail(
         "Corrupt",
-        `Local header of entry '${name}' names it ${
+        `Local header of entry ${quoted(name)} names it ${
           quoted(new TextDecoder("latin1").decode(localName))
         }; the central directory and the local header must name it alike`,
       );
@@ -223,12 +229,14 @@ function readZipOrThrow(
     if (dataStart + csize > len) {
       fail(
         "Truncated",
-        `Data of entry '${name}' (${csize} bytes at byte ${dataStart}) runs past the end of the file (${len} bytes)`,
+        `Data of entry ${
+          quoted(name)
+        } (${csize} bytes at byte ${dataStart}) runs past the end of the file (${len} bytes)`,
       );
     }
     const comp = bytes.subarray(dataStart, dataStart + csize);
     const data = method === 0 ? comp.slice() : inflateCapped(comp, usize, name, fail);
-    if (crc32(data) !== crc) fail("Corrupt", `Entry '${name}' fails its CRC-32 check`);
+    if (crc32(data) !== crc) fail("Corrupt", `Entry ${quoted(name)} fails its CRC-32 check`);
     out.set(name, data);
   }
   if (p !== cdOffset + cdSize) {
@@ -276,12 +284,14 @@ function inflateCapped(
   } catch (e) {
     fail(
       "Corrupt",
-      `Entry '${name}' is not valid deflate data: ${e instanceof Error ? e.message : e}`,
+      `Entry ${quoted(name)} is not valid deflate data: ${e instanceof Error ? e.message : e}`,
     );
   }
-  if (over) fail("Corrupt", `Entry '${name}' inflates to more than its declared ${usize} bytes`);
+  if (over) {
+    fail("Corrupt", `Entry ${quoted(name)} inflates to more than its declared ${usize} bytes`);
+  }
   if (pos !== usize) {
-    fail("Truncated", `Entry '${name}' inflates to ${pos} bytes; it declares ${usize}`);
+    fail("Truncated", `Entry ${quoted(name)} inflates to ${pos} bytes; it declares ${usize}`);
   }
   return out;
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { quoted } from "./_quote.ts";
 import * as E from "fp-ts/Either";
 import { type Zippable, zipSync } from "fflate";
 import { type Problem, problem } from "../problem.ts";
@@ -100,7 +101,7 @@ export function parseNpz(
         problem(
           "Unsupported",
           where,
-          `Entry '${name}' is not an .npy file; an .npz holds only .npy entries`,
+          `Entry ${quoted(name)} is not an .npy file; an .npz holds only .npy entries`,
         ),
       );
     }

@@ -225,8 +225,7 @@ export async function readPeftAdapter(dir: string): Promise<E.Either<Problem, Pe
   try {
     json = JSON.parse(new TextDecoder().decode(bytes.right));
   } catch (e) {
-    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    return E.left(problem("Corrupt", configPath, `Not valid JSON: ${why}`));
+    return E.left(problem("Corrupt", configPath, `Not valid JSON: ${errorText(e)}`));
   }
   const parsed = parseConfig(json, configPath);
   if (E.isLeft(parsed)) return parsed;
