@@ -8,6 +8,7 @@ import { parseLlamaConfig } from "../model/llama/config.ts";
 import { parseGpt2Config } from "../model/gpt2/config.ts";
 import { parseT5Config } from "../model/t5/config.ts";
 import { readCheckpoint } from "../training/checkpoint.ts";
+import { loadTokenizer } from "../tokenizer/load.ts";
 import { readPeftAdapter } from "../training/peft.ts";
 import { describeProblem, type Problem } from "../problem.ts";
 
@@ -109,4 +110,9 @@ Deno.test("readRecords() quotes a header cell holding a newline when a row does 
   } finally {
     await Deno.remove(path);
   }
+});
+
+Deno.test("loadTokenizer() refuses a single-sequence template holding sequence B when loaded, not on encode (fuzz finding)", async () => {
+  const r = await loadTokenizer(`${FINDINGS}tokenizer_single_template_b`);
+  assertClean(r, /post_processor.*single.*Sequence.*sequence "A", not "B"/);
 });

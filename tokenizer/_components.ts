@@ -142,6 +142,16 @@ const template = struct({
   const v = h[k] as { single: unknown[]; pair: unknown[]; special_tokens: object };
   for (const which of ["single", "pair"] as const) {
     for (const [i, x] of v[which].entries()) {
+      // A single template has one sequence, A: the Rust library panics encoding with a B in it.
+      const seq = (x as { Sequence?: { id: string } }).Sequence;
+      if (which === "single" && seq !== undefined && seq.id !== "A") {
+        return {
+          path: child(child(child(child(p, which), i), "Sequence"), "id"),
+          message: `A single-sequence template can only hold sequence "A", not ${
+            JSON.stringify(seq.id)
+          }`,
+        };
+      }
       const s = (x as { SpecialToken?: { id: string } }).SpecialToken;
       if (s !== undefined && !Object.hasOwn(v.special_tokens, s.id)) {
         return {

@@ -17,6 +17,10 @@ import { type Problem, problem, shownValue } from "../../problem.ts";
 import { type DType, isDType, itemSize } from "../../io/dtype.ts";
 import { sizeOf } from "../../io/host_tensor.ts";
 
+/** The decoder's complaint in words: a read past the end is the engine's RangeError. */
+const msgpackError = (e: unknown): string =>
+  e instanceof RangeError ? "it ends inside a value" : errorText(e);
+
 /** An array stored inline in the msgpack file: its bytes are C order, little-endian. */
 export interface InlineArray {
   /** Discriminates it from the other decoded values. */
@@ -60,7 +64,7 @@ function decodeArray(data: Uint8Array, scalar: boolean): Tagged {
   try {
     v = decode(data);
   } catch (e) {
-    return bad(`Array payload is not valid msgpack (${errorText(e)})`);
+    return bad(`Array payload is not valid msgpack (${msgpackError(e)})`);
   }
   if (!Array.isArray(v) || v.length !== 3) {
     return bad("Array payload is not a (shape, dtype, bytes) triple");
@@ -129,7 +133,11 @@ export function decodeFlaxMsgpack(bytes: Uint8Array, where: string): E.Either<Pr
     return E.right(decode(bytes, { extensionCodec: codec }));
   } catch (e) {
     return E.left(
-      problem("Corrupt", where, `File is not valid msgpack (${errorText(e)}); it may be truncated`),
+      problem(
+        "Corrupt",
+        where,
+        `File is not valid msgpack (${msgpackError(e)}); it may be truncated`,
+      ),
     );
   }
 }
