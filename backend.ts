@@ -11,6 +11,7 @@ import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs
 import * as E from "fp-ts/Either";
 import { type Problem, problem } from "./problem.ts";
 import { installDenoPthreads, withLogicalCores } from "./_deno_pthreads.ts";
+import { useWebGpuMatMul } from "./model/kernels/webgpu_matmul.ts";
 
 /**
  * Backends this library can run on.
@@ -135,7 +136,9 @@ async function startWebGpu(): Promise<string | undefined> {
     await import("@tensorflow/tfjs-backend-webgpu");
     const ok = await tf.setBackend("webgpu");
     await tf.ready();
-    return ok && tf.getBackend() === "webgpu" ? undefined : "tfjs could not start it";
+    if (!ok || tf.getBackend() !== "webgpu") return "tfjs could not start it";
+    useWebGpuMatMul();
+    return undefined;
   } catch (e) {
     return e instanceof Error ? e.message.split("\n")[0] : String(e);
   }

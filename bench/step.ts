@@ -12,9 +12,13 @@
  * Prints one JSON object on stdout (progress goes to stderr):
  *
  * ```text
- * deno run -A bench/step.ts [--only fixture|t5-small] [--steps N] [--warmup N] [--backend wasm|cpu]
- *                           [--recompute none|layer]
+ * deno run -A bench/step.ts [--only fixture|t5-small] [--steps N] [--warmup N]
+ *                           [--backend wasm|cpu|webgpu] [--recompute none|layer]
  * ```
+ *
+ * `--backend webgpu` needs a WebGPU adapter (a GPU, or Mesa's lavapipe on CPU:
+ * `mesa-vulkan-drivers`); without one the run stops with a one-line error instead of measuring
+ * the WASM backend under WebGPU's name.
  *
  * `tokensPerSec` counts every position the model processes per example (prompt + input + target,
  * 152) times the batch; `targetTokensPerSec` only the 4 targets. `peakRssMB` is the largest
@@ -171,11 +175,30 @@ function machine() {
   return { cpu, cores: navigator.hardwareConcurrency, os: Deno.build.os, deno: Deno.version.deno };
 }
 
+/** The WebGPU adapter's description (e.g. lavapipe's `llvmpipe (LLVM 15.0.6, 256 bits)`). */
+async function adapter(): Promise<string | undefined> {
+  const gpu = (navigator as unknown as { gpu?: GPU }).gpu;
+  const a = await gpu?.requestAdapter();
+  return a ? a.info.description || a.info.vendor : undefined;
+}
+
 if (args.recompute !== "none" && args.recompute !== "layer") {
   throw new RangeError(`--recompute is "${args.recompute}"; expected none or layer`);
 }
 const recompute: Recompute = args.recompute;
-const backend = orThrow(await initBackend(args.backend as BackendName));
+const BACKENDS: readonly string[] = ["wasm", "cpu", "webgpu"];
+if (!BACKENDS.includes(args.backend)) {
+  throw new RangeError(`--backend is "${args.backend}"; expected wasm, cpu or webgpu`);
+}
+const notices: string[] = [];
+const backend = orThrow(
+  await initBackend(args.backend as BackendName, { onNotice: (m) => notices.push(m) }),
+);
+if (backend !== args.backend) {
+  const why = notices[0]?.replace(/; using the WASM backend$/, "") ?? `${backend} started instead`;
+  console.error(`--backend ${args.backend}: ${why}`);
+  Deno.exit(1);
+}
 const results = [];
 const t0 = performance.now();
 if (args.only === undefined || args.only === "fixture") {
@@ -208,6 +231,7 @@ console.log(JSON.stringify(
     promptTokens: PROMPT,
     targetTokens: TARGET,
     machine: machine(),
+    ...(backend === "webgpu" ? { adapter: await adapter() } : {}),
     results,
     totalSec: round((performance.now() - t0) / 1000),
   },

@@ -3,6 +3,8 @@
  * a fixture, reading its `transformers` references, and checking a forward pass against them on
  * padded batches, a prompt given as embeddings and cached greedy decoding, and cached against
  * uncached logits. Each test file passes its architecture's functions to {@link decoderHarness}.
+ * Tensors are read with `await data()`, so the checks run on every backend (WebGPU has no
+ * synchronous read in Deno): `tests_webgpu/` runs them there.
  *
  * Not a test file itself (no `_test` suffix); it imports nothing but the library.
  *
@@ -52,11 +54,11 @@ async function readRefs(dir: string): Promise<Map<string, tf.Tensor>> {
 }
 
 /** Max |a - b| over the rows where `mask` is 1 (`a`, `b`: [B, T, V]; mask [B, T] or none). */
-export function maxDiff(a: tf.Tensor, b: tf.Tensor, mask?: tf.Tensor): number {
+export async function maxDiff(a: tf.Tensor, b: tf.Tensor, mask?: tf.Tensor): Promise<number> {
   assert.deepEqual(a.shape, b.shape);
   const [bs, t, v] = a.shape as number[];
-  const x = a.dataSync(), y = b.dataSync();
-  const m = mask?.dataSync();
+  const x = await a.data(), y = await b.data();
+  const m = await mask?.data();
   let worst = 0;
   for (let i = 0; i < bs * t; i++) {
     if (m !== undefined && m[i] === 0) continue;
@@ -65,8 +67,13 @@ export function maxDiff(a: tf.Tensor, b: tf.Tensor, mask?: tf.Tensor): number {
   return worst;
 }
 
-function checkClose(label: string, got: tf.Tensor, want: tf.Tensor, mask?: tf.Tensor): number {
-  const d = maxDiff(got, want, mask);
+async function checkClose(
+  label: string,
+  got: tf.Tensor,
+  want: tf.Tensor,
+  mask?: tf.Tensor,
+): Promise<number> {
+  const d = await maxDiff(got, want, mask);
   assert.ok(d <= TOLERANCE, `${label}: max |difference| ${d} > ${TOLERANCE}`);
   return d;
 }
@@ -194,7 +201,7 @@ export function decoderHarness<P extends ParamTree, C>(
   }
 
   /** Every reference of one fixture; returns the largest difference seen. */
-  function checkAllReferences(model: M, refs: Map<string, tf.Tensor>): number {
+  async function checkAllReferences(model: M, refs: Map<string, tf.Tensor>): Promise<number> {
     const r = (k: string) => refs.get(k)!;
     const diffs: number[] = [];
     const logitsOf = (options: DecoderOptions) => {
@@ -202,24 +209,29 @@ export function decoderHarness<P extends ParamTree, C>(
       disposeCache(out.cache);
       return out.logits;
     };
-    const compare = (label: string, options: DecoderOptions, want: string, mask?: tf.Tensor) => {
+    const compare = async (
+      label: string,
+      options: DecoderOptions,
+      want: string,
+      mask?: tf.Tensor,
+    ) => {
       const got = logitsOf(options);
-      diffs.push(checkClose(label, got, r(want), mask));
+      diffs.push(await checkClose(label, got, r(want), mask));
       got.dispose();
     };
-    compare(
+    await compare(
       "right-padded batch",
       { inputIds: r("right_ids"), attentionMask: r("right_mask") },
       "right_logits",
       r("right_mask"),
     );
-    compare(
+    await compare(
       "left-padded batch, default positions",
       { inputIds: r("left_ids"), attentionMask: r("left_mask") },
       "left_logits",
       r("left_mask"),
     );
-    compare(
+    await compare(
       "left-padded batch, given positions",
       { inputIds: r("left_ids"), attentionMask: r("left_mask"), positionIds: r("left_positions") },
       "left_logits",
@@ -232,19 +244,19 @@ export function decoderHarness<P extends ParamTree, C>(
       const ids = arch.embed(model.params, r("right_ids")); // [B, T, H]
       return tf.concat([prompt, ids], 1); // [B, P + T, H]
     });
-    compare(
+    await compare(
       "prompt through inputs_embeds",
       { inputsEmbeds: embeds, attentionMask: r("embeds_mask") },
       "embeds_logits",
       r("embeds_mask"),
     );
     embeds.dispose();
-    diffs.push(checkDecoding(model, refs));
+    diffs.push(await checkDecoding(model, refs));
     return Math.max(...diffs);
   }
 
   /** Three cached greedy steps after the left-padded batch, each against transformers. */
-  function checkDecoding(model: M, refs: Map<string, tf.Tensor>): number {
+  async function checkDecoding(model: M, refs: Map<string, tf.Tensor>): Promise<number> {
     const r = (k: string) => refs.get(k)!;
     const [b, t] = r("left_ids").shape as number[];
     const steps = (r("decode_tokens").shape as number[])[1];
@@ -261,7 +273,7 @@ export function decoderHarness<P extends ParamTree, C>(
       const want = tf.tidy(() =>
         r("decode_logits").slice([s, 0, 0], [1, b, -1]).reshape([b, 1, -1])
       );
-      worst = Math.max(worst, checkClose(`decoding step ${s + 1}`, next.logits, want));
+      worst = Math.max(worst, await checkClose(`decoding step ${s + 1}`, next.logits, want));
       tf.dispose([want, next.logits]);
       out = next;
     }
@@ -270,7 +282,11 @@ export function decoderHarness<P extends ParamTree, C>(
   }
 
   /** Logits of the whole sequence at once equal those of a prefix plus cached steps. */
-  function checkCachedEqualsUncached(model: M, refs: Map<string, tf.Tensor>, masked: boolean) {
+  async function checkCachedEqualsUncached(
+    model: M,
+    refs: Map<string, tf.Tensor>,
+    masked: boolean,
+  ): Promise<void> {
     const r = (k: string) => refs.get(k)!;
     const [b, t] = r("left_ids").shape as number[];
     const steps = (r("decode_tokens").shape as number[])[1];
@@ -298,7 +314,7 @@ export function decoderHarness<P extends ParamTree, C>(
     disposeCache(cache);
     const stepwise = tf.concat(pieces, 1); // [B, T + S, V]
     tf.dispose(pieces);
-    const d = maxDiff(stepwise, whole.logits, fullMask);
+    const d = await maxDiff(stepwise, whole.logits, fullMask);
     tf.dispose([stepwise, whole.logits, ids, fullMask]);
     assert.ok(d <= 1e-5, `cached and uncached logits differ by ${d}`);
   }
@@ -307,9 +323,9 @@ export function decoderHarness<P extends ParamTree, C>(
     await withoutLeaks(async () => {
       const model = orThrow(await loadFrom(fixtureDir(name)));
       const refs = await readRefs(model.dir);
-      const worst = checkAllReferences(model, refs);
-      checkCachedEqualsUncached(model, refs, true);
-      checkCachedEqualsUncached(model, refs, false);
+      const worst = await checkAllReferences(model, refs);
+      await checkCachedEqualsUncached(model, refs, true);
+      await checkCachedEqualsUncached(model, refs, false);
       console.log(`${name}: max |difference| from transformers ${worst.toExponential(2)}`);
       tf.dispose([...refs.values()]);
       disposeTree(model.params);

@@ -2,7 +2,8 @@
  * Test helpers shared by the tests that run the fixture models (`decode_test.ts`,
  * `objective_test.ts`, `rank_objective_test.ts`, `eval_rank_test.ts`): loading a model for one test
  * and checking that it leaks no tensors, reading its embedding table, building int32 batches,
- * checking a prompt gradient by finite differences, and comparing with reference tensors.
+ * checking a prompt gradient by finite differences, and comparing with reference tensors (also on
+ * WebGPU, where only asynchronous reads work: {@link maxDiffOf}).
  *
  * Not a test file itself (no `_test` suffix); it imports nothing but the library.
  *
@@ -80,4 +81,13 @@ export function ref(refs: ReadonlyMap<string, HostTensor>, key: string): tf.Tens
 export function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
   assert.deepEqual(a.shape, b.shape);
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+}
+
+/** {@link maxDiff}, read with `await data()`: it runs on WebGPU too (no synchronous read there). */
+export async function maxDiffOf(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  assert.deepEqual(a.shape, b.shape);
+  const d = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))));
+  const [value] = await d.data();
+  d.dispose();
+  return value;
 }

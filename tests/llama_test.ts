@@ -221,7 +221,7 @@ Deno.test("llamaForward() uses the cache's length for positions when no mask is 
     const first = forward(model, { inputIds: head });
     const next = forward(model, { inputIds: last, cache: first.cache });
     const want = tf.tidy(() => whole.logits.slice([0, 3, 0], [1, 1, -1]));
-    assert.ok(maxDiff(next.logits, want) <= 1e-5);
+    assert.ok(await maxDiff(next.logits, want) <= 1e-5);
     tf.dispose([ids, head, last, want, whole.logits, first.logits, next.logits]);
     [whole.cache, first.cache, next.cache].forEach(disposeCache);
     disposeTree(model.params);

@@ -2,13 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import * as E from "fp-ts/Either";
 import { initBackend } from "../backend.ts";
-import {
-  type HostTensor,
-  openTensorFile,
-  parseSafetensors,
-  type TensorSource,
-  writeSafetensors,
-} from "../io/mod.ts";
+import { openTensorFile, parseSafetensors, writeSafetensors } from "../io/mod.ts";
 import {
   checkT5Params,
   loadT5FromHuggingFace,
@@ -17,37 +11,32 @@ import {
   relativePositionBucket,
   shiftRight,
   t5Apply,
-  t5CacheLength,
-  type T5Config,
-  t5Decode,
   t5Embed,
-  t5Encode,
   t5HuggingFaceNames,
-  type T5Params,
   t5ParamShapes,
 } from "../model/t5/mod.ts";
-import { disposeCache, type KVCache } from "../model/types.ts";
 import type { Problem } from "../problem.ts";
 import { disposeTree, flatten } from "../tree/tree.ts";
-import { maxDiff, ref } from "./_model_helpers.ts";
+import { ref } from "./_model_helpers.ts";
+import {
+  checkCachedDecoding,
+  checkEncoderStates,
+  checkLogits,
+  checkPromptLogits,
+  type Fixture,
+  fixtureDir,
+  FIXTURES,
+  load,
+  open,
+  readConfig,
+  refs,
+  right,
+  withNoLeaks,
+} from "./_t5_parity.ts";
 
 await initBackend("wasm");
 
-const TOLERANCE = 1e-4;
-const FIXTURES = ["original", "v1_1", "odd"] as const;
-type Fixture = (typeof FIXTURES)[number];
-
-const fixtureDir = (name: Fixture) =>
-  new URL(`./fixtures/models/t5_${name}`, import.meta.url).pathname;
-
-// ---- helpers ----
-
-function right<A>(r: E.Either<Problem, A>): A {
-  if (E.isLeft(r)) {
-    assert.fail(`Expected Right, got ${r.left._tag}: ${r.left.where}: ${r.left.message}`);
-  }
-  return r.right;
-}
+// ---- helpers (the parity checks are shared with tests_webgpu/: _t5_parity.ts) ----
 
 function left<A>(r: E.Either<Problem, A>, tag: Problem["_tag"]): Problem {
   if (E.isRight(r)) assert.fail(`Expected a ${tag} problem, got a value`);
@@ -55,51 +44,6 @@ function left<A>(r: E.Either<Problem, A>, tag: Problem["_tag"]): Problem {
   assert.match(r.left.message, /^[A-Z]/, "a problem message starts with a capital");
   assert.doesNotMatch(r.left.message, /[.\n]$/, "and ends without a period");
   return r.left;
-}
-
-async function readConfig(dir: string): Promise<Record<string, unknown>> {
-  return JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
-}
-
-async function open(path: string): Promise<TensorSource> {
-  return right(await openTensorFile(path));
-}
-
-interface Loaded {
-  readonly config: T5Config;
-  readonly params: T5Params;
-}
-
-async function load(name: Fixture): Promise<Loaded> {
-  const dir = fixtureDir(name);
-  const json = await readConfig(dir);
-  const source = await open(`${dir}/model.safetensors`);
-  try {
-    const params = right(await loadT5FromHuggingFace(dir, json, source));
-    return { config: right(parseT5Config(json, dir)), params };
-  } finally {
-    source.close();
-  }
-}
-
-/** The reference outputs of a fixture, read on the host. */
-async function refs(name: Fixture): Promise<ReadonlyMap<string, HostTensor>> {
-  const path = `${fixtureDir(name)}/refs.safetensors`;
-  return right(parseSafetensors(await Deno.readFile(path), path)).tensors;
-}
-
-/** Asserts closeness, logs the max |difference| for the record, and returns it. */
-function assertClose(label: string, a: tf.Tensor, b: tf.Tensor, tol = TOLERANCE): number {
-  const d = maxDiff(a, b);
-  console.log(`  ${label}: max |diff| ${d.toExponential(2)}`);
-  assert.ok(d <= tol, `${label}: max |diff| ${d} > ${tol}`);
-  return d;
-}
-
-async function withNoLeaks(f: () => Promise<void>): Promise<void> {
-  const before = tf.memory().numTensors;
-  await f();
-  assert.equal(tf.memory().numTensors, before, "no tensor leaked");
 }
 
 async function copyFixture(name: Fixture): Promise<string> {
@@ -231,137 +175,14 @@ for (const name of FIXTURES) {
     }
   });
 
-  Deno.test(`t5Encode() matches transformers' encoder states on a padded batch (t5_${name})`, async () => {
-    await withNoLeaks(async () => {
-      const { config, params } = await load(name);
-      const r = await refs(name);
-      const [ids, mask, want] = ["enc_ids", "enc_mask", "enc_states"].map((k) => ref(r, k));
-      const got = t5Encode(params, config, { inputIds: ids, attentionMask: mask });
-      assertClose(`t5_${name} encoder states`, got, want);
-      tf.dispose([ids, mask, want, got]);
-      disposeTree(params);
-    });
-  });
-
-  Deno.test(`t5Apply() matches transformers' logits with and without a decoder mask (t5_${name})`, async () => {
-    await withNoLeaks(async () => {
-      const { config, params } = await load(name);
-      const r = await refs(name);
-      const [ids, mask, decIds, decMask, want, wantMasked] = [
-        "enc_ids",
-        "enc_mask",
-        "dec_ids",
-        "dec_mask",
-        "logits",
-        "logits_dmask",
-      ].map((k) => ref(r, k));
-      const got = t5Apply(params, config, {
-        inputIds: ids,
-        attentionMask: mask,
-        decoderInputIds: decIds,
-      });
-      assertClose(`t5_${name} logits`, got, want);
-      const gotMasked = t5Apply(params, config, {
-        inputIds: ids,
-        attentionMask: mask,
-        decoderInputIds: decIds,
-        decoderMask: decMask,
-      });
-      assertClose(`t5_${name} logits with a decoder mask`, gotMasked, wantMasked);
-      tf.dispose([ids, mask, decIds, decMask, want, wantMasked, got, gotMasked]);
-      disposeTree(params);
-    });
-  });
-
-  Deno.test(`t5Apply() with inputs_embeds carrying a prompt matches transformers (t5_${name})`, async () => {
-    await withNoLeaks(async () => {
-      const { config, params } = await load(name);
-      const r = await refs(name);
-      const [ids, mask, decIds, prompt, wantStates, want] = [
-        "enc_ids",
-        "enc_mask",
-        "dec_ids",
-        "prompt",
-        "prompt_enc_states",
-        "prompt_logits",
-      ].map((k) => ref(r, k));
-      const [embeds, fullMask] = tf.tidy(() => {
-        const [b] = ids.shape as [number, number];
-        const [p, h] = prompt.shape as [number, number];
-        const rows = tf.broadcastTo(prompt.reshape([1, p, h]), [b, p, h]); // [B, P, H]
-        return [
-          tf.concat([rows, t5Embed(params, ids)], 1), // [B, P + T, H]
-          tf.concat([tf.ones([b, p], "int32"), mask], 1), // [B, P + T]
-        ];
-      });
-      const states = t5Encode(params, config, { inputsEmbeds: embeds, attentionMask: fullMask });
-      assertClose(`t5_${name} prompt encoder states`, states, wantStates);
-      const got = t5Apply(params, config, {
-        inputsEmbeds: embeds,
-        attentionMask: fullMask,
-        decoderInputIds: decIds,
-      });
-      assertClose(`t5_${name} prompt logits`, got, want);
-      tf.dispose([ids, mask, decIds, prompt, wantStates, want, embeds, fullMask, states, got]);
-      disposeTree(params);
-    });
-  });
-
-  Deno.test(`t5Decode() with a cache matches transformers' cached greedy decoding (t5_${name})`, async () => {
-    await withNoLeaks(async () => {
-      const { config, params } = await load(name);
-      const r = await refs(name);
-      const [ids, mask, wantSteps] = ["enc_ids", "enc_mask", "greedy_logits"].map((k) => ref(r, k));
-      const tokens = r.get("greedy_tokens")!.data as Int32Array; // [2, 3]
-      const encoderStates = t5Encode(params, config, { inputIds: ids, attentionMask: mask });
-      const b = 2;
-      const fed = [Array(b).fill(config.decoderStartTokenId)];
-      let cache: KVCache | undefined;
-      const stepLogits: tf.Tensor[] = [];
-      for (let step = 0; step < 3; step++) {
-        const input = tf.tensor2d(fed[step], [b, 1], "int32");
-        const out = t5Decode(params, config, {
-          decoderInputIds: input,
-          encoderStates,
-          encoderMask: mask,
-          cache,
-        });
-        assert.equal(
-          t5CacheLength(out.cache),
-          step + 1,
-          "positions continue from the cache length",
-        );
-        assert.equal(out.cache.length, 2 * config.numDecoderLayers);
-        if (cache) disposeCache(cache);
-        cache = out.cache;
-        const want = tf.tidy(() => tf.gather(wantSteps, step).reshape([b, 1, config.vocabSize]));
-        assertClose(`t5_${name} cached step ${step}`, out.logits, want);
-        const argmax = tf.tidy(() => tf.argMax(out.logits, -1).dataSync());
-        const wantTokens = [tokens[step], tokens[3 + step]];
-        assert.deepEqual([...argmax], wantTokens, "the same greedy tokens");
-        fed.push(wantTokens);
-        stepLogits.push(out.logits);
-        tf.dispose([input, want]);
-      }
-      // Cached decoding equals decoding the whole sequence at once.
-      const seq = tf.tensor2d(
-        Array.from({ length: b }, (_, i) => fed.slice(0, 3).map((col) => col[i])),
-        [b, 3],
-        "int32",
-      ); // [B, 3]
-      const whole = t5Decode(params, config, {
-        decoderInputIds: seq,
-        encoderStates,
-        encoderMask: mask,
-      });
-      const cached = tf.concat(stepLogits, 1); // [B, 3, V]
-      assertClose(`t5_${name} cached vs uncached`, cached, whole.logits, 1e-5);
-      disposeCache(whole.cache);
-      disposeCache(cache!);
-      tf.dispose([ids, mask, wantSteps, encoderStates, seq, whole.logits, cached, ...stepLogits]);
-      disposeTree(params);
-    });
-  });
+  Deno.test(`t5Encode() matches transformers' encoder states on a padded batch (t5_${name})`, () =>
+    checkEncoderStates(name));
+  Deno.test(`t5Apply() matches transformers' logits with and without a decoder mask (t5_${name})`, () =>
+    checkLogits(name));
+  Deno.test(`t5Apply() with inputs_embeds carrying a prompt matches transformers (t5_${name})`, () =>
+    checkPromptLogits(name));
+  Deno.test(`t5Decode() with a cache matches transformers' cached greedy decoding (t5_${name})`, () =>
+    checkCachedDecoding(name));
 }
 
 Deno.test("t5Apply() is differentiable with respect to a prompt in inputsEmbeds", async () => {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/frozen.ts";
 import { collateExamples, collateRank, type RankBatch, type TokenExample } from "../data/batch.ts";
 import type { PromptBatch } from "../model/prompted.ts";
@@ -58,6 +58,37 @@ export interface PromptObjectiveOptions {
   readonly padId?: number;
 }
 
+/** The sum of an int32 mask's entries, read on the host. */
+const maskSum = (mask: tf.Tensor): number =>
+  (mask.dataSync() as Int32Array).reduce((a, x) => a + x, 0);
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * The tokens of a batch: its input mask's ones, plus its target mask's for an encoder-decoder
+ * batch. Counted on the host from the masks `collateExamples` made (a count on the device, then a
+ * synchronous read, fails on WebGPU in Deno, which cannot read device memory synchronously), so
+ * call it before the batch is used.
+ *
+ * @param batch a batch from `collateExamples` (or a rank batch's first choice)
+ * @returns the number of real (unpadded) tokens
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { collateExamples } from "../data/batch.ts";
+ * import { countBatchTokens } from "./prompt_objective.ts";
+ * import assert from "node:assert/strict";
+ * const batch = collateExamples({ architecture: "t5" }, [
+ *   { inputIds: [5, 6, 1], targetIds: [7, 1] },
+ *   { inputIds: [5, 1], targetIds: [1] },
+ * ]);
+ * assert.equal(countBatchTokens(batch), 8); // 3 + 2 inputs, 2 + 1 targets
+ * tf.dispose(Object.values(batch));
+ * ```
+ */
+export function countBatchTokens(batch: PromptBatch): number {
+  return maskSum(batch.inputMask) + ("targetMask" in batch ? maskSum(batch.targetMask) : 0);
+}
+
 /**
  * The training objective as the loop takes it: how examples become a batch, the loss of a prompt
  * on a batch, and a batch's token count. With `rank`, `collateRank` and `promptRankLoss`;
@@ -97,13 +128,7 @@ export function promptObjective(
   countTokens: (batch: TuneBatch) => number;
 } {
   const { objective, rank, padId } = options;
-  const tokens = (batch: PromptBatch) =>
-    tf.tidy(() => {
-      const t = "targetMask" in batch
-        ? tf.add(batch.inputMask.sum(), batch.targetMask.sum())
-        : batch.inputMask.sum();
-      return t.dataSync()[0];
-    });
+  const tokens = countBatchTokens;
   if (rank === undefined) {
     return {
       collate: (examples) => collateExamples(model, examples, { padId }),

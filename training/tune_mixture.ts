@@ -22,7 +22,7 @@ import type { StepContext } from "./evaluate.ts";
 import { train, type TrainOptions, type TrainResult } from "./loop.ts";
 import { type ObjectiveOptions, promptLoss } from "./objective.ts";
 import { promptRankLoss } from "./rank_objective.ts";
-import type { TuneBatch } from "./prompt_objective.ts";
+import { countBatchTokens, type TuneBatch } from "./prompt_objective.ts";
 import type { Optimizer } from "./optim/types.ts";
 import { segmented } from "./optim/segmented.ts";
 import { peftOptionsFor, writePeftAdapter } from "./peft.ts";
@@ -218,13 +218,7 @@ function mixtureObjective(options: TuneMixtureOptions, layout: PromptLayout) {
       : promptLoss(model, mb.batch as PromptBatch, objective)(mixed);
   };
   const countTokens = (mb: MixtureBatch) =>
-    tf.tidy(() => {
-      const b = "choices" in mb.batch ? mb.batch.choices[0] : mb.batch;
-      const t = "targetMask" in b
-        ? tf.add(b.inputMask.sum(), b.targetMask.sum())
-        : b.inputMask.sum();
-      return t.dataSync()[0];
-    });
+    countBatchTokens("choices" in mb.batch ? mb.batch.choices[0] : mb.batch);
   return { collate, loss, countTokens };
 }
 

@@ -1,24 +1,27 @@
 /**
  * Faster kernels for the WASM backend, installed on first use by the model code: a `BatchMatMul`
  * that keeps every product on XNNPACK's fast path, a zero-copy `Identity`, and per-layer
- * recomputation for the backward pass.
+ * recomputation for the backward pass; and on the WebGPU backend a `BatchMatMul` that avoids
+ * tfjs-webgpu's wrong split-K products with a transposed right operand.
  *
  * @module
  */
 import { useSharedIdentity } from "./identity.ts";
 import { useFastMatMul } from "./matmul.ts";
+import { useWebGpuMatMul } from "./webgpu_matmul.ts";
 
 export { useFastMatMul } from "./matmul.ts";
 export { useSharedIdentity } from "./identity.ts";
+export { useWebGpuMatMul } from "./webgpu_matmul.ts";
 export { type Recompute, remat } from "./recompute.ts";
 
 let done = false;
 
 /**
- * Installs every faster WASM kernel once the WASM backend is active; cheap to call often (the
- * model's layers call it).
+ * Installs every faster WASM kernel once the WASM backend is active, and the corrected WebGPU
+ * `BatchMatMul` once the WebGPU backend is; cheap to call often (the model's layers call it).
  *
- * @returns whether they are installed
+ * @returns whether the WASM kernels are installed
  * @example
  * ```ts
  * import { useFastKernels } from "./mod.ts";
@@ -27,6 +30,7 @@ let done = false;
  * ```
  */
 export function useFastKernels(): boolean {
+  useWebGpuMatMul();
   if (done) return true;
   done = useFastMatMul() && useSharedIdentity();
   return done;

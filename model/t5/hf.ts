@@ -183,11 +183,16 @@ async function loadT5Tensors(
       // transformers ties only when the two are equal; a different head stays untied.
       const [, lm] = loaded.pop()!;
       const embedding = loaded[0][1];
-      const differs = tf.tidy(() => tf.any(tf.notEqual(lm, embedding)).dataSync()[0] !== 0);
-      if (differs) {
-        loaded.push(["decoder/logits_dense/kernel", tf.transpose(lm)]); // [H, V]
+      try {
+        // Read asynchronously: WebGPU has no synchronous read in Deno.
+        const any = tf.tidy(() => tf.any(tf.notEqual(lm, embedding)));
+        const differs = await any.data().finally(() => any.dispose());
+        if (differs[0] !== 0) {
+          loaded.push(["decoder/logits_dense/kernel", tf.transpose(lm)]); // [H, V]
+        }
+      } finally {
+        lm.dispose();
       }
-      lm.dispose();
     }
   } catch (e) {
     tf.dispose(loaded.map(([, t]) => t));
