@@ -151,7 +151,9 @@ if (import.meta.main) {
   const relaxed = await kernelBytes("relaxed");
   const peak: Record<string, number> = {};
   for (const t of threads) {
-    peak[`mul+add, ${t} thread${t > 1 ? "s" : ""}`] = t === 1 ? peakHere(split) : await peakOn(t, split);
+    peak[`mul+add, ${t} thread${t > 1 ? "s" : ""}`] = t === 1
+      ? peakHere(split)
+      : await peakOn(t, split);
     if (relaxed) {
       peak[`relaxed_madd, ${t} thread${t > 1 ? "s" : ""}`] = t === 1
         ? peakHere(relaxed)
@@ -168,7 +170,10 @@ if (import.meta.main) {
     runs[t] = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
   }
   const best = (t: number) =>
-    Math.max(peak[`mul+add, ${t} thread${t > 1 ? "s" : ""}`], peak[`relaxed_madd, ${t} thread${t > 1 ? "s" : ""}`] ?? 0);
+    Math.max(
+      peak[`mul+add, ${t} thread${t > 1 ? "s" : ""}`],
+      peak[`relaxed_madd, ${t} thread${t > 1 ? "s" : ""}`] ?? 0,
+    );
   const shapes = SHAPES.map(([name, m, k, n, ta, tb]) => ({
     name,
     m,
@@ -192,7 +197,9 @@ if (import.meta.main) {
       cores: navigator.hardwareConcurrency,
       relaxedSimd: relaxed !== undefined,
       threadsStarted: Object.fromEntries(threads.map((t) => [t, runs[t].threads])),
-      peakGflops: Object.fromEntries(Object.entries(peak).map(([k, v]) => [k, Number(v.toFixed(2))])),
+      peakGflops: Object.fromEntries(
+        Object.entries(peak).map(([k, v]) => [k, Number(v.toFixed(2))]),
+      ),
       shapes,
     },
     null,
