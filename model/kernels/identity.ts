@@ -7,9 +7,8 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
-
-let installed = false;
+import type * as tf from "@tensorflow/tfjs";
+import { wrapKernel } from "./_wrap.ts";
 
 interface RefCounting {
   incRef(dataId: object): void;
@@ -34,27 +33,11 @@ interface RefCounting {
  * ```
  */
 export function useSharedIdentity(): boolean {
-  if (installed) return true;
-  if (tf.getBackend() !== "wasm") return false;
-  const base = tf.getKernel("Identity", "wasm");
-  if (base === undefined) return false;
-  const baseFunc = base.kernelFunc;
-  tf.unregisterKernel("Identity", "wasm");
-  tf.registerKernel({
-    kernelName: "Identity",
-    backendName: "wasm",
-    setupFunc: base.setupFunc,
-    disposeFunc: base.disposeFunc,
-    kernelFunc: ((args: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      const backend = args.backend as Partial<RefCounting>;
-      if (x.dtype === "string" || typeof backend.incRef !== "function") {
-        return (baseFunc as (a: unknown) => tf.TensorInfo)(args);
-      }
-      backend.incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    }) as tf.KernelFunc,
+  return wrapKernel("Identity", "wasm", (args, base) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const backend = args.backend as Partial<RefCounting>;
+    if (x.dtype === "string" || typeof backend.incRef !== "function") return base(args);
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
-  installed = true;
-  return true;
 }

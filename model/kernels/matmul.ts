@@ -10,14 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-
-let installed = false;
-
-type MatMulArgs = {
-  inputs: tf.NamedTensorInfoMap;
-  attrs?: tf.NamedAttrMap;
-  backend: unknown;
-};
+import { type BaseKernel, type KernelArgs, wrapKernel } from "./_wrap.ts";
 
 const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
 
@@ -39,21 +32,7 @@ const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
  * ```
  */
 export function useFastMatMul(): boolean {
-  if (installed) return true;
-  if (tf.getBackend() !== "wasm") return false;
-  const base = tf.getKernel("BatchMatMul", "wasm");
-  if (base === undefined) return false;
-  const baseFunc = base.kernelFunc as (args: MatMulArgs) => tf.TensorInfo;
-  tf.unregisterKernel("BatchMatMul", "wasm");
-  tf.registerKernel({
-    kernelName: "BatchMatMul",
-    backendName: "wasm",
-    setupFunc: base.setupFunc,
-    disposeFunc: base.disposeFunc,
-    kernelFunc: ((args: MatMulArgs) => fastBatchMatMul(args, baseFunc)) as tf.KernelFunc,
-  });
-  installed = true;
-  return true;
+  return wrapKernel("BatchMatMul", "wasm", fastBatchMatMul);
 }
 
 /** The parts of tfjs-backend-wasm 4.22's `BackendWasm` this kernel uses. */
@@ -76,8 +55,8 @@ function internals(backend: unknown): WasmBackendInternals | undefined {
 }
 
 function fastBatchMatMul(
-  args: MatMulArgs,
-  baseFunc: (args: MatMulArgs) => tf.TensorInfo,
+  args: KernelArgs,
+  baseFunc: BaseKernel,
 ): tf.TensorInfo {
   const a = args.inputs.a as tf.Tensor, b = args.inputs.b as tf.Tensor;
   const transposeA = args.attrs?.transposeA === true;

@@ -11,14 +11,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-
-let installed = false;
-
-type MatMulArgs = {
-  inputs: tf.NamedTensorInfoMap;
-  attrs?: tf.NamedAttrMap;
-  backend: unknown;
-};
+import { type BaseKernel, type KernelArgs, wrapKernel } from "./_wrap.ts";
 
 /** The inner length from which tfjs-webgpu 4.22 may choose its split-K program. */
 const SPLIT_K_FROM = 2000;
@@ -64,26 +57,12 @@ export function needsExplicitTranspose(
  * ```
  */
 export function useWebGpuMatMul(): boolean {
-  if (installed) return true;
-  if (tf.getBackend() !== "webgpu") return false;
-  const base = tf.getKernel("BatchMatMul", "webgpu");
-  if (base === undefined) return false;
-  const baseFunc = base.kernelFunc as (args: MatMulArgs) => tf.TensorInfo;
-  tf.unregisterKernel("BatchMatMul", "webgpu");
-  tf.registerKernel({
-    kernelName: "BatchMatMul",
-    backendName: "webgpu",
-    setupFunc: base.setupFunc,
-    disposeFunc: base.disposeFunc,
-    kernelFunc: ((args: MatMulArgs) => batchMatMul(args, baseFunc)) as tf.KernelFunc,
-  });
-  installed = true;
-  return true;
+  return wrapKernel("BatchMatMul", "webgpu", batchMatMul);
 }
 
 function batchMatMul(
-  args: MatMulArgs,
-  baseFunc: (args: MatMulArgs) => tf.TensorInfo,
+  args: KernelArgs,
+  baseFunc: BaseKernel,
 ): tf.TensorInfo {
   const a = args.inputs.a as tf.Tensor, b = args.inputs.b as tf.Tensor;
   const transposeA = args.attrs?.transposeA === true;
