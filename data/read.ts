@@ -12,11 +12,10 @@
  * @module
  */
 import * as E from "fp-ts/Either";
-import { errorText, fsProblem, nonRegularKind, pathText } from "../io/files.ts";
+import { errorText, fsProblem, nonRegularKind, pathText, quoted } from "../io/files.ts";
 import { type Problem, problem, ProblemError } from "../problem.ts";
 import { delimitedRows, type Quoting } from "./_delimited.ts";
 import { readLines } from "./_lines.ts";
-import { quoted } from "../io/_quote.ts";
 import { parquetRows } from "./_parquet.ts";
 
 /**

@@ -28,6 +28,7 @@ export function pathText(path: string | URL): string {
 }
 
 export { errorText } from "../problem.ts";
+export { quoted } from "./_quote.ts";
 
 /**
  * Maps a file-system error to a problem: `NotFound`, or `Io` naming what was being done.

@@ -21,7 +21,7 @@ import {
   sample,
   selectRows,
 } from "../decode/mod.ts";
-import { int2d, MODELS, table, width, withModel } from "./_model_helpers.ts";
+import { int2d, MODELS, table, width, withModel } from "./model_helpers.ts";
 
 await initBackend("wasm");
 

@@ -8,7 +8,7 @@ import { initBackend } from "../backend.ts";
 import type { Recompute } from "../model/kernels/recompute.ts";
 import type { CausalBatch } from "../model/prompted.ts";
 import { promptLoss } from "../training/objective.ts";
-import { int2d, width, withModel } from "./_model_helpers.ts";
+import { int2d, width, withModel } from "./model_helpers.ts";
 
 await initBackend("wasm");
 

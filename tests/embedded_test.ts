@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { initBackend } from "../backend.ts";
 import { loadTokenizer } from "../tokenizer/mod.ts";
 import { SPAM_LABEL_WORDS } from "../data/spam.ts";
-import { assetDir, checkEmbeddedForward, IDS, NAMES, right } from "./_embedded_parity.ts";
+import { assetDir, checkEmbeddedForward, IDS, NAMES, right } from "./embedded_parity.ts";
 
 await initBackend("wasm");
 

@@ -17,7 +17,7 @@ import {
   writePredictions,
   writeReport,
 } from "../eval/report.ts";
-import { int2d, MODELS, width, withModel } from "./_model_helpers.ts";
+import { int2d, MODELS, width, withModel } from "./model_helpers.ts";
 
 await initBackend("wasm");
 

@@ -18,11 +18,11 @@ import {
   editedCopy,
   fixtureDir,
   withoutLeaks,
-} from "./_decoder_parity.ts";
+} from "./decoder_parity.ts";
 
 await initBackend("wasm");
 
-// ---- helpers (shared with the other decoder-only tests: _decoder_parity.ts) ----
+// ---- helpers (shared with the other decoder-only tests: decoder_parity.ts) ----
 
 const { loadFrom, forward, checkFixture, checkUpcast, checkTruncated } = decoderHarness({
   load: loadGpt2FromHuggingFace,

@@ -20,11 +20,11 @@ import {
   fixtureDir,
   maxDiff,
   withoutLeaks,
-} from "./_decoder_parity.ts";
+} from "./decoder_parity.ts";
 
 await initBackend("wasm");
 
-// ---- helpers (shared with the other decoder-only tests: _decoder_parity.ts) ----
+// ---- helpers (shared with the other decoder-only tests: decoder_parity.ts) ----
 
 const { loadFrom, forward, checkFixture, checkUpcast, checkTruncated } = decoderHarness({
   load: loadLlamaFromHuggingFace,

@@ -15,7 +15,7 @@ import { promptLoss } from "../training/objective.ts";
 import { labelScores } from "../model/label_scores.ts";
 import { collateChoices } from "../data/batch.ts";
 import { disposeCache } from "../model/types.ts";
-import { int2d, width, withModel } from "./_model_helpers.ts";
+import { int2d, width, withModel } from "./model_helpers.ts";
 
 await initBackend("wasm");
 

@@ -16,7 +16,7 @@ import { collateRank } from "../data/batch.ts";
 import { type DecodeResult, greedy } from "../decode/mod.ts";
 import { rankClassify } from "../eval/rank.ts";
 import { generateAndMatch } from "../eval/generate.ts";
-import { int2d, maxDiff, MODELS, width, withModel } from "./_model_helpers.ts";
+import { int2d, maxDiff, MODELS, width, withModel } from "./model_helpers.ts";
 
 await initBackend("wasm");
 

@@ -21,7 +21,7 @@ import {
 } from "../training/tune_mixture.ts";
 import { collateRank, type TokenExample } from "../data/batch.ts";
 import { promptRankLoss } from "../training/rank_objective.ts";
-import { maxDiff, withModel } from "./_model_helpers.ts";
+import { maxDiff, withModel } from "./model_helpers.ts";
 
 await initBackend("wasm");
 

@@ -10,7 +10,7 @@ import { adam, disposeState } from "../training/optim/mod.ts";
 import { promptLogits, promptLoss } from "../training/objective.ts";
 import type { CausalBatch, Seq2SeqBatch } from "../model/prompted.ts";
 import { valueAndGradOfPrompt } from "../training/grad.ts";
-import { assertFiniteDifferences, int2d, table, width, withModel } from "./_model_helpers.ts";
+import { assertFiniteDifferences, int2d, table, width, withModel } from "./model_helpers.ts";
 
 await initBackend("wasm");
 

@@ -11,7 +11,7 @@ import { classCrossEntropy, sequenceLogLikelihood } from "../model/loss.ts";
 import { adam, disposeState } from "../training/optim/mod.ts";
 import { promptRankLoss } from "../training/rank_objective.ts";
 import { collateRank, type TokenExample } from "../data/batch.ts";
-import { assertFiniteDifferences, MODELS, width, withModel } from "./_model_helpers.ts";
+import { assertFiniteDifferences, MODELS, width, withModel } from "./model_helpers.ts";
 
 await initBackend("wasm");
 

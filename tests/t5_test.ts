@@ -17,7 +17,7 @@ import {
 } from "../model/t5/mod.ts";
 import type { Problem } from "../problem.ts";
 import { disposeTree, flatten } from "../tree/tree.ts";
-import { ref } from "./_model_helpers.ts";
+import { ref } from "./model_helpers.ts";
 import {
   checkCachedDecoding,
   checkEncoderStates,
@@ -32,11 +32,11 @@ import {
   refs,
   right,
   withNoLeaks,
-} from "./_t5_parity.ts";
+} from "./t5_parity.ts";
 
 await initBackend("wasm");
 
-// ---- helpers (the parity checks are shared with tests_webgpu/: _t5_parity.ts) ----
+// ---- helpers (the parity checks are shared with tests_webgpu/: t5_parity.ts) ----
 
 function left<A>(r: E.Either<Problem, A>, tag: Problem["_tag"]): Problem {
   if (E.isRight(r)) assert.fail(`Expected a ${tag} problem, got a value`);

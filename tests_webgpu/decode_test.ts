@@ -13,7 +13,7 @@ import { orThrow } from "../problem.ts";
 import { key } from "../random/mod.ts";
 import { rankClassify } from "../eval/rank.ts";
 import { disposeTree } from "../tree/tree.ts";
-import { width } from "../tests/_model_helpers.ts";
+import { width } from "../tests/model_helpers.ts";
 import { use } from "./_webgpu.ts";
 
 await use("webgpu");

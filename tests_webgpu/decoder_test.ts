@@ -15,7 +15,7 @@ import {
   loadLlamaFromHuggingFace,
   parseLlamaConfig,
 } from "../model/llama/mod.ts";
-import { decoderHarness } from "../tests/_decoder_parity.ts";
+import { decoderHarness } from "../tests/decoder_parity.ts";
 import { use } from "./_webgpu.ts";
 
 await use("webgpu");

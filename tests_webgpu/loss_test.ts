@@ -19,7 +19,7 @@ import { valueAndGradOfPrompt } from "../training/grad.ts";
 import { promptLoss } from "../training/objective.ts";
 import { adafactor, disposeState } from "../training/optim/mod.ts";
 import { trainStep } from "../training/step.ts";
-import { width } from "../tests/_model_helpers.ts";
+import { width } from "../tests/model_helpers.ts";
 import { use } from "./_webgpu.ts";
 
 await use("webgpu");

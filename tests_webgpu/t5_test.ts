@@ -3,14 +3,14 @@
  * same references and checks as `tests/t5_test.ts` on WASM), and so do the embedded checkpoints
  * (as `tests/embedded_test.ts`), leaking no tensor.
  */
-import { checkEmbeddedForward, NAMES } from "../tests/_embedded_parity.ts";
+import { checkEmbeddedForward, NAMES } from "../tests/embedded_parity.ts";
 import {
   checkCachedDecoding,
   checkEncoderStates,
   checkLogits,
   checkPromptLogits,
   FIXTURES,
-} from "../tests/_t5_parity.ts";
+} from "../tests/t5_parity.ts";
 import { use } from "./_webgpu.ts";
 
 await use("webgpu");

@@ -17,7 +17,7 @@ import { t5Apply, type T5Config, t5Encode, type T5Params } from "../model/t5/mod
 import { loadTokenizer } from "../tokenizer/mod.ts";
 import type { Problem } from "../problem.ts";
 import { disposeTree } from "../tree/tree.ts";
-import { maxDiffOf, ref } from "./_model_helpers.ts";
+import { maxDiffOf, ref } from "./model_helpers.ts";
 
 /** The tolerance of the comparisons with transformers. */
 export const TOLERANCE = 1e-4;

@@ -26,7 +26,7 @@ import {
 import { disposeCache, type KVCache } from "../model/types.ts";
 import type { Problem } from "../problem.ts";
 import { disposeTree } from "../tree/tree.ts";
-import { maxDiffOf, ref } from "./_model_helpers.ts";
+import { maxDiffOf, ref } from "./model_helpers.ts";
 
 /** The tolerance of every comparison with transformers. */
 export const TOLERANCE = 1e-4;
