@@ -62,18 +62,33 @@ const WAT = (madd: "split" | "relaxed") => `
 
 const FLOP_PER_ITER = 8 * 4 * 2;
 
-async function kernelBytes(madd: "split" | "relaxed"): Promise<Uint8Array | undefined> {
+/**
+ * The peak kernel as WebAssembly bytes, or undefined where this runtime does not validate it
+ * (`"relaxed"` uses `f32x4.relaxed_madd`, so it says whether V8 here has relaxed SIMD).
+ *
+ * @param madd `"split"` (`f32x4.mul` then `f32x4.add`) or `"relaxed"`
+ * @returns the module's bytes, or undefined when `WebAssembly.validate` refuses them
+ * @example
+ * ```ts
+ * import { kernelBytes } from "./matmul.ts";
+ * import assert from "node:assert/strict";
+ * assert((await kernelBytes("split")) instanceof Uint8Array);
+ * ```
+ */
+export async function kernelBytes(
+  madd: "split" | "relaxed",
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
   const wabt = await (await import("wabt")).default();
   const features = { simd: true, relaxed_simd: true };
   const mod = wabt.parseWat("peak.wat", WAT(madd), features);
   const { buffer } = mod.toBinary({});
   mod.destroy();
-  const bytes = new Uint8Array(buffer);
+  const bytes = new Uint8Array(buffer.slice().buffer as ArrayBuffer);
   return WebAssembly.validate(bytes) ? bytes : undefined;
 }
 
 /** GFLOP/s of the kernel on this thread (best of 5 runs of ~0.2 s). */
-function peakHere(bytes: Uint8Array): number {
+function peakHere(bytes: Uint8Array<ArrayBuffer>): number {
   const run = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.run as (
     n: number,
   ) => number;
@@ -151,7 +166,9 @@ if (import.meta.main) {
   const relaxed = await kernelBytes("relaxed");
   const peak: Record<string, number> = {};
   for (const t of threads) {
-    peak[`mul+add, ${t} thread${t > 1 ? "s" : ""}`] = t === 1 ? peakHere(split) : await peakOn(t, split);
+    peak[`mul+add, ${t} thread${t > 1 ? "s" : ""}`] = t === 1
+      ? peakHere(split)
+      : await peakOn(t, split);
     if (relaxed) {
       peak[`relaxed_madd, ${t} thread${t > 1 ? "s" : ""}`] = t === 1
         ? peakHere(relaxed)
@@ -168,7 +185,10 @@ if (import.meta.main) {
     runs[t] = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
   }
   const best = (t: number) =>
-    Math.max(peak[`mul+add, ${t} thread${t > 1 ? "s" : ""}`], peak[`relaxed_madd, ${t} thread${t > 1 ? "s" : ""}`] ?? 0);
+    Math.max(
+      peak[`mul+add, ${t} thread${t > 1 ? "s" : ""}`],
+      peak[`relaxed_madd, ${t} thread${t > 1 ? "s" : ""}`] ?? 0,
+    );
   const shapes = SHAPES.map(([name, m, k, n, ta, tb]) => ({
     name,
     m,
@@ -192,7 +212,9 @@ if (import.meta.main) {
       cores: navigator.hardwareConcurrency,
       relaxedSimd: relaxed !== undefined,
       threadsStarted: Object.fromEntries(threads.map((t) => [t, runs[t].threads])),
-      peakGflops: Object.fromEntries(Object.entries(peak).map(([k, v]) => [k, Number(v.toFixed(2))])),
+      peakGflops: Object.fromEntries(
+        Object.entries(peak).map(([k, v]) => [k, Number(v.toFixed(2))]),
+      ),
       shapes,
     },
     null,
