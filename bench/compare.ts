@@ -50,6 +50,7 @@ interface Side {
   readonly tokensPerSec: number;
   readonly examplesPerSec: number;
   readonly peakRssMB: number;
+  readonly recompute: string;
   readonly steps: readonly { sec: number; warmup: boolean }[];
   readonly env: Record<string, unknown>;
 }
@@ -150,7 +151,8 @@ const secs = (s: Side) =>
 const rows = cases.flatMap((c) => [
   `${c.model} ${c.objective}`.padEnd(16) +
   `ours ${c.ours.secPerStep.toFixed(2)} s/step, ${c.ours.tokensPerSec.toFixed(1)} tok/s, ` +
-  `${c.ours.examplesPerSec.toFixed(3)} ex/s, ${c.ours.peakRssMB} MB; steps ${secs(c.ours)}`,
+  `${c.ours.examplesPerSec.toFixed(3)} ex/s, ${c.ours.peakRssMB} MB, recompute ` +
+  `${c.ours.recompute}; steps ${secs(c.ours)}`,
   c.peft === null ? "".padEnd(16) + "PEFT not run" : "".padEnd(16) +
     `PEFT ${c.peft.secPerStep.toFixed(2)} s/step, ${c.peft.tokensPerSec.toFixed(1)} tok/s, ` +
     `${c.peft.examplesPerSec.toFixed(3)} ex/s, ${c.peft.peakRssMB} MB; steps ${secs(c.peft)}` +

@@ -12,6 +12,10 @@
  * - `smollm2`: the real SmolLM2-135M-Instruct Q4_1 GGUF through `loadGguf` (dequantized to
  *   float32), the same shape as `gpt2`.
  *
+ * `--recompute auto` (default) keeps every layer's activations for the backward pass when the
+ * step's estimated peak (`training/memory.ts`) fits the WASM heap, as `cli.ts train` requires,
+ * and otherwise recomputes each layer (`layer`; SmolLM2 needs it: 4.96 GiB estimated without).
+ *
  * Objectives: `token` (`promptLoss`, the cross-entropy of the target tokens) and `rank`
  * (`promptRankLoss` over two one-token labels, ids 1000 and 2000; decoder-only models only).
  * Example `e`'s input id `j` is `2 + (7919e + 104729j) mod (V − 2)`; its token target is
@@ -20,7 +24,7 @@
  *
  * ```text
  * deno run -A bench/compare_step.ts --model t5-small|gpt2|smollm2 [--objective token|rank]
- *     [--steps 6] [--warmup 2] [--backend wasm] [--gguf .cache/models/SmolLM2-135M-Instruct.Q4_1.gguf]
+ *     [--steps 6] [--warmup 2] [--backend wasm] [--recompute auto|none|layer] [--gguf .cache/models/SmolLM2-135M-Instruct.Q4_1.gguf]
  * ```
  *
  * Prints one JSON object on stdout (progress on stderr): every step's seconds (warm-up steps
@@ -46,6 +50,8 @@ import { promptLoss } from "../training/objective.ts";
 import { promptRankLoss } from "../training/rank_objective.ts";
 import { collateExamples, collateRank, type TokenExample } from "../data/batch.ts";
 import { adafactor, disposeState } from "../training/optim/mod.ts";
+import { estimatePeakBytes, heapLimit } from "../training/memory.ts";
+import type { Recompute } from "../model/kernels/recompute.ts";
 import { type StepState, trainStep } from "../training/step.ts";
 import { kernelBytes } from "./matmul.ts";
 
@@ -66,6 +72,7 @@ const { values: args } = parseArgs({
     steps: { type: "string", default: "6" },
     warmup: { type: "string", default: "2" },
     backend: { type: "string", default: "wasm" },
+    recompute: { type: "string", default: "auto" },
     gguf: {
       type: "string",
       default: new URL("../.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf", import.meta.url)
@@ -129,6 +136,9 @@ if (objective !== "token" && objective !== "rank") {
 if (objective === "rank" && name === "t5-small") {
   throw new RangeError(`--objective rank is for decoder-only models; t5-small takes token`);
 }
+if (!["auto", "none", "layer"].includes(args.recompute)) {
+  throw new RangeError(`--recompute is "${args.recompute}"; expected auto, none or layer`);
+}
 const steps = Number(args.steps), warmup = Number(args.warmup);
 if (!(Number.isInteger(steps) && steps >= 1 && Number.isInteger(warmup) && warmup >= 0)) {
   throw new RangeError(
@@ -145,6 +155,26 @@ const params = countParams(model.params);
 log(`${name}: ${params} parameters in ${buildSec.toFixed(1)} s`);
 const vocab = vocabSize(model);
 const width = embeddingTable(model).shape[1] as number; // H
+const { input, target } = SHAPES[name];
+const stepShape = {
+  batchSize: BATCH,
+  inputLength: input,
+  targetLength: target,
+  promptLength: PROMPT,
+  labels: objective === "rank" ? LABELS.length : 1,
+};
+// auto: keep every layer's activations when the step's estimated peak fits the WASM heap (as
+// `cli.ts train` checks), else recompute each layer (SmolLM2: 4.96 GiB without, refused there).
+const estimate = (recompute: Recompute) =>
+  estimatePeakBytes(model, { ...stepShape, recompute }).total;
+const recompute: Recompute = args.recompute === "auto"
+  ? (backend !== "wasm" || estimate("none") <= heapLimit() ? "none" : "layer")
+  : args.recompute as Recompute;
+log(
+  `${name} ${objective}: recompute ${recompute} (estimated peak ${
+    (estimate(recompute) / 2 ** 30).toFixed(2)
+  } GiB)`,
+);
 const data = Array.from({ length: EXAMPLES }, (_, e) => example(name, vocab, e, objective));
 
 type AnyBatch = ReturnType<typeof collateExamples> | ReturnType<typeof collateRank>;
@@ -157,7 +187,9 @@ const dispose = (b: AnyBatch) => {
   } else disposeTensors(b);
 };
 const loss = (p: tf.Tensor, b: AnyBatch): tf.Scalar =>
-  "choices" in b ? promptRankLoss(model, b)(p) : promptLoss(model, b)(p);
+  "choices" in b
+    ? promptRankLoss(model, b, { recompute })(p)
+    : promptLoss(model, b, { recompute })(p);
 
 const optimizer = adafactor();
 const prompt = uniform(key(1), [PROMPT, width], { minval: -0.5, maxval: 0.5 }); // [P, H]
@@ -182,7 +214,6 @@ state.prompt.dispose();
 disposeState(state.opt);
 disposeTree(model.params);
 
-const { input, target } = SHAPES[name];
 const positions = PROMPT + input + target;
 const sec = median(record.filter((r) => !r.warmup).map((r) => r.sec));
 console.log(JSON.stringify(
@@ -196,6 +227,8 @@ console.log(JSON.stringify(
     targetTokens: target,
     positions,
     params,
+    recompute,
+    estimatedPeakGiB: round(estimate(recompute) / 2 ** 30),
     buildSec: round(buildSec),
     warmupSteps: warmup,
     steps: record,

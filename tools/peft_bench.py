@@ -205,7 +205,7 @@ def main():
     print(json.dumps({
         "side": "peft", "model": args.model, "objective": args.objective,
         "batch": BATCH, "promptTokens": PROMPT, "inputTokens": n_in, "targetTokens": n_tgt,
-        "positions": positions, "params": params, "buildSec": round(build_sec, 3),
+        "positions": positions, "params": params, "recompute": "none", "buildSec": round(build_sec, 3),
         "warmupSteps": args.warmup, "steps": records,
         "secPerStep": round(sec, 4), "tokensPerSec": round(BATCH * positions / sec, 2),
         "examplesPerSec": round(BATCH / sec, 4), "peakRssMB": round(rss_mb),
