@@ -62,18 +62,33 @@ const WAT = (madd: "split" | "relaxed") => `
 
 const FLOP_PER_ITER = 8 * 4 * 2;
 
-async function kernelBytes(madd: "split" | "relaxed"): Promise<Uint8Array | undefined> {
+/**
+ * The peak kernel as WebAssembly bytes, or undefined where this runtime does not validate it
+ * (`"relaxed"` uses `f32x4.relaxed_madd`, so it says whether V8 here has relaxed SIMD).
+ *
+ * @param madd `"split"` (`f32x4.mul` then `f32x4.add`) or `"relaxed"`
+ * @returns the module's bytes, or undefined when `WebAssembly.validate` refuses them
+ * @example
+ * ```ts
+ * import { kernelBytes } from "./matmul.ts";
+ * import assert from "node:assert/strict";
+ * assert((await kernelBytes("split")) instanceof Uint8Array);
+ * ```
+ */
+export async function kernelBytes(
+  madd: "split" | "relaxed",
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
   const wabt = await (await import("wabt")).default();
   const features = { simd: true, relaxed_simd: true };
   const mod = wabt.parseWat("peak.wat", WAT(madd), features);
   const { buffer } = mod.toBinary({});
   mod.destroy();
-  const bytes = new Uint8Array(buffer);
+  const bytes = new Uint8Array(buffer.slice().buffer as ArrayBuffer);
   return WebAssembly.validate(bytes) ? bytes : undefined;
 }
 
 /** GFLOP/s of the kernel on this thread (best of 5 runs of ~0.2 s). */
-function peakHere(bytes: Uint8Array): number {
+function peakHere(bytes: Uint8Array<ArrayBuffer>): number {
   const run = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.run as (
     n: number,
   ) => number;

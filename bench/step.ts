@@ -149,6 +149,8 @@ async function bench(
     peakLiveTensorMB: Math.round(peakTensorBytes / 2 ** 20),
     buildSec: round(buildSec),
     warmupSec: round(times.slice(0, warmup).reduce((a, b) => a + b, 0)),
+    stepSec: times.map(round), // every step, the first `warmupSteps` of them warm-up
+    medianSecPerStep: round([...measured].sort((a, b) => a - b)[measured.length >> 1]),
     losses: losses.map(round),
   };
 }
