@@ -88,6 +88,25 @@ function pthreadWorkerClass(Base: NodeWorkerClass) {
   };
 }
 
+/** The part of Node's `fs` that Emscripten writes its messages with, in Node mode. */
+interface NodeFs {
+  writeSync(fd: number, data: unknown, ...rest: unknown[]): number;
+}
+
+/**
+ * The threaded build runs in Node mode, where Emscripten writes `Aborted(…)` straight to stderr
+ * when the engine fails (a full WASM heap); the error it then throws reaches the caller, who
+ * reports it in one line (`training/memory.ts`). Only that write is dropped.
+ */
+function quietAborts(fs: NodeFs | undefined): void {
+  if (fs === undefined || typeof fs.writeSync !== "function") return;
+  const writeSync = fs.writeSync.bind(fs);
+  fs.writeSync = (fd: number, data: unknown, ...rest: unknown[]): number =>
+    fd === 2 && typeof data === "string" && data.startsWith("Aborted(")
+      ? data.length
+      : writeSync(fd, data, ...rest);
+}
+
 let installed = false;
 
 /**
@@ -119,6 +138,7 @@ export function installDenoPthreads(): boolean {
     return false;
   }
   threads.Worker = pthreadWorkerClass(threads.Worker as NodeWorkerClass);
+  quietAborts(g.process?.getBuiltinModule?.("node:fs") as NodeFs | undefined);
   installed = true;
   return true;
 }
