@@ -31,7 +31,7 @@ const SHAPES: readonly [string, number, number, number, boolean, boolean][] = [
   ["t5-small attention q/k/v/o: x·W", 1184, 512, 384, false, false],
   ["t5-small FF in: x·W", 1184, 512, 1024, false, false],
   ["t5-small FF out backward: dY·Wᵀ", 1184, 512, 1024, false, true],
-  ["t5-small FF in backward: Xᵀ·dY", 512, 1184, 1024, true, false],
+  ["t5-small Xᵀ·dY shape (a transposed left operand)", 512, 1184, 1024, true, false],
   ["SmolLM2 q/o: x·W", 680, 576, 576, false, false],
   ["SmolLM2 MLP gate/up: x·W", 680, 576, 1536, false, false],
   ["SmolLM2 MLP down backward: dY·Wᵀ", 680, 576, 1536, false, true],
