@@ -65,8 +65,9 @@ async function headerAt(
  * ```ts
  * import { checkChunkPages } from "./_parquet_pages.ts";
  * import assert from "node:assert/strict";
- * // One page header (type DATA_PAGE, sizes 2 and 2, a data page header of 1 value), then 2 bytes.
- * const page = [0x15, 0x00, 0x15, 0x04, 0x15, 0x04, 0x2c, 0x15, 0x02, 0x00, 0x00, 7, 7];
+ * // One page header (type DATA_PAGE, sizes 2 and 2, a data page header of 1 value, PLAIN), then
+ * // 2 bytes of data.
+ * const page = [0x15, 0x00, 0x15, 0x04, 0x15, 0x04, 0x2c, 0x15, 0x02, 0x15, 0x00, 0x00, 0x00, 7, 7];
  * const bytes = new Uint8Array(page).buffer;
  * const file = { byteLength: bytes.byteLength, slice: (s: number, e?: number) => bytes.slice(s, e) };
  * assert.equal(await checkChunkPages(file, { start: 0, end: page.length, name: "x" }), undefined);
