@@ -195,7 +195,8 @@ export async function initBackend(
       await tf.ready();
       return set;
     };
-    ok = name === "wasm" && tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT") && "Deno" in globalThis
+    // Deno only: there the flag was set above; in a browser it is tfjs's own, and asynchronous.
+    ok = name === "wasm" && "Deno" in globalThis && tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT")
       ? await withLogicalCores(wantedThreadsOr1(options.threads), start)
       : await start();
   } catch {
