@@ -87,12 +87,6 @@ function wantedThreads(option: number | undefined): number | string {
   return Math.max(1, Math.min(MAX_DEFAULT_THREADS, navigator.hardwareConcurrency || 1));
 }
 
-/** The threads wanted, 1 when the option or the environment is invalid (refused before). */
-function wantedThreadsOr1(option: number | undefined): number {
-  const t = wantedThreads(option);
-  return typeof t === "number" ? t : 1;
-}
-
 /**
  * The threads the WASM backend computes with (1 for its single-threaded builds, or when
  * another backend runs).
@@ -175,15 +169,17 @@ export async function initBackend(
     return await initBackend("wasm", options);
   }
   if (name === "wasm" && options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths);
+  /** The pool of the threaded build, under Deno; 0 for the single-threaded builds. */
+  let pool = 0;
   if (name === "wasm" && "Deno" in globalThis) {
     const threads = wantedThreads(options.threads);
     if (typeof threads === "string") {
       return E.left(problem("Invalid", `backend ${name}`, threads));
     }
     // tfjs takes Deno for Node and never tries threads there; the pthreads are made to start.
-    const threaded = threads > 1 && installDenoPthreads();
-    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", threaded);
-    if (threaded) setThreadsCount(threads);
+    pool = threads > 1 && installDenoPthreads() ? threads : 0;
+    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", pool > 0);
+    if (pool > 0) setThreadsCount(pool);
   }
   // tfjs logs its own hint when a backend fails; we report one line instead.
   const warn = console.warn;
@@ -195,10 +191,7 @@ export async function initBackend(
       await tf.ready();
       return set;
     };
-    // Deno only: there the flag was set above; in a browser it is tfjs's own, and asynchronous.
-    ok = name === "wasm" && "Deno" in globalThis && tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT")
-      ? await withLogicalCores(wantedThreadsOr1(options.threads), start)
-      : await start();
+    ok = pool > 0 ? await withLogicalCores(pool, start) : await start();
   } catch {
     ok = false;
   } finally {
