@@ -108,6 +108,32 @@ function quietAborts(fs: NodeFs | undefined): void {
 }
 
 let installed = false;
+/** `worker_threads.Worker` as it was before {@link installDenoPthreads} replaced it. */
+let nodeWorker: unknown;
+
+/**
+ * Deno's own `worker_threads.Worker` (not the pthread one {@link installDenoPthreads} puts in
+ * its place), for workers of our own; undefined outside Deno.
+ *
+ * @returns the class, or undefined
+ * @example
+ * ```ts
+ * import { plainNodeWorker } from "./_deno_pthreads.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(typeof plainNodeWorker(), "function");
+ * ```
+ */
+export function plainNodeWorker(): (new (url: URL) => unknown) | undefined {
+  const g = globalThis as unknown as {
+    Deno?: unknown;
+    process?: { getBuiltinModule?: (name: string) => unknown };
+  };
+  if (g.Deno === undefined) return undefined;
+  const threads = g.process?.getBuiltinModule?.("node:worker_threads") as
+    | { Worker: unknown }
+    | undefined;
+  return (nodeWorker ?? threads?.Worker) as (new (url: URL) => unknown) | undefined;
+}
 
 /**
  * Makes `worker_threads.Worker` start tfjs's pthreads in Deno module workers. Does nothing
@@ -137,6 +163,7 @@ export function installDenoPthreads(): boolean {
   ) {
     return false;
   }
+  nodeWorker = threads.Worker;
   threads.Worker = pthreadWorkerClass(threads.Worker as NodeWorkerClass);
   quietAborts(g.process?.getBuiltinModule?.("node:fs") as NodeFs | undefined);
   installed = true;

@@ -12,6 +12,7 @@ import * as E from "fp-ts/Either";
 import { type Problem, problem } from "./problem.ts";
 import { installDenoPthreads, withLogicalCores } from "./_deno_pthreads.ts";
 import { useWebGpuMatMul } from "./model/kernels/webgpu_matmul.ts";
+import { startFastMatMul } from "./model/kernels/matmul.ts";
 
 /**
  * Backends this library can run on.
@@ -208,5 +209,7 @@ export async function initBackend(
       ),
     );
   }
+  // Our matrix products on the backend's memory, on as many threads (its pool, or this one).
+  if (name === "wasm") await startFastMatMul(Math.max(1, pool), options.wasmPaths);
   return E.right(name);
 }

@@ -8,8 +8,8 @@
  * - **Products**: `tf.matMul` on the WASM backend for the shapes of a t5-small-shaped step
  *   (M = 8 × 148 encoder positions) and of SmolLM2-135M's (M = 8 × 85), plain and with an
  *   operand transposed as the backward pass uses them, through the kernel the model code installs
- *   (`model/kernels/matmul.ts`: transposes copied, each product on XNNPACK's path), each in a
- *   fresh process per thread count (the backend's threads are fixed when it starts).
+ *   (`model/kernels/matmul.ts`: our own kernel, `model/kernels/wasm/`, transposition by strides),
+ *   each in a fresh process per thread count (the backend's threads are fixed when it starts).
  *
  * ```text
  * deno run -A bench/matmul.ts [--threads 1,2] [--reps 5]
@@ -24,7 +24,7 @@ import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { initBackend, wasmThreads } from "../backend.ts";
 import { orThrow } from "../problem.ts";
-import { useFastMatMul } from "../model/kernels/matmul.ts";
+import { fastMatMulThreads, useFastMatMul } from "../model/kernels/matmul.ts";
 
 /** [name, M, K, N, transposeA, transposeB]: the step's products (forward and backward). */
 const SHAPES: readonly [string, number, number, number, boolean, boolean][] = [
@@ -127,7 +127,10 @@ async function peakOn(n: number, bytes: Uint8Array): Promise<number> {
 async function products(reps: number): Promise<Record<string, number>> {
   orThrow(await initBackend("wasm"));
   useFastMatMul(); // as the model code does before its first product
-  const out: Record<string, number> = { threads: wasmThreads() };
+  const out: Record<string, number> = {
+    threads: wasmThreads(),
+    kernelThreads: fastMatMulThreads(),
+  };
   for (const [name, m, k, n, ta, tb] of SHAPES) {
     const a = tf.randomNormal(ta ? [k, m] : [m, k], 0, 1, "float32", 1);
     const b = tf.randomNormal(tb ? [n, k] : [k, n], 0, 1, "float32", 2);
@@ -212,6 +215,7 @@ if (import.meta.main) {
       cores: navigator.hardwareConcurrency,
       relaxedSimd: relaxed !== undefined,
       threadsStarted: Object.fromEntries(threads.map((t) => [t, runs[t].threads])),
+      kernelThreads: Object.fromEntries(threads.map((t) => [t, runs[t].kernelThreads])),
       peakGflops: Object.fromEntries(
         Object.entries(peak).map(([k, v]) => [k, Number(v.toFixed(2))]),
       ),

@@ -46,7 +46,7 @@ function reference(
 
 Deno.test("the WASM BatchMatMul gives plain products for transposed, batched and broadcast operands", () => {
   const cases: [number[], number[], boolean, boolean][] = [
-    [[7, 5], [5, 3], false, false], // the plain fast path
+    [[7, 5], [5, 3], false, false], // plain
     [[7, 5], [3, 5], false, true],
     [[5, 7], [5, 3], true, false],
     [[5, 7], [3, 5], true, true],
@@ -57,6 +57,13 @@ Deno.test("the WASM BatchMatMul gives plain products for transposed, batched and
     [[4, 5], [3, 5, 2], false, false], // one shared left operand
     [[3, 4, 5], [1, 2, 5], false, true], // a broadcast batch of one
     [[2, 40], [300, 40], false, true], // a small row block against a large matrix (an output head's gradient)
+    // Large enough to be split between threads, with edges off every block size:
+    [[67, 300], [300, 130], false, false], // split along the columns; k past one block
+    [[300, 67], [130, 300], true, true],
+    [[10, 260], [1030, 260], false, true], // few rows: dot products; columns past one block
+    [[20, 600], [600, 1040], false, false], // few rows: B read where it lies
+    [[4, 30, 50], [4, 50, 70], false, false], // split along the batch
+    [[200, 300], [300, 20], false, false], // few columns: split along the rows
   ];
   const before = tf.memory().numTensors;
   cases.forEach(([as, bs, ta, tb], c) => {

@@ -1,7 +1,7 @@
 /**
  * Builds the page into a folder (default `web/dist/`, not committed): `app.js` (bundled from
  * `web/app.ts` by `deno bundle`, which runs esbuild from npm), `index.html`, the WASM backend's
- * `.wasm` files, the embedded models' files under `assets/embedded/`, and `spam.json` (the
+ * `.wasm` files and our matrix-product kernels', the embedded models' files under `assets/embedded/`, and `spam.json` (the
  * SpamAssassin training and validation mails, as the command line's spam task reads them).
  *
  * ```sh
@@ -70,9 +70,11 @@ export async function buildPage(out: string): Promise<void> {
     throw new Error(`deno bundle failed: ${new TextDecoder().decode(bundled.stderr).trim()}`);
   }
   await copy(join(ROOT, "web/index.html"), join(out, "index.html"));
-  const wasmDir = join(ROOT, "node_modules/@tensorflow/tfjs-backend-wasm/dist");
-  for await (const e of Deno.readDir(wasmDir)) {
-    if (e.name.endsWith(".wasm")) await copy(join(wasmDir, e.name), join(out, e.name));
+  // tfjs's builds and our matrix-product kernels, side by side (the page's wasmPaths).
+  for (const dir of ["node_modules/@tensorflow/tfjs-backend-wasm/dist", "model/kernels/wasm"]) {
+    for await (const e of Deno.readDir(join(ROOT, dir))) {
+      if (e.name.endsWith(".wasm")) await copy(join(ROOT, dir, e.name), join(out, e.name));
+    }
   }
   for (const folder of new Set(Object.values(EMBEDDED_MODELS))) {
     const to = join(out, "assets/embedded", folder);

@@ -1,16 +1,17 @@
 /**
  * A faster `BatchMatMul` for the WASM backend. TensorFlow.js 4.22's WASM kernel reaches its
- * XNNPACK fast path (~25–30 GFLOP/s on one core) only for one plain `[M, K] × [K, N]` product: a
- * transposed operand or a batch dimension sends it to a naive loop at ~2.3 GFLOP/s. Gradients of
- * every matmul use transposed operands, and attention is batched, so a training step spent most
- * of its time there. The replacement kernel transposes explicitly (a memory copy, a few ms) and
- * runs a batch as one 2-D product (when the right operand is shared) or as one 2-D product per
- * batch entry, each on the fast path. Results are the same products, summed in XNNPACK's order.
+ * XNNPACK fast path (~25–30 GFLOP/s on one core, ~40% of the WASM SIMD peak) only for one plain
+ * `[M, K] × [K, N]` product: a transposed operand or a batch dimension sends it to a naive loop at
+ * ~2.3 GFLOP/s. Gradients of every matmul use transposed operands, and attention is batched. The
+ * replacement runs every float32 product on our own kernel (`wasm/gemm.ts`: packed blocks,
+ * `f32x4.relaxed_madd`, transposition by strides, the work split between the threads), with
+ * tfjs's kernel left for other dtypes, empty products and before the kernel has started.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { type BaseKernel, type KernelArgs, wrapKernel } from "./_wrap.ts";
+import { type Gemm, startGemm } from "./wasm/gemm.ts";
 
 const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
 
@@ -37,116 +38,95 @@ export function useFastMatMul(): boolean {
 
 /** The parts of tfjs-backend-wasm 4.22's `BackendWasm` this kernel uses. */
 interface WasmBackendInternals {
-  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: "float32", memoryOffset?: number): tf.TensorInfo;
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
   wasm: {
-    cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
-    tfjs: { disposeData(id: number): void };
+    _malloc(bytes: number): number;
+    wasmMemory?: WebAssembly.Memory;
+    asm?: { memory?: WebAssembly.Memory };
   };
 }
-
-let wasmMatMul: ((...args: unknown[]) => void) | undefined;
 
 function internals(backend: unknown): WasmBackendInternals | undefined {
   const b = backend as Partial<WasmBackendInternals>;
   const ok = b?.dataIdMap !== undefined && typeof b.makeOutput === "function" &&
-    typeof b.wasm?.cwrap === "function" && typeof b.wasm?.tfjs?.disposeData === "function";
+    typeof b.wasm?._malloc === "function";
   return ok ? b as WasmBackendInternals : undefined;
 }
 
-function fastBatchMatMul(
-  args: KernelArgs,
-  baseFunc: BaseKernel,
-): tf.TensorInfo {
+/** The kernel once {@link startFastMatMul} has started it. */
+let gemm: Gemm | undefined;
+
+/**
+ * Starts our matrix-product kernel on the active WASM backend's memory (once), on `threads`
+ * threads where the memory is shared. {@link initBackend} calls it; where the kernel cannot start
+ * (its `.wasm` unreadable), products stay on tfjs's own kernel.
+ *
+ * @param threads the threads to compute with
+ * @param base where the kernel's `.wasm` files are served (a URL prefix ending in `/`); default:
+ *   beside its module
+ * @returns the threads the kernel runs on, or 0 where it did not start
+ */
+export async function startFastMatMul(threads: number, base?: string): Promise<number> {
+  if (gemm !== undefined) return gemm.threads;
+  const backend = tf.getBackend() === "wasm" ? internals(tf.backend()) : undefined;
+  const memory = backend?.wasm.wasmMemory ?? backend?.wasm.asm?.memory;
+  if (backend === undefined || memory === undefined) return 0;
+  try {
+    const malloc = (bytes: number) => backend.wasm._malloc(bytes);
+    gemm = await startGemm({ memory, malloc }, threads, base);
+    return gemm.threads;
+  } catch {
+    return 0;
+  }
+}
+
+/** The threads our matrix products run on (0 before {@link startFastMatMul}). */
+export function fastMatMulThreads(): number {
+  return gemm?.threads ?? 0;
+}
+
+function fastBatchMatMul(args: KernelArgs, baseFunc: BaseKernel): tf.TensorInfo {
   const a = args.inputs.a as tf.Tensor, b = args.inputs.b as tf.Tensor;
   const transposeA = args.attrs?.transposeA === true;
   const transposeB = args.attrs?.transposeB === true;
   const batchA = size(a.shape.slice(0, -2)), batchB = size(b.shape.slice(0, -2));
-  const plain = !transposeA && !transposeB && batchA === 1 && batchB === 1;
-  const broadcastable = batchA === batchB || batchA === 1 || batchB === 1;
+  const sameOuter = a.shape.slice(0, -2).join() === b.shape.slice(0, -2).join();
+  const broadcastable = sameOuter || batchA === 1 || batchB === 1;
   const backend = internals(args.backend);
+  const [ar, ac] = a.shape.slice(-2), [br, bc] = b.shape.slice(-2);
+  const m = transposeA ? ac : ar, k = transposeA ? ar : ac, n = transposeB ? br : bc;
   if (
-    plain || !broadcastable || a.dtype !== "float32" || b.dtype !== "float32" ||
-    backend === undefined
+    gemm === undefined || backend === undefined || !broadcastable || a.dtype !== "float32" ||
+    b.dtype !== "float32" || m * n * k === 0 || (transposeB ? bc : br) !== k
   ) {
     return baseFunc(args);
   }
-  if (
-    batchA === 1 && batchB === 1 && transposeB && !transposeA &&
-    4 * a.shape[a.rank - 2] * a.shape[a.rank - 1] < b.shape[b.rank - 2] * b.shape[b.rank - 1]
-  ) {
-    // a·bᵀ with a small a (an output head's gradient, [32, V] · [V, H]ᵀ... as [M, K] · [N, K]ᵀ):
-    // (b · aᵀ)ᵀ moves a twice instead of the large b.
-    return tf.tidy(() => {
-      const [m, k] = a.shape.slice(-2), n = b.shape[b.rank - 2];
-      const at = tf.transpose(a.reshape([m, k])); // [K, M]
-      const bt = tf.matMul(b.reshape([n, k]), at); // [N, M]
-      return tf.transpose(bt).reshape([...a.shape.slice(0, -2), m, n]); // [..., M, N]
-    });
-  }
-  wasmMatMul ??= backend.wasm.cwrap("BatchMatMul", null, [
-    "number",
-    "array",
-    "number",
-    "number",
-    "array",
-    "number",
-    "number",
-    "number",
-    "number",
-  ]);
-  // Plain [B, M, K] and [B, K, N] operands (transposed copies where needed).
-  const [a3, b3] = tf.tidy(() => {
-    const [ar, ac] = a.shape.slice(-2), [br, bc] = b.shape.slice(-2);
-    const a3 = a.reshape([batchA, ar, ac]); // [Ba, ar, ac]
-    const b3 = b.reshape([batchB, br, bc]); // [Bb, br, bc]
-    return [
-      transposeA ? tf.transpose(a3, [0, 2, 1]) : a3, // [Ba, M, K]
-      transposeB ? tf.transpose(b3, [0, 2, 1]) : b3, // [Bb, K, N]
-    ];
-  });
-  const [, m, k] = a3.shape as number[], n = b3.shape[2] as number;
   const outer = batchA >= batchB ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
-  const batch = Math.max(batchA, batchB);
   const out = backend.makeOutput([...outer, m, n], "float32"); // [..., M, N]
-  const offset = (t: { dataId: object }) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
-  const aBase = offset(a3), bBase = offset(b3), outBase = offset(out);
-  // Each product runs on 2-D views into the operands and the output (no copies): with a shared
-  // right operand, one [Ba·M, K] × [K, N] product; otherwise one [M, K] × [K, N] per entry.
-  const products = batchB === 1 ? [[batchA * m, 0, 0, 0]] : Array.from(
-    { length: batch },
-    (_, i) => [m, batchA === 1 ? 0 : i * m * k, i * k * n, i * m * n],
-  );
-  const views: tf.TensorInfo[] = [];
-  const view = (base: number, at: number, shape: number[]) => {
-    const v = backend.makeOutput(shape, "float32", base + 4 * at);
-    views.push(v);
-    return backend.dataIdMap.get(v.dataId)!.id;
+  const at = (t: { dataId: object }) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  // Strides in bytes: a transposed operand is read across instead of copied.
+  const strides = {
+    ars: transposeA ? 4 : 4 * k,
+    acs: transposeA ? 4 * m : 4,
+    brs: transposeB ? 4 : 4 * n,
+    bcs: transposeB ? 4 * k : 4,
+    ldc: 4 * n,
   };
-  const shapeBytes = (s: number[]) => new Uint8Array(new Int32Array(s).buffer);
-  try {
-    for (const [rows, at, bt, ot] of products) {
-      wasmMatMul(
-        view(aBase, at, [1, rows, k]),
-        shapeBytes([1, rows, k]),
-        3,
-        view(bBase, bt, [1, k, n]),
-        shapeBytes([1, k, n]),
-        3,
-        false,
-        false,
-        view(outBase, ot, [1, rows, n]),
-      );
-    }
-  } finally {
-    // Views share their memory with real tensors: forget them without freeing it.
-    for (const v of views) {
-      const id = backend.dataIdMap.get(v.dataId)!.id;
-      (backend.dataIdMap as unknown as Map<object, unknown>).delete(v.dataId);
-      backend.wasm.tfjs.disposeData(id);
-    }
-    if (a3 !== a) a3.dispose();
-    if (b3 !== b) b3.dispose();
-  }
+  // A shared right operand under a plain left one: one product of all the left rows.
+  const stacked = batchB === 1 && !transposeA;
+  gemm.run({
+    ...strides,
+    batch: stacked ? 1 : Math.max(batchA, batchB),
+    m: stacked ? batchA * m : m,
+    n,
+    k,
+    a: at(a),
+    sa: batchA === 1 ? 0 : 4 * m * k,
+    b: at(b),
+    sb: batchB === 1 ? 0 : 4 * k * n,
+    c: at(out),
+    sc: 4 * m * n,
+  });
   return out;
 }

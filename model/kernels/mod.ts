@@ -1,6 +1,7 @@
 /**
  * Faster kernels for the WASM backend, installed on first use by the model code: a `BatchMatMul`
- * that keeps every product on XNNPACK's fast path, a zero-copy `Identity`, and per-layer
+ * on our own matrix-product kernel (`wasm/`: packed blocks, relaxed SIMD, transposition by
+ * strides, both cores), a zero-copy `Identity`, and per-layer
  * recomputation for the backward pass; and on the WebGPU backend a `BatchMatMul` that avoids
  * tfjs-webgpu's wrong split-K products with a transposed right operand.
  *

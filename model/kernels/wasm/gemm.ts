@@ -1,0 +1,426 @@
+/**
+ * Our own matrix products on the WASM backend's memory: the committed kernel (`gemm_wat.ts`,
+ * built by `build.ts`) instantiated on tfjs's `WebAssembly.Memory`, driven in blocks (Goto's
+ * loops: B in blocks of {@link KC} × {@link NC}, A in blocks of {@link MC} × {@link KC}), and, on
+ * tfjs's threaded build (a shared memory), run by the calling thread and a pool of workers at
+ * once, each on its share of the batch, the columns or the rows.
+ *
+ * Products are described by byte addresses and strides ({@link Product}), so a transposed
+ * operand is only a change of strides: no copy of it is made.
+ *
+ * @module
+ */
+import { DM, DN, MR, NR } from "./gemm_wat.ts";
+import { plainNodeWorker } from "../../../_deno_pthreads.ts";
+
+/** Depth of a packed block (k). */
+export const KC = 256;
+/** Rows of A per packed block. */
+export const MC = 96;
+/** Columns of B per packed block. */
+export const NC = 1024;
+
+/** Floats of scratch one thread needs: A's block, B's block, the edge tile. */
+const SCRATCH_FLOATS = MC * KC + KC * NC + MR * NR;
+
+/**
+ * `C[b] = op(A[b]) · op(B[b])` for each of `batch` entries, as byte addresses into the memory:
+ * element (i, k) of entry `e`'s A at `a + e·sa + i·ars + k·acs`, element (k, j) of its B at
+ * `b + e·sb + k·brs + j·bcs`, element (i, j) of its C at `c + e·sc + i·ldc + 4j`.
+ */
+export interface Product {
+  /** Entries of the batch. */
+  readonly batch: number;
+  /** Rows of C. */
+  readonly m: number;
+  /** Columns of C. */
+  readonly n: number;
+  /** The inner dimension. */
+  readonly k: number;
+  /** A's first entry. */
+  readonly a: number;
+  /** Bytes between A's rows (i). */
+  readonly ars: number;
+  /** Bytes between A's columns (k). */
+  readonly acs: number;
+  /** Bytes between A's entries (0: one A for all). */
+  readonly sa: number;
+  /** B's first entry. */
+  readonly b: number;
+  /** Bytes between B's rows (k). */
+  readonly brs: number;
+  /** Bytes between B's columns (j). */
+  readonly bcs: number;
+  /** Bytes between B's entries (0: one B for all). */
+  readonly sb: number;
+  /** C's first entry. */
+  readonly c: number;
+  /** Bytes between C's rows. */
+  readonly ldc: number;
+  /** Bytes between C's entries. */
+  readonly sc: number;
+}
+
+/** The kernel's exports. */
+interface Kernel {
+  pack_a(a: number, rs: number, cs: number, mc: number, kc: number, ap: number): void;
+  pack_b(b: number, rs: number, cs: number, kc: number, nc: number, bp: number): void;
+  block(
+    mc: number,
+    nc: number,
+    kc: number,
+    ap: number,
+    bp: number,
+    bks: number,
+    bpanel: number,
+    c: number,
+    ldc: number,
+    acc: number,
+    tile: number,
+  ): void;
+  dot_block(
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    acc: number,
+  ): void;
+}
+
+/** Fields of a product as the control block holds them, in order. */
+const FIELDS = [
+  "batch",
+  "m",
+  "n",
+  "k",
+  "a",
+  "ars",
+  "acs",
+  "sa",
+  "b",
+  "brs",
+  "bcs",
+  "sb",
+  "c",
+  "ldc",
+  "sc",
+] as const;
+
+/**
+ * Runs the part `[from, to)` of a product along `axis` (0 the batch, 1 the columns, 2 the rows)
+ * on one thread with its scratch at `scratch`. Self-contained: its text is also what the workers
+ * run (so it names nothing outside itself).
+ */
+function runPart(
+  x: Kernel,
+  p: Product,
+  axis: number,
+  from: number,
+  to: number,
+  scratch: number,
+  sizes: readonly number[],
+): void {
+  const [mr, nr, mc, kc, nc] = sizes;
+  const ap = scratch, bp = scratch + 4 * mc * kc, tile = bp + 4 * kc * nc;
+  let { batch, m, n, a, b, c } = p;
+  if (axis === 0) {
+    a += from * p.sa, b += from * p.sb, c += from * p.sc, batch = to - from;
+  } else if (axis === 1) {
+    b += from * p.bcs, c += 4 * from, n = to - from;
+  } else {
+    a += from * p.ars, c += from * p.ldc, m = to - from;
+  }
+  const k = p.k;
+  const dot = p.acs === 4 && p.brs === 4 && m <= 3 * mr;
+  for (let e = 0; e < batch; e++) {
+    const ae = a + e * p.sa, be = b + e * p.sb, ce = c + e * p.sc;
+    if (dot) {
+      x.dot_block(m, n, k, ae, p.ars, be, p.bcs, ce, p.ldc, 0);
+      continue;
+    }
+    for (let jc = 0; jc < n; jc += nc) {
+      const ncb = Math.min(nc, n - jc);
+      for (let pc = 0; pc < k; pc += kc) {
+        const kcb = Math.min(kc, k - pc);
+        const bBlock = be + pc * p.brs + jc * p.bcs;
+        // Few rows: B's panels read where they lie (a copy would cost more than it saves).
+        const direct = p.bcs === 4 && m <= 8 * mr && ncb % nr === 0;
+        if (!direct) x.pack_b(bBlock, p.brs, p.bcs, kcb, ncb, bp);
+        for (let ic = 0; ic < m; ic += mc) {
+          const mcb = Math.min(mc, m - ic);
+          x.pack_a(ae + ic * p.ars + pc * p.acs, p.ars, p.acs, mcb, kcb, ap);
+          const cBlock = ce + ic * p.ldc + 4 * jc, acc = pc > 0 ? 1 : 0;
+          if (direct) x.block(mcb, ncb, kcb, ap, bBlock, p.brs, 4 * nr, cBlock, p.ldc, acc, tile);
+          else x.block(mcb, ncb, kcb, ap, bp, 4 * nr, 4 * kcb * nr, cBlock, p.ldc, acc, tile);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Runs each kernel function on this thread's scratch (its contents are no matter) until V8 has
+ * compiled it with its optimizing tier: a thread's first products would otherwise run on the
+ * baseline code at a fraction of the speed. Self-contained, like {@link runPart}.
+ */
+function warmUp(x: Kernel, scratch: number, sizes: readonly number[]): void {
+  const [mr, nr, mc, kc] = sizes;
+  const ap = scratch, bp = scratch + 4 * mc * kc, c = bp + 4 * kc * 256;
+  for (let r = 0; r < 200; r++) {
+    x.pack_a(c, 4 * kc, 4, mc, kc, ap);
+    x.pack_b(c, 4 * 256, 4, kc, 256, bp);
+    x.block(mc, 256, kc, ap, bp, 4 * nr, 4 * kc * nr, c, 4 * 256, 0, c + 4 * mc * 256);
+    x.dot_block(2 * mr, 64, kc, ap, 4 * kc, bp, 4 * kc, c, 4 * 64, 0);
+  }
+}
+
+/** The blocking sizes, as {@link runPart} takes them. */
+const SIZES = [MR, NR, MC, KC, NC] as const;
+
+/**
+ * The split of a product between `parts` threads: along the batch when it has entries enough,
+ * else along the columns (in whole panels), else along the rows; `[axis, cuts]` with
+ * `cuts[t]..cuts[t + 1]` thread `t`'s range.
+ */
+function split(p: Product, parts: number): [number, number[]] {
+  const cut = (len: number, unit: number) =>
+    Array.from(
+      { length: parts + 1 },
+      (_, t) => t === parts ? len : Math.min(len, Math.round((len * t) / parts / unit) * unit),
+    );
+  if (p.batch >= parts) return [0, cut(p.batch, 1)];
+  const dot = p.acs === 4 && p.brs === 4 && p.m <= 3 * MR;
+  const unit = dot ? DN : NR;
+  if (p.n >= 4 * unit * parts) return [1, cut(p.n, unit)];
+  return [2, cut(p.m, dot ? DM : MR)];
+}
+
+/** Products smaller than this (in multiply-adds) stay on the calling thread. */
+const THREADED_WORK = 1 << 18;
+
+/** Words of the control block shared with the workers. */
+const CONTROL_WORDS = 32;
+/** Control words: the job's sequence number, the last one done, a worker's failure, the part. */
+const SEQ = 0, DONE = 1, FAILED = 2, AXIS = 3, FROM = 4, TO = 5, READY = 6, JOB = 8;
+
+/** How long a new worker may take to instantiate the kernel before the pool does without it. */
+const START_MS = 20_000;
+
+/** Memory and allocator of tfjs-backend-wasm 4.22's module. */
+export interface WasmModule {
+  /** The module's memory (shared in the threaded build). */
+  readonly memory: WebAssembly.Memory;
+  /** Allocates `bytes` in it, returning their address. */
+  malloc(bytes: number): number;
+}
+
+/** One worker of the pool and its control block (a byte address). */
+interface Helper {
+  readonly control: number;
+}
+
+/** A started kernel: products run with {@link Gemm.run}. */
+export interface Gemm {
+  /** The threads a product runs on. */
+  readonly threads: number;
+  /** Runs a product (synchronously; workers, if any, take their parts). */
+  run(p: Product): void;
+}
+
+/** What a worker runs: a `node:worker_threads` worker, so that it never keeps Deno alive. */
+const WORKER = (part: string, warm: string) => `
+import { parentPort } from "node:worker_threads";
+const runPart = ${part};
+const warmUp = ${warm};
+parentPort.once("message", ({ module, memory, control, scratch, sizes, fields }) => {
+  const x = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  warmUp(x, scratch, sizes);
+  const ready = new Int32Array(memory.buffer, control, ${CONTROL_WORDS});
+  Atomics.store(ready, ${READY}, 1);
+  let seen = 0;
+  for (;;) {
+    let ctl = new Int32Array(memory.buffer, control, ${CONTROL_WORDS});
+    Atomics.wait(ctl, ${SEQ}, seen);
+    ctl = new Int32Array(memory.buffer, control, ${CONTROL_WORDS});
+    seen = Atomics.load(ctl, ${SEQ});
+    try {
+      const p = Object.fromEntries(fields.map((f, i) => [f, ctl[${JOB} + i]]));
+      runPart(x, p, ctl[${AXIS}], ctl[${FROM}], ctl[${TO}], scratch, sizes);
+    } catch (e) {
+      Atomics.store(ctl, ${FAILED}, 1);
+    }
+    Atomics.store(ctl, ${DONE}, seen);
+    Atomics.notify(ctl, ${DONE});
+  }
+});
+`;
+
+/** The bytes of the build for this memory, from beside this file or from `base`. */
+async function kernelBytes(shared: boolean, base?: string): Promise<Uint8Array> {
+  const name = `gemm-${relaxedSimd() ? "relaxed" : "split"}${shared ? "-shared" : ""}.wasm`;
+  const url = base === undefined ? new URL(name, import.meta.url) : new URL(name, base);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/**
+ * Whether this runtime validates `f32x4.relaxed_madd` (a module of one function using it), so
+ * that the relaxed build of the kernel can run.
+ *
+ * @returns whether relaxed SIMD is there
+ * @example
+ * ```ts
+ * import { relaxedSimd } from "./gemm.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(typeof relaxedSimd(), "boolean");
+ * ```
+ */
+export function relaxedSimd(): boolean {
+  // (module (func (result v128) (f32x4.relaxed_madd (v128.const 0) (v128.const 0) (v128.const 0))))
+  const zero = [253, 12, ...new Array(16).fill(0)];
+  const body = [0, ...zero, ...zero, ...zero, 253, 133, 2, 11];
+  const bytes = new Uint8Array([
+    0,
+    97,
+    115,
+    109,
+    1,
+    0,
+    0,
+    0, // magic, version
+    1,
+    5,
+    1,
+    96,
+    0,
+    1,
+    123, // type: () -> v128
+    3,
+    2,
+    1,
+    0, // one function of type 0
+    10,
+    body.length + 2,
+    1,
+    body.length,
+    ...body,
+  ]);
+  return WebAssembly.validate(bytes);
+}
+
+/**
+ * Starts the kernel on a WASM module's memory, with `threads - 1` workers when the memory is
+ * shared (and `node:worker_threads` is there to start them).
+ *
+ * @param wasm the memory and allocator of tfjs's module
+ * @param threads the threads to compute with
+ * @param base where the `.wasm` files are served (a URL prefix ending in `/`); default: beside
+ *   this module
+ * @returns the started kernel
+ * @example
+ * ```ts
+ * import { startGemm } from "./gemm.ts";
+ * import assert from "node:assert/strict";
+ * // A memory of one's own with a bump allocator; tfjs's module gives its own.
+ * const memory = new WebAssembly.Memory({ initial: 64 });
+ * let top = 0;
+ * const malloc = (bytes: number) => (top += bytes + 64) - bytes - 64;
+ * const gemm = await startGemm({ memory, malloc }, 1);
+ * const [a, b, c] = [malloc(4 * 6), malloc(4 * 6), malloc(4 * 4)];
+ * const f = new Float32Array(memory.buffer);
+ * f.set([1, 2, 3, 4, 5, 6], a / 4); // A [2, 3]
+ * f.set([1, 0, 0, 1, 1, 1], b / 4); // B [3, 2]
+ * gemm.run({
+ *   batch: 1, m: 2, n: 2, k: 3,
+ *   a, ars: 12, acs: 4, sa: 0,
+ *   b, brs: 8, bcs: 4, sb: 0,
+ *   c, ldc: 8, sc: 0,
+ * });
+ * assert.deepEqual([...f.subarray(c / 4, c / 4 + 4)], [4, 5, 10, 11]);
+ * ```
+ */
+export async function startGemm(wasm: WasmModule, threads: number, base?: string): Promise<Gemm> {
+  const shared = typeof SharedArrayBuffer !== "undefined" &&
+    wasm.memory.buffer instanceof SharedArrayBuffer;
+  const module = await WebAssembly.compile(await kernelBytes(shared, base) as BufferSource);
+  const memory = wasm.memory;
+  const x = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernel;
+  const scratchOf = () => wasm.malloc(4 * SCRATCH_FLOATS + 64);
+  const mine = scratchOf();
+  warmUp(x, mine, SIZES);
+  const helpers: Helper[] = [];
+  const Worker = plainNodeWorker() as
+    | (new (url: URL) => { unref(): void; postMessage(m: unknown): void })
+    | undefined;
+  if (shared && threads > 1 && Worker !== undefined) {
+    const src = WORKER(runPart.toString(), warmUp.toString());
+    const url = new URL(`data:text/javascript;base64,${btoa(src)}`);
+    for (let t = 1; t < threads; t++) {
+      const control = wasm.malloc(4 * CONTROL_WORDS);
+      new Int32Array(memory.buffer, control, CONTROL_WORDS).fill(0);
+      const worker = new Worker(url);
+      worker.unref();
+      worker.postMessage({
+        module,
+        memory,
+        control,
+        scratch: scratchOf(),
+        sizes: SIZES,
+        fields: FIELDS,
+      });
+      helpers.push({ control });
+    }
+    // Workers that have not started in time are left out (their parts run here).
+    const started = async (h: Helper) => {
+      for (let waited = 0; waited < START_MS; waited += 5) {
+        if (Atomics.load(new Int32Array(memory.buffer, h.control, CONTROL_WORDS), READY) === 1) {
+          return true;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return false;
+    };
+    const ok = await Promise.all(helpers.map(started));
+    helpers.splice(0, helpers.length, ...helpers.filter((_, i) => ok[i]));
+  }
+  let seq = 0;
+  return {
+    threads: helpers.length + 1,
+    run(p: Product): void {
+      const work = p.batch * p.m * p.n * p.k;
+      if (helpers.length === 0 || work < THREADED_WORK) {
+        runPart(x, p, 0, 0, p.batch, mine, SIZES);
+        return;
+      }
+      const [axis, cuts] = split(p, helpers.length + 1);
+      seq++;
+      helpers.forEach((h, t) => {
+        const ctl = new Int32Array(memory.buffer, h.control, CONTROL_WORDS);
+        FIELDS.forEach((f, i) => (ctl[JOB + i] = p[f]));
+        ctl[AXIS] = axis, ctl[FROM] = cuts[t + 1], ctl[TO] = cuts[t + 2];
+        Atomics.store(ctl, SEQ, seq);
+        Atomics.notify(ctl, SEQ);
+      });
+      runPart(x, p, axis, cuts[0], cuts[1], mine, SIZES);
+      let failed = false;
+      for (const h of helpers) {
+        for (;;) {
+          const ctl = new Int32Array(memory.buffer, h.control, CONTROL_WORDS);
+          const done = Atomics.load(ctl, DONE);
+          if (done === seq) {
+            failed ||= Atomics.exchange(ctl, FAILED, 0) !== 0;
+            break;
+          }
+          Atomics.wait(ctl, DONE, done, 1000);
+        }
+      }
+      if (failed) throw new Error("a matrix-product worker failed");
+    },
+  };
+}
