@@ -42,6 +42,7 @@ interface WasmBackendInternals {
   makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
   wasm: {
     _malloc(bytes: number): number;
+    _free(at: number): void;
     wasmMemory?: WebAssembly.Memory;
     asm?: { memory?: WebAssembly.Memory };
   };
@@ -74,7 +75,8 @@ export async function startFastMatMul(threads: number, base?: string): Promise<n
   if (backend === undefined || memory === undefined) return 0;
   try {
     const malloc = (bytes: number) => backend.wasm._malloc(bytes);
-    gemm = await startGemm({ memory, malloc }, threads, base);
+    const free = (at: number) => backend.wasm._free(at);
+    gemm = await startGemm({ memory, malloc, free }, threads, base);
     return gemm.threads;
   } catch {
     return 0;

@@ -18,7 +18,7 @@ export const KC = 256;
 /** Rows of A per packed block. */
 export const MC = 96;
 /** Columns of B per packed block. */
-export const NC = 1024;
+export const NC = 512;
 
 /** Floats of scratch one thread needs: A's block, B's block, the edge tile. */
 const SCRATCH_FLOATS = MC * KC + KC * NC + MR * NR;
@@ -124,6 +124,7 @@ function runPart(
   to: number,
   scratch: number,
   sizes: readonly number[],
+  packed: number,
 ): void {
   const [mr, nr, mc, kc, nc] = sizes;
   const ap = scratch, bp = scratch + 4 * mc * kc, tile = bp + 4 * kc * nc;
@@ -136,11 +137,25 @@ function runPart(
     a += from * p.ars, c += from * p.ldc, m = to - from;
   }
   const k = p.k;
-  const dot = p.acs === 4 && p.brs === 4 && m <= 3 * mr;
+  // Chosen on the whole product, so that every part sums in the same order on any threads.
+  const dot = p.acs === 4 && p.brs === 4 && p.m <= 3 * mr;
   for (let e = 0; e < batch; e++) {
     const ae = a + e * p.sa, be = b + e * p.sb, ce = c + e * p.sc;
     if (dot) {
       x.dot_block(m, n, k, ae, p.ars, be, p.bcs, ce, p.ldc, 0);
+      continue;
+    }
+    if (packed !== 0) {
+      // All of B packed before (panels [⌈N/NR⌉][K][NR]), shared by the threads: only A's rows.
+      for (let pc = 0; pc < k; pc += kc) {
+        const kcb = Math.min(kc, k - pc), acc = pc > 0 ? 1 : 0;
+        for (let ic = 0; ic < m; ic += mc) {
+          const mcb = Math.min(mc, m - ic);
+          x.pack_a(ae + ic * p.ars + pc * p.acs, p.ars, p.acs, mcb, kcb, ap);
+          const panels = packed + 4 * nr * pc;
+          x.block(mcb, n, kcb, ap, panels, 4 * nr, 4 * k * nr, ce + ic * p.ldc, p.ldc, acc, tile);
+        }
+      }
       continue;
     }
     for (let jc = 0; jc < n; jc += nc) {
@@ -164,6 +179,28 @@ function runPart(
 }
 
 /**
+ * Takes parts of a product from a counter shared by the threads until none is left: part `t`
+ * is `[t·unit, min(len, (t + 1)·unit))` along `axis`, of `count` parts. Self-contained, like
+ * {@link runPart} (which it is given, so that the workers' copy calls theirs).
+ */
+function runTasks(
+  part: typeof runPart,
+  x: Kernel,
+  p: Product,
+  plan: readonly number[],
+  counter: Int32Array,
+  scratch: number,
+  sizes: readonly number[],
+): void {
+  const [axis, unit, count, len, packed] = plan;
+  for (;;) {
+    const t = Atomics.add(counter, 0, 1);
+    if (t >= count) return;
+    part(x, p, axis, t * unit, Math.min(len, (t + 1) * unit), scratch, sizes, packed);
+  }
+}
+
+/**
  * Runs each kernel function on this thread's scratch (its contents are no matter) until V8 has
  * compiled it with its optimizing tier: a thread's first products would otherwise run on the
  * baseline code at a fraction of the speed. Self-contained, like {@link runPart}.
@@ -183,21 +220,27 @@ function warmUp(x: Kernel, scratch: number, sizes: readonly number[]): void {
 const SIZES = [MR, NR, MC, KC, NC] as const;
 
 /**
- * The split of a product between `parts` threads: along the batch when it has entries enough,
- * else along the columns (in whole panels), else along the rows; `[axis, cuts]` with
- * `cuts[t]..cuts[t + 1]` thread `t`'s range.
+ * How a product is shared between `parts` threads: `[axis, unit, count, len, packed]`, parts of
+ * `unit` along `axis` (0 the batch, 1 the columns, 2 the rows), `count` of them over `len`, taken
+ * in turn by whichever thread is free (so that a thread the machine slows holds up no other);
+ * `packed` 1 when B is packed whole first and the parts are blocks of rows.
  */
-function split(p: Product, parts: number): [number, number[]] {
-  const cut = (len: number, unit: number) =>
-    Array.from(
-      { length: parts + 1 },
-      (_, t) => t === parts ? len : Math.min(len, Math.round((len * t) / parts / unit) * unit),
-    );
-  if (p.batch >= parts) return [0, cut(p.batch, 1)];
-  const dot = p.acs === 4 && p.brs === 4 && p.m <= 3 * MR;
-  const unit = dot ? DN : NR;
-  if (p.n >= 4 * unit * parts) return [1, cut(p.n, unit)];
-  return [2, cut(p.m, dot ? DM : MR)];
+function plan(
+  p: Product,
+  parts: number,
+  canPack: boolean,
+): [number, number, number, number, number] {
+  const ceil = (a: number, b: number) => Math.ceil(a / b);
+  const of = (axis: number, len: number, unit: number, packed = 0) =>
+    [axis, unit, ceil(len, unit), len, packed] as [number, number, number, number, number];
+  if (p.batch >= parts) return of(0, p.batch, 1);
+  const few = (p.acs === 4 && p.brs === 4 && p.m <= 3 * MR) ? DN : p.m <= 8 * MR ? NR : 0;
+  // Few rows: columns in turn (about 8 parts a thread), each reading B where it lies.
+  if (few > 0) return of(1, p.n, Math.max(few, Math.round(p.n / (8 * parts) / few) * few));
+  // Rows in turn (about 4 parts a thread, at most MC rows), against B packed once for all.
+  const rows = Math.max(MR, Math.min(MC, Math.floor(p.m / (4 * parts) / MR) * MR));
+  if (canPack) return of(2, p.m, rows, 1);
+  return of(1, p.n, Math.max(NR, ceil(ceil(p.n, parts), NR) * NR));
 }
 
 /** Products smaller than this (in multiply-adds) stay on the calling thread. */
@@ -205,8 +248,14 @@ const THREADED_WORK = 1 << 18;
 
 /** Words of the control block shared with the workers. */
 const CONTROL_WORDS = 32;
-/** Control words: the job's sequence number, the last one done, a worker's failure, the part. */
-const SEQ = 0, DONE = 1, FAILED = 2, AXIS = 3, FROM = 4, TO = 5, READY = 6, JOB = 8;
+/**
+ * Control words: the job's sequence number, the last one done, a worker's failure, its start,
+ * the plan (5 words), the address of the shared part counter, and the product's fields.
+ */
+const SEQ = 0, DONE = 1, FAILED = 2, READY = 3, PLAN = 4, COUNTER = 9, JOB = 12;
+
+/** B is packed whole for a product only up to this many bytes (else parts along the columns). */
+const PACK_CAP = 64 << 20;
 
 /** How long a new worker may take to instantiate the kernel before the pool does without it. */
 const START_MS = 20_000;
@@ -217,6 +266,8 @@ export interface WasmModule {
   readonly memory: WebAssembly.Memory;
   /** Allocates `bytes` in it, returning their address. */
   malloc(bytes: number): number;
+  /** Frees what {@link WasmModule.malloc} gave (where the allocator can). */
+  free?(at: number): void;
 }
 
 /** One worker of the pool and its control block (a byte address). */
@@ -233,24 +284,25 @@ export interface Gemm {
 }
 
 /** What a worker runs: a `node:worker_threads` worker, so that it never keeps Deno alive. */
-const WORKER = (part: string, warm: string) => `
+const WORKER = (part: string, tasks: string, warm: string) => `
 import { parentPort } from "node:worker_threads";
 const runPart = ${part};
+const runTasks = ${tasks};
 const warmUp = ${warm};
 parentPort.once("message", ({ module, memory, control, scratch, sizes, fields }) => {
   const x = new WebAssembly.Instance(module, { env: { memory } }).exports;
   warmUp(x, scratch, sizes);
-  const ready = new Int32Array(memory.buffer, control, ${CONTROL_WORDS});
-  Atomics.store(ready, ${READY}, 1);
+  Atomics.store(new Int32Array(memory.buffer, control, ${CONTROL_WORDS}), ${READY}, 1);
   let seen = 0;
   for (;;) {
-    let ctl = new Int32Array(memory.buffer, control, ${CONTROL_WORDS});
-    Atomics.wait(ctl, ${SEQ}, seen);
-    ctl = new Int32Array(memory.buffer, control, ${CONTROL_WORDS});
+    Atomics.wait(new Int32Array(memory.buffer, control, ${CONTROL_WORDS}), ${SEQ}, seen);
+    const ctl = new Int32Array(memory.buffer, control, ${CONTROL_WORDS});
     seen = Atomics.load(ctl, ${SEQ});
     try {
-      const p = Object.fromEntries(fields.map((f, i) => [f, ctl[${JOB} + i]]));
-      runPart(x, p, ctl[${AXIS}], ctl[${FROM}], ctl[${TO}], scratch, sizes);
+      const p = Object.fromEntries(fields.map((f, i) => [f, ctl[${JOB} + i] >>> 0]));
+      const plan = Array.from(ctl.subarray(${PLAN}, ${PLAN} + 5), (v) => v >>> 0);
+      const counter = new Int32Array(memory.buffer, ctl[${COUNTER}] >>> 0, 1);
+      runTasks(runPart, x, p, plan, counter, scratch, sizes);
     } catch (e) {
       Atomics.store(ctl, ${FAILED}, 1);
     }
@@ -285,31 +337,12 @@ export function relaxedSimd(): boolean {
   // (module (func (result v128) (f32x4.relaxed_madd (v128.const 0) (v128.const 0) (v128.const 0))))
   const zero = [253, 12, ...new Array(16).fill(0)];
   const body = [0, ...zero, ...zero, ...zero, 253, 133, 2, 11];
+  // deno-fmt-ignore
   const bytes = new Uint8Array([
-    0,
-    97,
-    115,
-    109,
-    1,
-    0,
-    0,
-    0, // magic, version
-    1,
-    5,
-    1,
-    96,
-    0,
-    1,
-    123, // type: () -> v128
-    3,
-    2,
-    1,
-    0, // one function of type 0
-    10,
-    body.length + 2,
-    1,
-    body.length,
-    ...body,
+    0, 97, 115, 109, 1, 0, 0, 0, // magic, version
+    1, 5, 1, 96, 0, 1, 123, // type: () -> v128
+    3, 2, 1, 0, // one function of type 0
+    10, body.length + 2, 1, body.length, ...body, // its code
   ]);
   return WebAssembly.validate(bytes);
 }
@@ -359,8 +392,8 @@ export async function startGemm(wasm: WasmModule, threads: number, base?: string
     | (new (url: URL) => { unref(): void; postMessage(m: unknown): void })
     | undefined;
   if (shared && threads > 1 && Worker !== undefined) {
-    const src = WORKER(runPart.toString(), warmUp.toString());
-    const url = new URL(`data:text/javascript;base64,${btoa(src)}`);
+    const src = WORKER(runPart.toString(), runTasks.toString(), warmUp.toString());
+    const url = new URL(`data:text/javascript,${encodeURIComponent(src)}`);
     for (let t = 1; t < threads; t++) {
       const control = wasm.malloc(4 * CONTROL_WORDS);
       new Int32Array(memory.buffer, control, CONTROL_WORDS).fill(0);
@@ -390,24 +423,39 @@ export async function startGemm(wasm: WasmModule, threads: number, base?: string
     helpers.splice(0, helpers.length, ...helpers.filter((_, i) => ok[i]));
   }
   let seq = 0;
+  const counterAt = wasm.malloc(64);
+  /** B packed whole for the threads (grown as products need). */
+  let packedAt = 0, packedBytes = 0;
   return {
     threads: helpers.length + 1,
     run(p: Product): void {
       const work = p.batch * p.m * p.n * p.k;
       if (helpers.length === 0 || work < THREADED_WORK) {
-        runPart(x, p, 0, 0, p.batch, mine, SIZES);
+        runPart(x, p, 0, 0, p.batch, mine, SIZES, 0);
         return;
       }
-      const [axis, cuts] = split(p, helpers.length + 1);
+      const bytes = 4 * p.k * Math.ceil(p.n / NR) * NR;
+      const parts = plan(p, helpers.length + 1, bytes <= PACK_CAP);
+      if (parts[4] === 1) {
+        if (bytes > packedBytes) {
+          if (packedAt !== 0) wasm.free?.(packedAt);
+          packedAt = wasm.malloc(bytes), packedBytes = bytes;
+        }
+        x.pack_b(p.b, p.brs, p.bcs, p.k, p.n, packedAt);
+        parts[4] = packedAt;
+      }
       seq++;
-      helpers.forEach((h, t) => {
+      const counter = new Int32Array(memory.buffer, counterAt, 1);
+      Atomics.store(counter, 0, 0);
+      for (const h of helpers) {
         const ctl = new Int32Array(memory.buffer, h.control, CONTROL_WORDS);
         FIELDS.forEach((f, i) => (ctl[JOB + i] = p[f]));
-        ctl[AXIS] = axis, ctl[FROM] = cuts[t + 1], ctl[TO] = cuts[t + 2];
+        ctl.set(parts, PLAN);
+        ctl[COUNTER] = counterAt;
         Atomics.store(ctl, SEQ, seq);
         Atomics.notify(ctl, SEQ);
-      });
-      runPart(x, p, axis, cuts[0], cuts[1], mine, SIZES);
+      }
+      runTasks(runPart, x, p, parts, counter, mine, SIZES);
       let failed = false;
       for (const h of helpers) {
         for (;;) {
