@@ -146,10 +146,29 @@ const PACK_A = `
   (func (export "pack_a") (param $a i32) (param $rs i32) (param $cs i32) (param $mc i32)
       (param $kc i32) (param $ap i32)
     (local $p i32) (local $k i32) (local $r i32) (local $i i32) (local $row i32)
+    ${range(MR).map((r) => `(local $q${r} i32)`).join(" ")}
     (local.set $p (i32.const 0))
     (block $pdone (loop $ploop
       (br_if $pdone (i32.ge_u (local.get $p) (local.get $mc)))
       (local.set $k (i32.const 0))
+      ;; A whole panel: MR row pointers walked along k, no bounds to test.
+      (if (i32.le_u (i32.add (local.get $p) (i32.const ${MR})) (local.get $mc)) (then
+        ${
+  range(MR).map((r) =>
+    `(local.set $q${r} (i32.add (local.get $a) (i32.mul (i32.add (local.get $p) (i32.const ${r})) (local.get $rs))))`
+  ).join("\n        ")
+}
+        (block $fdone (loop $floop
+          (br_if $fdone (i32.ge_u (local.get $k) (local.get $kc)))
+          ${
+  range(MR).map((r) =>
+    `(f32.store offset=${4 * r} (local.get $ap) (f32.load (local.get $q${r})))
+          (local.set $q${r} (i32.add (local.get $q${r}) (local.get $cs)))`
+  ).join("\n          ")
+}
+          (local.set $ap (i32.add (local.get $ap) (i32.const ${4 * MR})))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $floop)))))
       (block $kdone (loop $kloop
         (br_if $kdone (i32.ge_u (local.get $k) (local.get $kc)))
         (local.set $r (i32.const 0))
@@ -172,6 +191,12 @@ const PACK_B = `
   (func (export "pack_b") (param $b i32) (param $rs i32) (param $cs i32) (param $kc i32)
       (param $nc i32) (param $bp i32)
     (local $p i32) (local $k i32) (local $j i32) (local $jj i32) (local $row i32)
+    ${range(NR).map((j) => `(local $o${j} i32)`).join(" ")}
+    ${
+  range(NR).map((j) => `(local.set $o${j} (i32.mul (local.get $cs) (i32.const ${j})))`).join(
+    "\n    ",
+  )
+}
     (local.set $p (i32.const 0))
     (block $pdone (loop $ploop
       (br_if $pdone (i32.ge_u (local.get $p) (local.get $nc)))
@@ -188,6 +213,17 @@ const PACK_B = `
   ).join("\n            ")
 }
             (local.set $bp (i32.add (local.get $bp) (i32.const ${4 * NR}))))
+          (else (if (i32.le_u (i32.add (local.get $p) (i32.const ${NR})) (local.get $nc))
+          (then
+            ;; A whole panel read across (a transposed B): NR loads at fixed offsets.
+            ${
+  range(NR).map((j) =>
+    `(f32.store offset=${
+      4 * j
+    } (local.get $bp) (f32.load (i32.add (local.get $row) (local.get $o${j}))))`
+  ).join("\n            ")
+}
+            (local.set $bp (i32.add (local.get $bp) (i32.const ${4 * NR}))))
           (else
             (local.set $j (i32.const 0))
             (loop $jloop
@@ -197,7 +233,7 @@ const PACK_B = `
                 (else (f32.const 0))))
               (local.set $bp (i32.add (local.get $bp) (i32.const 4)))
               (local.set $j (i32.add (local.get $j) (i32.const 1)))
-              (br_if $jloop (i32.lt_u (local.get $j) (i32.const ${NR}))))))
+              (br_if $jloop (i32.lt_u (local.get $j) (i32.const ${NR}))))))))
         (local.set $row (i32.add (local.get $row) (local.get $rs)))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $kloop)))
