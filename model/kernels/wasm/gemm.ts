@@ -180,8 +180,10 @@ function runPart(
 
 /**
  * Takes parts of a product from a counter shared by the threads until none is left: part `t`
- * is `[t·unit, min(len, (t + 1)·unit))` along `axis`, of `count` parts. Self-contained, like
- * {@link runPart} (which it is given, so that the workers' copy calls theirs).
+ * is `[t·unit, min(len, (t + 1)·unit))` along `axis`, of `count` parts. With B to be packed whole
+ * (`packed`, its address), the first `packs` parts pack B's panels instead, `panels` each, and the
+ * others start once every one of them is done (the counter's second word counts them).
+ * Self-contained, like {@link runPart} (which it is given, so that the workers' copy calls theirs).
  */
 function runTasks(
   part: typeof runPart,
@@ -192,11 +194,23 @@ function runTasks(
   scratch: number,
   sizes: readonly number[],
 ): void {
-  const [axis, unit, count, len, packed] = plan;
+  const [axis, unit, count, len, packed, packs, panels] = plan;
+  const nr = sizes[1];
   for (;;) {
     const t = Atomics.add(counter, 0, 1);
-    if (t >= count) return;
-    part(x, p, axis, t * unit, Math.min(len, (t + 1) * unit), scratch, sizes, packed);
+    if (t >= packs + count) return;
+    if (t < packs) {
+      const j0 = t * panels * nr, j1 = Math.min(p.n, j0 + panels * nr);
+      if (j1 > j0) x.pack_b(p.b + j0 * p.bcs, p.brs, p.bcs, p.k, j1 - j0, packed + 4 * p.k * j0);
+      Atomics.add(counter, 1, 1);
+      Atomics.notify(counter, 1);
+      continue;
+    }
+    for (let done = Atomics.load(counter, 1); done < packs; done = Atomics.load(counter, 1)) {
+      Atomics.wait(counter, 1, done, 10);
+    }
+    const u = t - packs;
+    part(x, p, axis, u * unit, Math.min(len, (u + 1) * unit), scratch, sizes, packed);
   }
 }
 
@@ -220,7 +234,8 @@ function warmUp(x: Kernel, scratch: number, sizes: readonly number[]): void {
 const SIZES = [MR, NR, MC, KC, NC] as const;
 
 /**
- * How a product is shared between `parts` threads: `[axis, unit, count, len, packed]`, parts of
+ * How a product is shared between `parts` threads: `[axis, unit, count, len, packed, packs,
+ * panels]` (see {@link runTasks}), parts of
  * `unit` along `axis` (0 the batch, 1 the columns, 2 the rows), `count` of them over `len`, taken
  * in turn by whichever thread is free (so that a thread the machine slows holds up no other);
  * `packed` 1 when B is packed whole first and the parts are blocks of rows.
@@ -229,16 +244,20 @@ function plan(
   p: Product,
   parts: number,
   canPack: boolean,
-): [number, number, number, number, number] {
+): number[] {
   const ceil = (a: number, b: number) => Math.ceil(a / b);
-  const of = (axis: number, len: number, unit: number, packed = 0) =>
-    [axis, unit, ceil(len, unit), len, packed] as [number, number, number, number, number];
+  const of = (axis: number, len: number, unit: number, packed = 0) => {
+    // B's panels packed in about 2 parts a thread.
+    const packs = packed === 0 ? 0 : Math.min(ceil(p.n, NR), 2 * parts);
+    const panels = packed === 0 ? 0 : ceil(ceil(p.n, NR), packs);
+    return [axis, unit, ceil(len, unit), len, packed, packs, panels];
+  };
   if (p.batch >= parts) return of(0, p.batch, 1);
   const few = (p.acs === 4 && p.brs === 4 && p.m <= 3 * MR) ? DN : p.m <= 8 * MR ? NR : 0;
   // Few rows: columns in turn (about 8 parts a thread), each reading B where it lies.
   if (few > 0) return of(1, p.n, Math.max(few, Math.round(p.n / (8 * parts) / few) * few));
-  // Rows in turn (about 4 parts a thread, at most MC rows), against B packed once for all.
-  const rows = Math.max(MR, Math.min(MC, Math.floor(p.m / (4 * parts) / MR) * MR));
+  // Rows in turn (about 8 parts a thread, at most MC rows), against B packed once for all.
+  const rows = Math.max(MR, Math.min(MC, Math.floor(p.m / (8 * parts) / MR) * MR));
   if (canPack) return of(2, p.m, rows, 1);
   return of(1, p.n, Math.max(NR, ceil(ceil(p.n, parts), NR) * NR));
 }
@@ -250,9 +269,9 @@ const THREADED_WORK = 1 << 18;
 const CONTROL_WORDS = 32;
 /**
  * Control words: the job's sequence number, the last one done, a worker's failure, its start,
- * the plan (5 words), the address of the shared part counter, and the product's fields.
+ * the plan (7 words), the address of the shared part counter, and the product's fields.
  */
-const SEQ = 0, DONE = 1, FAILED = 2, READY = 3, PLAN = 4, COUNTER = 9, JOB = 12;
+const SEQ = 0, DONE = 1, FAILED = 2, READY = 3, PLAN = 4, COUNTER = 11, JOB = 12;
 
 /** B is packed whole for a product only up to this many bytes (else parts along the columns). */
 const PACK_CAP = 64 << 20;
@@ -300,8 +319,8 @@ parentPort.once("message", ({ module, memory, control, scratch, sizes, fields })
     seen = Atomics.load(ctl, ${SEQ});
     try {
       const p = Object.fromEntries(fields.map((f, i) => [f, ctl[${JOB} + i] >>> 0]));
-      const plan = Array.from(ctl.subarray(${PLAN}, ${PLAN} + 5), (v) => v >>> 0);
-      const counter = new Int32Array(memory.buffer, ctl[${COUNTER}] >>> 0, 1);
+      const plan = Array.from(ctl.subarray(${PLAN}, ${PLAN} + 7), (v) => v >>> 0);
+      const counter = new Int32Array(memory.buffer, ctl[${COUNTER}] >>> 0, 2);
       runTasks(runPart, x, p, plan, counter, scratch, sizes);
     } catch (e) {
       Atomics.store(ctl, ${FAILED}, 1);
@@ -441,12 +460,12 @@ export async function startGemm(wasm: WasmModule, threads: number, base?: string
           if (packedAt !== 0) wasm.free?.(packedAt);
           packedAt = wasm.malloc(bytes), packedBytes = bytes;
         }
-        x.pack_b(p.b, p.brs, p.bcs, p.k, p.n, packedAt);
         parts[4] = packedAt;
       }
       seq++;
-      const counter = new Int32Array(memory.buffer, counterAt, 1);
+      const counter = new Int32Array(memory.buffer, counterAt, 2);
       Atomics.store(counter, 0, 0);
+      Atomics.store(counter, 1, 0);
       for (const h of helpers) {
         const ctl = new Int32Array(memory.buffer, h.control, CONTROL_WORDS);
         FIELDS.forEach((f, i) => (ctl[JOB + i] = p[f]));
