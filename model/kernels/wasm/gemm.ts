@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { DM, DN, MR, NR } from "./gemm_wat.ts";
+import { DN, MR, NR } from "./gemm_wat.ts";
 import { plainNodeWorker } from "../../../_deno_pthreads.ts";
 
 /** Depth of a packed block (k). */
