@@ -85,6 +85,11 @@ Deno.test("the page trains a prompt in headless Chromium and its downloads load 
     const page = await context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e: Error) => errors.push(e.message));
+    // Our matrix-product kernel's .wasm, fetched beside tfjs's (else products fall back to tfjs's).
+    const kernels: string[] = [];
+    page.on("response", (r: { url(): string; status(): number }) => {
+      if (/gemm-(relaxed|split)\.wasm$/.test(r.url())) kernels.push(`${r.status()} ${r.url()}`);
+    });
     await page.goto(`http://127.0.0.1:${server.addr.port}/`);
     const hasAdapter: boolean = await page.evaluate(async () => {
       const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
@@ -122,6 +127,8 @@ Deno.test("the page trains a prompt in headless Chromium and its downloads load 
     const shot = Deno.env.get("WEB_SCREENSHOT");
     if (shot !== undefined) await Deno.copyFile(join(shots, "page.png"), shot);
     assert.deepEqual(errors, []);
+    assert.equal(kernels.length, 1, `the page fetched our kernel once: ${kernels}`);
+    assert.match(kernels[0], /^200 /, "the kernel's .wasm was served");
     assert.equal(run.error, undefined, run.error);
     assert.equal(run.backend, hasAdapter ? "webgpu" : "wasm");
     const shown = await page.textContent("#backend");

@@ -145,7 +145,7 @@ const BLOCK = `
 const PACK_A = `
   (func (export "pack_a") (param $a i32) (param $rs i32) (param $cs i32) (param $mc i32)
       (param $kc i32) (param $ap i32)
-    (local $p i32) (local $k i32) (local $r i32) (local $i i32) (local $row i32)
+    (local $p i32) (local $k i32) (local $r i32) (local $i i32)
     ${range(MR).map((r) => `(local $q${r} i32)`).join(" ")}
     (local.set $p (i32.const 0))
     (block $pdone (loop $ploop
