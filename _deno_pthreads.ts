@@ -124,15 +124,18 @@ let nodeWorker: unknown;
  * ```
  */
 export function plainNodeWorker(): (new (url: URL) => unknown) | undefined {
+  return (nodeWorker ?? denoBuiltin<{ Worker: unknown }>("node:worker_threads")?.Worker) as
+    | (new (url: URL) => unknown)
+    | undefined;
+}
+
+/** A Node built-in as Deno's `process.getBuiltinModule` gives it; undefined outside Deno. */
+function denoBuiltin<T>(name: string): T | undefined {
   const g = globalThis as unknown as {
     Deno?: unknown;
     process?: { getBuiltinModule?: (name: string) => unknown };
   };
-  if (g.Deno === undefined) return undefined;
-  const threads = g.process?.getBuiltinModule?.("node:worker_threads") as
-    | { Worker: unknown }
-    | undefined;
-  return (nodeWorker ?? threads?.Worker) as (new (url: URL) => unknown) | undefined;
+  return g.Deno === undefined ? undefined : g.process?.getBuiltinModule?.(name) as T | undefined;
 }
 
 /**
@@ -150,22 +153,11 @@ export function plainNodeWorker(): (new (url: URL) => unknown) | undefined {
  */
 export function installDenoPthreads(): boolean {
   if (installed) return true;
-  const g = globalThis as unknown as {
-    Deno?: unknown;
-    process?: { getBuiltinModule?: (name: string) => unknown };
-  };
-  const threads = g.process?.getBuiltinModule?.("node:worker_threads") as
-    | { Worker: unknown }
-    | undefined;
-  if (
-    g.Deno === undefined || threads === undefined ||
-    typeof SharedArrayBuffer !== "function"
-  ) {
-    return false;
-  }
+  const threads = denoBuiltin<{ Worker: unknown }>("node:worker_threads");
+  if (threads === undefined || typeof SharedArrayBuffer !== "function") return false;
   nodeWorker = threads.Worker;
   threads.Worker = pthreadWorkerClass(threads.Worker as NodeWorkerClass);
-  quietAborts(g.process?.getBuiltinModule?.("node:fs") as NodeFs | undefined);
+  quietAborts(denoBuiltin<NodeFs>("node:fs"));
   installed = true;
   return true;
 }

@@ -53,7 +53,7 @@ import { adafactor, disposeState } from "../training/optim/mod.ts";
 import { estimatePeakBytes, heapLimit } from "../training/memory.ts";
 import type { Recompute } from "../model/kernels/recompute.ts";
 import { type StepState, trainStep } from "../training/step.ts";
-import { kernelBytes } from "./matmul.ts";
+import { relaxedSimd as validatesRelaxedSimd } from "../model/kernels/wasm/gemm.ts";
 
 const BATCH = 8, PROMPT = 20, EXAMPLES = 32;
 const LABELS: readonly (readonly number[])[] = [[1000], [2000]];
@@ -147,7 +147,7 @@ if (!(Number.isInteger(steps) && steps >= 1 && Number.isInteger(warmup) && warmu
 }
 
 const backend = orThrow(await initBackend(args.backend as BackendName));
-const relaxedSimd = (await kernelBytes("relaxed")) !== undefined;
+const relaxedSimd = validatesRelaxedSimd();
 const tb = performance.now();
 const model = await build(name);
 const buildSec = (performance.now() - tb) / 1000;

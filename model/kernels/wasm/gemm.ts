@@ -113,7 +113,8 @@ const FIELDS = [
 
 /**
  * Runs the part `[from, to)` of a product along `axis` (0 the batch, 1 the columns, 2 the rows)
- * on one thread with its scratch at `scratch`. Self-contained: its text is also what the workers
+ * on one thread with its scratch at `scratch`, B packed whole at `packed` (0: packed here block by
+ * block), as dot products when `dot` is 1 (see {@link dotOf}). Self-contained: its text is also what the workers
  * run (so it names nothing outside itself).
  */
 function runPart(
@@ -125,6 +126,7 @@ function runPart(
   scratch: number,
   sizes: readonly number[],
   packed: number,
+  dot: number,
 ): void {
   const [mr, nr, mc, kc, nc] = sizes;
   const ap = scratch, bp = scratch + 4 * mc * kc, tile = bp + 4 * kc * nc;
@@ -137,11 +139,9 @@ function runPart(
     a += from * p.ars, c += from * p.ldc, m = to - from;
   }
   const k = p.k;
-  // Chosen on the whole product, so that every part sums in the same order on any threads.
-  const dot = p.acs === 4 && p.brs === 4 && p.m <= 3 * mr;
   for (let e = 0; e < batch; e++) {
     const ae = a + e * p.sa, be = b + e * p.sb, ce = c + e * p.sc;
-    if (dot) {
+    if (dot === 1) {
       x.dot_block(m, n, k, ae, p.ars, be, p.bcs, ce, p.ldc, 0);
       continue;
     }
@@ -194,7 +194,7 @@ function runTasks(
   scratch: number,
   sizes: readonly number[],
 ): void {
-  const [axis, unit, count, len, packed, packs, panels] = plan;
+  const [axis, unit, count, len, packed, packs, panels, dot] = plan;
   const nr = sizes[1];
   for (;;) {
     const t = Atomics.add(counter, 0, 1);
@@ -210,7 +210,7 @@ function runTasks(
       Atomics.wait(counter, 1, done, 10);
     }
     const u = t - packs;
-    part(x, p, axis, u * unit, Math.min(len, (u + 1) * unit), scratch, sizes, packed);
+    part(x, p, axis, u * unit, Math.min(len, (u + 1) * unit), scratch, sizes, packed, dot);
   }
 }
 
@@ -230,12 +230,18 @@ function warmUp(x: Kernel, scratch: number, sizes: readonly number[]): void {
   }
 }
 
+/**
+ * Whether a product runs as dot products (few rows, both operands read along k): 1 or 0, chosen
+ * on the whole product, so that every part sums in the same order on any number of threads.
+ */
+const dotOf = (p: Product) => p.acs === 4 && p.brs === 4 && p.m <= 3 * MR ? 1 : 0;
+
 /** The blocking sizes, as {@link runPart} takes them. */
 const SIZES = [MR, NR, MC, KC, NC] as const;
 
 /**
  * How a product is shared between `parts` threads: `[axis, unit, count, len, packed, packs,
- * panels]` (see {@link runTasks}), parts of
+ * panels, dot]` (see {@link runTasks}), parts of
  * `unit` along `axis` (0 the batch, 1 the columns, 2 the rows), `count` of them over `len`, taken
  * in turn by whichever thread is free (so that a thread the machine slows holds up no other);
  * `packed` 1 when B is packed whole first and the parts are blocks of rows.
@@ -250,10 +256,10 @@ function plan(
     // B's panels packed in about 2 parts a thread.
     const packs = packed === 0 ? 0 : Math.min(ceil(p.n, NR), 2 * parts);
     const panels = packed === 0 ? 0 : ceil(ceil(p.n, NR), packs);
-    return [axis, unit, ceil(len, unit), len, packed, packs, panels];
+    return [axis, unit, ceil(len, unit), len, packed, packs, panels, dotOf(p)];
   };
   if (p.batch >= parts) return of(0, p.batch, 1);
-  const few = (p.acs === 4 && p.brs === 4 && p.m <= 3 * MR) ? DN : p.m <= 8 * MR ? NR : 0;
+  const few = dotOf(p) === 1 ? DN : p.m <= 8 * MR ? NR : 0;
   // Few rows: columns in turn (about 8 parts a thread), each reading B where it lies.
   if (few > 0) return of(1, p.n, Math.max(few, Math.round(p.n / (8 * parts) / few) * few));
   // Rows in turn (about 8 parts a thread, at most MC rows), against B packed once for all.
@@ -269,9 +275,9 @@ const THREADED_WORK = 1 << 18;
 const CONTROL_WORDS = 32;
 /**
  * Control words: the job's sequence number, the last one done, a worker's failure, its start,
- * the plan (7 words), the address of the shared part counter, and the product's fields.
+ * the plan (8 words), the address of the shared part counter, and the product's fields.
  */
-const SEQ = 0, DONE = 1, FAILED = 2, READY = 3, PLAN = 4, COUNTER = 11, JOB = 12;
+const SEQ = 0, DONE = 1, FAILED = 2, READY = 3, PLAN = 4, COUNTER = 12, JOB = 13;
 
 /** B is packed whole for a product only up to this many bytes (else parts along the columns). */
 const PACK_CAP = 64 << 20;
@@ -319,7 +325,7 @@ parentPort.once("message", ({ module, memory, control, scratch, sizes, fields })
     seen = Atomics.load(ctl, ${SEQ});
     try {
       const p = Object.fromEntries(fields.map((f, i) => [f, ctl[${JOB} + i] >>> 0]));
-      const plan = Array.from(ctl.subarray(${PLAN}, ${PLAN} + 7), (v) => v >>> 0);
+      const plan = Array.from(ctl.subarray(${PLAN}, ${PLAN} + 8), (v) => v >>> 0);
       const counter = new Int32Array(memory.buffer, ctl[${COUNTER}] >>> 0, 2);
       runTasks(runPart, x, p, plan, counter, scratch, sizes);
     } catch (e) {
@@ -450,7 +456,7 @@ export async function startGemm(wasm: WasmModule, threads: number, base?: string
     run(p: Product): void {
       const work = p.batch * p.m * p.n * p.k;
       if (helpers.length === 0 || work < THREADED_WORK) {
-        runPart(x, p, 0, 0, p.batch, mine, SIZES, 0);
+        runPart(x, p, 0, 0, p.batch, mine, SIZES, 0, dotOf(p));
         return;
       }
       const bytes = 4 * p.k * Math.ceil(p.n / NR) * NR;
