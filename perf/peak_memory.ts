@@ -21,6 +21,7 @@ import type { LlamaParams } from "../model/llama/forward.ts";
 import { disposeTree, unflatten } from "../tree/tree.ts";
 import { orThrow } from "../problem.ts";
 import { promptLoss } from "../training/objective.ts";
+import { valueAndGradOfPrompt } from "../training/grad.ts";
 import { labelScores } from "../model/label_scores.ts";
 import { collateChoices, collateExamples } from "../data/batch.ts";
 import type { Recompute } from "../model/kernels/recompute.ts";
@@ -86,7 +87,11 @@ async function measure(
       inputs.map((inputIds) => ({ inputIds, targetIds: target })),
     );
     const loss = promptLoss(model, batch, { recompute: shape.recompute });
-    info = await tf.profile(() => tf.grad(loss)(prompt));
+    info = await tf.profile(() => {
+      const { value, grad } = valueAndGradOfPrompt(loss)(prompt);
+      value.dispose();
+      return grad;
+    });
     tf.dispose(Object.values(batch));
   } else {
     const classes = Array.from(

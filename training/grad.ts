@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { leanGrads } from "../model/kernels/backprop.ts";
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
@@ -35,8 +36,9 @@ export interface ValueAndGrad {
 /**
  * Turns a loss of the prompt into a function returning the loss and its gradient with respect to
  * the prompt. Nothing else is differentiated: the model's parameters are captured constants of
- * `loss` (TensorFlow.js back-propagates only along the paths from the prompt), are never copied,
- * and need no optimizer state. Every intermediate tensor is released inside one `tf.tidy`; only
+ * `loss` (the backward pass follows only the paths from the prompt), are never copied,
+ * and need no optimizer state. The backward pass releases each gradient and saved activation as
+ * soon as it is used (`leanGrads`). Every intermediate tensor is released inside one `tf.tidy`; only
  * the value and the gradient leave it. No `tf.Variable` is involved.
  *
  * @param loss `(prompt [P, H]) => scalar`, for example from `promptLoss`
@@ -57,7 +59,7 @@ export interface ValueAndGrad {
 export function valueAndGradOfPrompt(
   loss: (prompt: tf.Tensor) => tf.Scalar,
 ): (prompt: tf.Tensor) => ValueAndGrad {
-  const f = tf.valueAndGrad((p: tf.Tensor) => {
+  const f = (p: tf.Tensor) => {
     const value = loss(p);
     if (value.rank !== 0) {
       throw new RangeError(
@@ -65,14 +67,14 @@ export function valueAndGradOfPrompt(
       );
     }
     return value;
-  });
+  };
   return (prompt) => {
     if (prompt.dtype !== "float32") {
       throw new TypeError(`The prompt is ${prompt.dtype}; expected float32`);
     }
     return tf.tidy(() => {
-      const { value, grad } = f(prompt);
-      return { value: value as tf.Scalar, grad };
+      const { value, grads } = leanGrads(f, [prompt]);
+      return { value: value as tf.Scalar, grad: grads[0] };
     });
   };
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { leanGrads } from "./backprop.ts";
 
 /**
  * How much of the forward pass the backward pass recomputes: `"none"` keeps every activation
@@ -73,10 +74,13 @@ export function remat(
         const outer = state.activeTape;
         recomputing++;
         try {
-          return tf.grads((...zs: tf.Tensor[]) => f(...zs, ...cs))(
+          const { value, grads } = leanGrads(
+            (...zs: tf.Tensor[]) => f(...zs, ...cs),
             saved.slice(0, n),
             dy as tf.Tensor,
           );
+          value.dispose();
+          return grads;
         } finally {
           recomputing--;
           state.activeTape = outer;
