@@ -59,11 +59,16 @@ export function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
  */
 // deno-doc-ignore private-type-ref -- tf.Tensor is the tfjs npm package's own type
 export function rmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor {
-  // Recomputed in the backward pass: it keeps x (and the weight) instead of three [..., H] tensors.
-  return remat((x, weight) => {
-    const ms = tf.mean(tf.square(x), -1, true); // [..., 1]
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight);
-  }, [x, weight]);
+  // Recomputed in the backward pass: it keeps x instead of three [..., H] tensors. The weight is
+  // frozen: a constant of the gradient.
+  return remat(
+    (x, weight) => {
+      const ms = tf.mean(tf.square(x), -1, true); // [..., 1]
+      return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight);
+    },
+    [x],
+    [weight],
+  );
 }
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
@@ -91,11 +96,17 @@ export function layerNorm(
   bias: tf.Tensor,
   eps: number,
 ): tf.Tensor {
-  return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, -1, true); // [..., 1]
-    const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-    return tf.add(tf.mul(normed, weight), bias);
-  });
+  // Recomputed in the backward pass: it keeps x instead of its intermediates; the weight and
+  // bias are frozen constants of the gradient.
+  return remat(
+    (x, weight, bias) => {
+      const { mean, variance } = tf.moments(x, -1, true); // [..., 1]
+      const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+      return tf.add(tf.mul(normed, weight), bias);
+    },
+    [x],
+    [weight, bias],
+  );
 }
 
 /**
@@ -155,6 +166,32 @@ export function activate(name: Activation, x: tf.Tensor): tf.Tensor {
         throw new RangeError(`Unknown activation "${String(name)}"`);
     }
   });
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * The feed-forward block's activation: `act(a)`, or gated `act(a) · gate` (LLaMA's SwiGLU, T5
+ * 1.1's gated GELU). Recomputed in the backward pass: it keeps its inputs, not the activation's
+ * intermediates (a few element-wise passes over `[..., F]` instead of as many tensors kept).
+ *
+ * @param name the activation
+ * @param a `[..., F]` the activation's input
+ * @param gate `[..., F]` the gate, or undefined for none
+ * @returns `[..., F]`
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { mlpActivation } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * const y = tf.tidy(() => mlpActivation("relu", tf.tensor1d([-1, 2]), tf.tensor1d([5, 3])));
+ * assert.deepEqual(Array.from(y.dataSync()), [0, 6]);
+ * y.dispose();
+ * ```
+ */
+export function mlpActivation(name: Activation, a: tf.Tensor, gate?: tf.Tensor): tf.Tensor {
+  return gate === undefined
+    ? remat((a) => activate(name, a), [a])
+    : remat((a, b) => tf.mul(activate(name, a), b), [a, gate]);
 }
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
@@ -236,7 +273,8 @@ export interface AttentionOptions {
  * @param v `[B, Nkv, Tk, Dv]`
  * @param options scale and additive bias (`[B or 1, N or 1, Tq, Tk]`; use a large negative number
  *   at masked positions). The bias is a constant for gradients: none flows back to it. The scores
- *   and probabilities are recomputed in a backward pass rather than kept.
+ *   and probabilities are recomputed in a backward pass rather than kept, unless they are small
+ *   ({@link keepsProbabilities}).
  * @returns `[B, Nq, Tq, Dv]`
  * @example
  * ```ts
@@ -255,6 +293,9 @@ export function attention(
   options: AttentionOptions,
 ): tf.Tensor {
   useFastKernels();
+  const [, nq, , d] = q.shape as number[];
+  const [, nkv, tk] = k.shape as number[];
+  if (keepsProbabilities(nq, nkv, d, tk)) return attentionOf(q, k, v, options.scale, options.bias);
   // Recomputed in the backward pass: it keeps q, k, v instead of the [B, N, Tq, Tk] scores and
   // probabilities. The bias is a constant of the gradient (masks and position biases).
   const bias = options.bias === undefined ? [] : [options.bias];
@@ -263,6 +304,30 @@ export function attention(
     [q, k, v],
     bias,
   );
+}
+
+/**
+ * Whether a backward pass through {@link attention} keeps its probabilities (`Nq · Tk` values per
+ * query) rather than recomputing them: when they are no more than the queries, keys and values
+ * it keeps anyway (`Nq·D + 2·Nkv·D` per position), so that keeping them at most doubles what
+ * attention keeps and saves recomputing the scores (short sequences: t5-small's 148 positions,
+ * SmolLM2's 85).
+ *
+ * @param nq query heads
+ * @param nkv key/value heads
+ * @param d the head width
+ * @param tk keys (past + present)
+ * @returns true to keep them
+ * @example
+ * ```ts
+ * import { keepsProbabilities } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(keepsProbabilities(6, 6, 64, 148), true); // t5-small, 148 positions
+ * assert.equal(keepsProbabilities(6, 6, 64, 512), false); // 512 positions: recomputed
+ * ```
+ */
+export function keepsProbabilities(nq: number, nkv: number, d: number, tk: number): boolean {
+  return nq * tk <= nq * d + 2 * nkv * d;
 }
 
 function attentionOf(

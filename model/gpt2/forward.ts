@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { activate, attention, dense, layerNorm, mergeHeads, splitHeads } from "../layers.ts";
+import { attention, dense, layerNorm, mergeHeads, mlpActivation, splitHeads } from "../layers.ts";
 import type { LayerCache } from "../types.ts";
 import type { Gpt2Config } from "./config.ts";
 import { remat } from "../kernels/recompute.ts";
@@ -157,7 +157,7 @@ function block(
   const attended = attention(q, cache.key, cache.value, { scale, bias }); // [B, N, T, D]
   const h1 = tf.add(h, dense(mergeHeads(attended), a.out.kernel, a.out.bias)); // [B, T, H]
   const y = layerNorm(h1, layer.ln_2.scale, layer.ln_2.bias, config.layerNormEps);
-  const inner = activate(config.activation, dense(y, layer.mlp.fc.kernel, layer.mlp.fc.bias));
+  const inner = mlpActivation(config.activation, dense(y, layer.mlp.fc.kernel, layer.mlp.fc.bias));
   return { h: tf.add(h1, dense(inner, layer.mlp.proj.kernel, layer.mlp.proj.bias)), cache };
 }
 
@@ -213,9 +213,13 @@ export function gpt2Hidden(
         h = remat((x, b) => block(layer, x, config, i, b, undefined).h, [h], [bias]);
         return;
       }
-      const out = block(layer, h, config, i, bias, options.cache?.[i]);
+      // A layer's own tidy frees what the backward pass does not keep as soon as it is done.
+      const out = tf.tidy(() => {
+        const { h: next, cache } = block(layer, h, config, i, bias, options.cache?.[i]);
+        return { h: next, key: cache.key, value: cache.value };
+      });
       h = out.h;
-      cache.push(out.cache);
+      cache.push({ key: out.key, value: out.value });
     });
     const hidden = layerNorm(
       h,

@@ -8,7 +8,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { activate, attention, dense, mergeHeads, rmsNorm, rope, splitHeads } from "../layers.ts";
+import {
+  attention,
+  dense,
+  mergeHeads,
+  mlpActivation,
+  rmsNorm,
+  rope,
+  splitHeads,
+} from "../layers.ts";
 import type { LayerCache } from "../types.ts";
 import type { LlamaConfig } from "./config.ts";
 import { remat } from "../kernels/recompute.ts";
@@ -162,8 +170,9 @@ function block(
   const attended = attention(q, cache.key, cache.value, { scale, bias }); // [B, Nq, T, D]
   const h1 = tf.add(h, project(mergeHeads(attended), a.out)); // [B, T, H]
   const y = rmsNorm(h1, layer.post_attention_norm.scale, config.rmsNormEps);
-  const gated = tf.mul(
-    activate(config.activation, project(y, layer.mlp.gate)),
+  const gated = mlpActivation(
+    config.activation,
+    project(y, layer.mlp.gate),
     project(y, layer.mlp.up),
   ); // [B, T, F]
   return { h: tf.add(h1, project(gated, layer.mlp.down)), cache };
@@ -215,9 +224,20 @@ export function llamaHidden(
         h = remat(f, [h], [inputs.positions, bias]);
         return;
       }
-      const out = block(layer, h, config, inputs.positions, bias, options.cache?.[i]);
+      // A layer's own tidy frees what the backward pass does not keep as soon as it is done.
+      const out = tf.tidy(() => {
+        const { h: next, cache } = block(
+          layer,
+          h,
+          config,
+          inputs.positions,
+          bias,
+          options.cache?.[i],
+        );
+        return { h: next, key: cache.key, value: cache.value };
+      });
       h = out.h;
-      cache.push(out.cache);
+      cache.push({ key: out.key, value: out.value });
     });
     const hidden = rmsNorm(h, params.final_norm.scale, config.rmsNormEps); // [B, T, H]
     const output: DecoderHidden = { hidden, cache };

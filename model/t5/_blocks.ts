@@ -5,8 +5,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { activate, type Activation, attention, dense, mergeHeads, splitHeads } from "../layers.ts";
-import { remat } from "../kernels/recompute.ts";
+import {
+  type Activation,
+  attention,
+  dense,
+  mergeHeads,
+  mlpActivation,
+  splitHeads,
+} from "../layers.ts";
 import type { T5Kernel, T5MlpParams } from "./params.ts";
 
 /**
@@ -52,12 +58,9 @@ export function attend(
  */
 export function feedForward(x: tf.Tensor, mlp: T5MlpParams, act: Activation): tf.Tensor {
   return tf.tidy(() => {
-    // The activation's intermediates are recomputed in the backward pass instead of kept: it
-    // keeps only the projections (a few cheap element-wise passes for several [B, T, F] tensors).
-    const hidden = "wi" in mlp ? remat((a) => activate(act, a), [dense(x, mlp.wi.kernel)]) : remat(
-      (a, b) => tf.mul(activate(act, a), b),
-      [dense(x, mlp.wi_0.kernel), dense(x, mlp.wi_1.kernel)],
-    ); // [B, T, F]
+    const hidden = "wi" in mlp
+      ? mlpActivation(act, dense(x, mlp.wi.kernel))
+      : mlpActivation(act, dense(x, mlp.wi_0.kernel), dense(x, mlp.wi_1.kernel)); // [B, T, F]
     return dense(hidden, mlp.wo.kernel);
   });
 }
