@@ -572,7 +572,8 @@ export function t5DecodeTargets(
     decoderInputIds,
     encoderStates,
     encoderMask,
-  }); // [B, S, V]; the cache goes with the caller's tidy
+    returnCache: false,
+  }); // [B, S, V]
   return { logits, labels };
 }
 

@@ -15,6 +15,9 @@ import {
   t5HuggingFaceNames,
   t5ParamShapes,
 } from "../model/t5/mod.ts";
+import { crossAttendFolded, foldCrossAttention } from "../model/t5/cross_attention.ts";
+import { attention, dense, mergeHeads, paddingBias, splitHeads } from "../model/layers.ts";
+import { hashUniform } from "../perf/t5_small.ts";
 import type { Problem } from "../problem.ts";
 import { disposeTree, flatten } from "../tree/tree.ts";
 import { ref } from "./model_helpers.ts";
@@ -368,4 +371,44 @@ Deno.test("checkT5Params() accepts a built tree and lists what a wrong one lacks
     disposeTree(params);
     return Promise.resolve();
   });
+});
+
+Deno.test("T5 cross-attention folded into the queries equals attending to projected keys and values, with gradients", () => {
+  const [b, n, s, d, t, h] = [2, 3, 4, 5, 11, 8];
+  const uniform = (shape: number[], seed: number) =>
+    tf.tensor(hashUniform(shape.reduce((x, y) => x * y), seed, 1), shape);
+  const q = uniform([b, n, s, d], 1), encoder = uniform([b, t, h], 2);
+  const attn = {
+    key: { kernel: uniform([h, n * d], 3) },
+    value: { kernel: uniform([h, n * d], 4) },
+    out: { kernel: uniform([n * d, h], 5) },
+  };
+  const mask = tf.tensor2d(
+    Array.from({ length: b * t }, (_, i) => (i % t < t - 2 || i < t ? 1 : 0)),
+    [b, t],
+    "int32",
+  );
+  const bias = tf.tidy(() => paddingBias(mask));
+  const before = tf.memory().numTensors;
+  const projected = (q: tf.Tensor, e: tf.Tensor) => {
+    const [k, v] = [attn.key, attn.value].map((w) => splitHeads(dense(e, w.kernel), n));
+    const o = attention(q, k, v, { scale: 1, bias }); // [B, N, S, D]
+    return tf.sum(tf.square(dense(mergeHeads(o), attn.out.kernel)));
+  };
+  const folded = (q: tf.Tensor, e: tf.Tensor) =>
+    tf.sum(tf.square(crossAttendFolded(q, e, attn, bias)));
+  const want = tf.valueAndGrads(projected)([q, encoder]);
+  const got = tf.valueAndGrads(folded)([q, encoder]);
+  const close = (x: tf.Tensor, y: tf.Tensor) => {
+    const [a, c] = [x.dataSync(), y.dataSync()];
+    const scale = Math.max(...Array.from(c, Math.abs));
+    a.forEach((v, i) => assert.ok(Math.abs(v - c[i]) <= 1e-5 * scale, `${v} vs ${c[i]} at ${i}`));
+  };
+  close(got.value, want.value);
+  got.grads.forEach((g, i) => close(g, want.grads[i]));
+  tf.dispose([got.value, ...got.grads, want.value, ...want.grads]);
+  assert.equal(tf.memory().numTensors, before);
+  assert.ok(foldCrossAttention(4, 148, 64), "4 targets over 148 encoder positions fold");
+  assert.ok(!foldCrossAttention(64, 148, 64), "64 decoded positions do not");
+  tf.dispose([q, encoder, mask, bias, ...Object.values(attn).map((k) => k.kernel)]);
 });

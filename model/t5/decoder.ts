@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 import { causalBias, dense, paddingBias, rmsNorm } from "../layers.ts";
 import type { KVCache, LayerCache } from "../types.ts";
 import { attend, feedForward, heads } from "./_blocks.ts";
+import { crossAttendFolded, foldCrossAttention } from "./cross_attention.ts";
 import type { T5Config } from "./config.ts";
 import { t5Embed } from "./encoder.ts";
 import type { T5Params } from "./params.ts";
@@ -62,6 +63,12 @@ export interface T5DecodeInputs {
   // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
   /** `[B, T_past + S]` decoder padding mask over past and present tokens; default all ones. */
   readonly decoderMask?: tf.Tensor;
+  /**
+   * `false`: no cache is returned (`[]`), so that cross-attention over a long encoder sequence
+   * may skip projecting it to keys and values (training and scoring: a few decoded positions).
+   * Default true.
+   */
+  readonly returnCache?: boolean;
 }
 
 /**
@@ -210,6 +217,10 @@ export function t5Decode(
       : paddingBias(inputs.encoderMask); // [B, 1, 1, T]
     const eps = config.layerNormEpsilon;
     const nh = config.numHeads;
+    // Without a cache to return, a few positions over a long encoder sequence attend to it
+    // without projecting it to keys and values.
+    const folded = cache === undefined && inputs.returnCache === false &&
+      foldCrossAttention(s, inputs.encoderStates.shape[1] as number, config.dKv);
     const keys: tf.Tensor[] = []; // self-attention layers, then cross-attention layers
     const values: tf.Tensor[] = [];
     const crossKeys: tf.Tensor[] = [];
@@ -231,6 +242,12 @@ export function t5Decode(
       const c = rmsNorm(x, layer.pre_cross_attention_layer_norm.scale, eps);
       const ca = layer.encoder_decoder_attention;
       const cq = heads(c, ca.query, nh); // [B, N, S, D]
+      if (folded) {
+        x = tf.add(x, crossAttendFolded(cq, inputs.encoderStates, ca, crossBias));
+        const m = rmsNorm(x, layer.pre_mlp_layer_norm.scale, eps);
+        x = tf.add(x, feedForward(m, layer.mlp, config.denseActFn));
+        return;
+      }
       // Reused cross keys/values are cloned (same data, new handle) so that the caller can
       // dispose the old cache and the new one independently.
       const ck = cache !== undefined
@@ -249,7 +266,9 @@ export function t5Decode(
     const out = rmsNorm(x, params.decoder.decoder_norm.scale, eps); // [B, S, H]
     keys.push(...crossKeys);
     values.push(...crossValues);
-    return { logits: head(params, config, out), keys, values };
+    return inputs.returnCache === false
+      ? { logits: head(params, config, out), keys: [], values: [] }
+      : { logits: head(params, config, out), keys, values };
   });
   const next: LayerCache[] = kept.keys.map((key, i) => ({ key, value: kept.values[i] }));
   return { logits: kept.logits, cache: next };
