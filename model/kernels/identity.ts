@@ -1,9 +1,10 @@
 /**
- * A zero-copy `Identity` for the WASM backend. TensorFlow.js clones every tensor it saves for a
+ * A zero-copy `Identity` (and `Cast` to the dtype a tensor already has) for the WASM backend. TensorFlow.js clones every tensor it saves for a
  * backward pass, and the WASM backend's `Identity` copies the data: during a training step every
  * activation existed twice, and the copies cost time. Tensor data is never written after it is
  * made, so the clone can share the input's memory (with a reference count), as the CPU backend's
- * `Identity` already does.
+ * `Identity` already does. A gradient's `cast(x, "float32")` of a float32 tensor is the same
+ * copy in the WASM backend's `Cast`; it shares the data too.
  *
  * @module
  */
@@ -15,7 +16,7 @@ interface RefCounting {
 }
 
 /**
- * Installs the zero-copy `Identity` into the WASM backend (once; a no-op while another backend
+ * Installs the zero-copy `Identity` and same-dtype `Cast` into the WASM backend (once; a no-op while another backend
  * is active). The model code calls it; nobody needs to by hand.
  *
  * @returns whether it is installed now
@@ -33,11 +34,17 @@ interface RefCounting {
  * ```
  */
 export function useSharedIdentity(): boolean {
-  return wrapKernel("Identity", "wasm", (args, base) => {
+  const share: Parameters<typeof wrapKernel>[2] = (args, base) => {
     const x = args.inputs.x as tf.TensorInfo;
     const backend = args.backend as Partial<RefCounting>;
-    if (x.dtype === "string" || typeof backend.incRef !== "function") return base(args);
+    const dtype = args.attrs?.dtype ?? x.dtype;
+    if (x.dtype === "string" || dtype !== x.dtype || typeof backend.incRef !== "function") {
+      return base(args);
+    }
     backend.incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-  });
+  };
+  // Both, not the second only when the first is in place.
+  const identity = wrapKernel("Identity", "wasm", share);
+  return wrapKernel("Cast", "wasm", share) && identity;
 }
