@@ -14,7 +14,7 @@
  *
  * `--recompute auto` (default) keeps every layer's activations for the backward pass when the
  * step's estimated peak (`training/memory.ts`) fits the WASM heap, as `cli.ts train` requires,
- * and otherwise recomputes each layer (`layer`; SmolLM2 needs it: 4.96 GiB estimated without).
+ * and otherwise recomputes each layer (`layer`; every model here fits without: SmolLM2 1.4 GiB).
  *
  * Objectives: `token` (`promptLoss`, the cross-entropy of the target tokens) and `rank`
  * (`promptRankLoss` over two one-token labels, ids 1000 and 2000; decoder-only models only).
@@ -164,7 +164,7 @@ const stepShape = {
   labels: objective === "rank" ? LABELS.length : 1,
 };
 // auto: keep every layer's activations when the step's estimated peak fits the WASM heap (as
-// `cli.ts train` checks), else recompute each layer (SmolLM2: 4.96 GiB without, refused there).
+// `cli.ts train` checks), else recompute each layer.
 const estimate = (recompute: Recompute) =>
   estimatePeakBytes(model, { ...stepShape, recompute }).total;
 const recompute: Recompute = args.recompute === "auto"

@@ -4,27 +4,28 @@
  * ({@link checkPeak}, the WASM heap: 4 GiB at most), and an engine failure from an exhausted heap
  * turned into one line that says so ({@link heapProblem}).
  *
- * The estimate counts the parameters (their bytes) and what one step keeps alive at its peak:
- * per layer and token, the activations the backward pass reads (or, with `recompute: "layer"`,
- * each layer's input, plus one layer's activations while it is recomputed), the attention scores
- * of one layer, and the logits the loss reads; the parameters count more than once (the copies
- * the backward pass's matrix products make). The constants were measured with
- * `perf/peak_memory.ts` on a random model of SmolLM2-135M's shape (prompt 20, input 64, target
- * 4), the WASM heap's size after one step in a fresh process against the estimate:
+ * The estimate counts the parameters (their bytes) and what one step keeps alive at its peak.
+ * The backward pass (`leanGrads`) keeps only what gradients read and releases it as it goes, so
+ * a training step's peak is at the end of its forward pass: per layer and token, the layer's
+ * input and residual, the queries, keys and values, the MLP's projections and, when they are
+ * small, the attention probabilities (or, with `recompute: "layer"`, each layer's input, plus
+ * one layer's activations while it is recomputed); and the logits the loss reads. An
+ * evaluation batch keeps each layer's output and cache, and one layer's intermediates. The
+ * constants were measured with `perf/peak_memory.ts` on a random model of SmolLM2-135M's shape
+ * (prompt 20, target 4), the WASM heap's size after one step in a fresh process (it grows in
+ * steps of ~113 MiB here) against the estimate:
  *
- * | step | batch | heap | estimate |
- * | --- | --- | --- | --- |
- * | train | 1 | 1.58 GiB | 1.72 GiB (×1.09) |
- * | train | 4 | 2.83 GiB | 3.27 GiB (×1.16) |
- * | train, input 144 | 1 | 1.94 GiB | 2.29 GiB (×1.18) |
- * | train, recompute | 4 | 1.29 GiB | 1.34 GiB (×1.04) |
- * | train, recompute | 8 | 1.47 GiB | 1.63 GiB (×1.10) |
- * | eval, 2 labels | 1 | 1.12 GiB | 1.19 GiB (×1.06) |
- * | eval, 2 labels | 8 | 2.06 GiB | 2.49 GiB (×1.21) |
+ * | step | batch | input | heap | estimate |
+ * | --- | --- | --- | --- | --- |
+ * | train | 1 | 64 | 678 MiB | 693 MiB (×1.02) |
+ * | train | 4 | 64 | 871 MiB | 1000 MiB (×1.15) |
+ * | train | 8 | 64 | 1173 MiB | 1411 MiB (×1.20) |
+ * | train | 8 | 144 | 1586 MiB | 1936 MiB (×1.22) |
+ * | train, recompute | 8 | 64 | 678 MiB | 782 MiB (×1.15) |
+ * | eval, 2 labels | 8 | 64 | 764 MiB | 776 MiB (×1.02) |
  *
- * On the fixture models (whose heap never grows past its first 16 MiB) the estimate is 0.8 to
- * 1.2 times tfjs's own peak bytes in training (which count reshaped views again: 1.3 to 1.4
- * times the heap on SmolLM2's shape) and above it in evaluation. The limit keeps
+ * On the fixture models (whose heap never grows past its first 16 MiB) the estimate is 0.7 to 1.6
+ * times tfjs's own peak bytes, which count reshaped views again. The limit keeps
  * {@link HEAP_MARGIN} of the heap back for what the estimate leaves out.
  *
  * @module
@@ -33,6 +34,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { FrozenModel } from "../model/frozen.ts";
 import type { Recompute } from "../model/kernels/recompute.ts";
 import { treeBytes } from "../tree/tree.ts";
+import { keepsProbabilities } from "../model/layers.ts";
 import { type Problem, problem } from "../problem.ts";
 
 /** The most a WASM heap can grow to: 4 GiB (32-bit addresses). */
@@ -104,38 +106,38 @@ interface Dims {
   /** T5's decoder layers (0 for decoder-only models). */
   readonly decoderLayers: number;
   readonly hidden: number;
+  /** The MLP's inner width (gated: gate and up together). */
   readonly inner: number;
   readonly heads: number;
-  /** Width of the keys and values together (`2·Nkv·D`). */
-  readonly kv: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
   readonly vocab: number;
 }
 
 function dims(model: FrozenModel): Dims {
   if (model.architecture === "t5") {
     const c = model.config;
-    const inner = c.isGatedAct ? 2 * c.dFf : c.dFf;
-    const kv = 2 * c.numHeads * c.dKv;
     return {
       layers: c.numLayers,
       decoderLayers: c.numDecoderLayers,
       hidden: c.dModel,
-      inner,
+      inner: c.isGatedAct ? 2 * c.dFf : c.dFf,
       heads: c.numHeads,
-      kv,
+      kvHeads: c.numHeads,
+      headDim: c.dKv,
       vocab: c.vocabSize,
     };
   }
   if (model.architecture === "gpt2") {
     const c = model.config;
-    const kv = 2 * c.numHeads * c.headDim;
     return {
       layers: c.numLayers,
       decoderLayers: 0,
       hidden: c.hiddenSize,
       inner: c.innerSize,
       heads: c.numHeads,
-      kv,
+      kvHeads: c.numHeads,
+      headDim: c.headDim,
       vocab: c.vocabSize,
     };
   }
@@ -146,7 +148,8 @@ function dims(model: FrozenModel): Dims {
     hidden: c.hiddenSize,
     inner: 2 * c.intermediateSize, // gate and up
     heads: c.numHeads,
-    kv: 2 * c.numKvHeads * c.headDim,
+    kvHeads: c.numKvHeads,
+    headDim: c.headDim,
     vocab: c.vocabSize,
   };
 }
@@ -154,23 +157,38 @@ function dims(model: FrozenModel): Dims {
 const F32 = 4;
 
 /**
- * Float32 values a layer keeps per token for the backward pass: 12 per unit of width and of the
- * MLP's inner width, 8 per attention score (heads × keys), and 2048 for the many small tensors
- * (fitted on SmolLM2's shape, where they come to 41K per token and layer; see the module doc).
+ * What the estimate adds to the values it counts: the allocator's fragmentation and the
+ * tensors of the layer in progress (measured: 1.25 to 1.3 times the count on SmolLM2's shape).
  */
-const keptPerToken = (d: Dims, keys: number) =>
-  12 * (d.hidden + d.inner) + 8 * d.heads * keys + 2048;
+const SLACK = 1.5;
 
-/** Float32 values a forward pass without a backward one holds per token and layer. */
-const heldPerToken = (d: Dims, keys: number) => 2 * (d.hidden + d.inner) + 2 * d.heads * keys + 512;
+/** The width of a layer's queries and of its keys and values together. */
+const qkv = (d: Dims) => (d.heads + 2 * d.kvHeads) * d.headDim;
 
 /**
- * Parameters counted this many times in a training step: once, and again for the copies the
- * matrix products of the backward pass make (measured: 1.3 more on SmolLM2's shape).
+ * Float32 values a layer keeps per token for the backward pass: its input and residual, the
+ * queries, keys and values, the MLP's projections, and the attention probabilities when
+ * `attention` keeps them (`keepsProbabilities`).
  */
-const TRAIN_PARAM_COPIES = 2.4;
-/** Parameters counted this many times in an evaluation batch (measured: 1 more on SmolLM2's shape). */
-const EVAL_PARAM_COPIES = 2;
+const keptPerToken = (d: Dims, keys: number) =>
+  2 * d.hidden + qkv(d) + d.inner +
+  (keepsProbabilities(d.heads, d.kvHeads, d.headDim, keys) ? d.heads * keys : 0);
+
+/**
+ * Float32 values a forward pass without a backward one holds per token: every layer's output and
+ * keys and values until the pass ends.
+ */
+const heldPerToken = (d: Dims) => d.hidden + 2 * d.kvHeads * d.headDim;
+
+/** Float32 values one layer's intermediates take per token while it runs. */
+const layerPerToken = (d: Dims, keys: number) =>
+  4 * d.hidden + qkv(d) + 2 * d.inner + 2 * d.heads * keys;
+
+/**
+ * Parameters counted this many times: once, and the backend's own allocations besides (measured:
+ * the heap before a step is 1.1 times the parameters on SmolLM2's shape).
+ */
+const PARAM_COPIES = 1.15;
 
 /** Copies of the logits a loss holds at once (logits, softmax, one-hot product, gradients). */
 const LOGIT_COPIES = 6;
@@ -219,23 +237,23 @@ export function estimatePeakBytes(
   const tokens = b * w; // tokens through the prompted layers, per pass
   // The logits: T5's over its targets, a decoder-only model's at the targets only.
   const logits = b * targets * d.vocab;
-  let values: number, copies: number;
+  let values: number;
   if (phase === "eval") {
-    // A forward pass in one tidy: every layer's tensors until the end, the logits once.
-    const decoder = d.decoderLayers * b * s * heldPerToken(d, s + w);
-    values = passes * (d.layers * tokens * heldPerToken(d, w) + decoder + logits);
-    copies = EVAL_PARAM_COPIES;
+    // A forward pass in one tidy: every layer's output and cache until the end, one layer's
+    // intermediates at a time, the logits once.
+    const decoder = d.decoderLayers * b * s * heldPerToken(d);
+    values = passes *
+      (d.layers * tokens * heldPerToken(d) + tokens * layerPerToken(d, w) + decoder + logits);
   } else {
     // T5's decoder keeps everything; the recompute mode is the encoder's (or every layer's).
     const decoder = d.decoderLayers * b * s * keptPerToken(d, s + w);
     const kept = shape.recompute === "layer"
-      ? d.layers * tokens * 5 * (d.hidden + 64) + tokens * keptPerToken(d, w) // inputs, one layer
-      : d.layers * tokens * keptPerToken(d, w);
+      ? d.layers * tokens * d.hidden + tokens * (keptPerToken(d, w) + layerPerToken(d, w)) // inputs, one layer
+      : d.layers * tokens * keptPerToken(d, w) + tokens * layerPerToken(d, w);
     values = passes * (kept + decoder + LOGIT_COPIES * logits);
-    copies = TRAIN_PARAM_COPIES;
   }
-  const parameters = Math.ceil(copies * treeBytes(model.params));
-  const activations = Math.ceil(values * F32);
+  const parameters = Math.ceil(PARAM_COPIES * treeBytes(model.params));
+  const activations = Math.ceil(SLACK * values * F32);
   return { parameters, activations, total: parameters + activations };
 }
 
