@@ -424,8 +424,104 @@ export function causalBias(tq: number, tk: number, offset: number): tf.Tensor {
 
 // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
 /**
- * Rotary position embedding (the "rotate half" form of LLaMA in Hugging Face), applied to queries
- * or keys at the given positions.
+ * The rotary position embedding's tables for some positions, made once per forward pass and
+ * shared by every layer's queries and keys ({@link applyRope}).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { type RopeTables, ropeTables } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * const t: RopeTables = ropeTables(tf.tensor2d([[0, 1]], [1, 2], "int32"), 10000, 4);
+ * assert.deepEqual(t.cos.shape, [1, 1, 2, 4]);
+ * tf.dispose([t.cos, t.sin, t.swap]);
+ * ```
+ */
+export interface RopeTables {
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /** `[B, 1, T, D]` the cosines of each position's angles (each frequency twice). */
+  readonly cos: tf.Tensor;
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /** `[B, 1, T, D]` their sines, negated in the first half (the sign of `rotate_half`). */
+  readonly sin: tf.Tensor;
+  // deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+  /** `[D, D]` the permutation that swaps a row's halves (`x · swap = [x₂, x₁]`). */
+  readonly swap: tf.Tensor;
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * The tables of {@link applyRope} for `positions`.
+ *
+ * @param positions `[B, T]` int32 positions of each token
+ * @param theta the base (`rope_theta`, LLaMA: 10000)
+ * @param d the head width
+ * @returns the cosines and signed sines `[B, 1, T, D]` and the halves' swap; the caller disposes
+ *   them
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { ropeTables } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * const t = ropeTables(tf.tensor2d([[0]], [1, 1], "int32"), 10000, 2);
+ * assert.deepEqual(Array.from(t.cos.dataSync()), [1, 1]); // position 0: no rotation
+ * tf.dispose([t.cos, t.sin, t.swap]);
+ * ```
+ */
+export function ropeTables(positions: tf.Tensor, theta: number, d: number): RopeTables {
+  return tf.tidy(() => {
+    const half = d / 2;
+    const invFreq = new Float32Array(half);
+    for (let i = 0; i < half; i++) invFreq[i] = 1 / Math.pow(theta, (2 * i) / d);
+    const [b, t] = positions.shape;
+    const angles = tf.mul(
+      tf.cast(positions, "float32").reshape([b, t, 1]),
+      tf.tensor1d(invFreq).reshape([1, 1, half]),
+    ); // [B, T, D/2]
+    const cos = tf.cos(angles), sin = tf.sin(angles);
+    const swap = new Float32Array(d * d);
+    for (let i = 0; i < d; i++) swap[i * d + ((i + half) % d)] = 1;
+    return {
+      cos: tf.concat([cos, cos], -1).reshape([b, 1, t, d]),
+      sin: tf.concat([tf.neg(sin), sin], -1).reshape([b, 1, t, d]),
+      swap: tf.tensor2d(swap, [d, d]),
+    };
+  });
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Rotary position embedding (the "rotate half" form of LLaMA in Hugging Face) with tables from
+ * {@link ropeTables}: `x · cos + rotate_half(x) · sin`, where `rotate_half(x) = [-x₂, x₁]` is
+ * the halves swapped (a product with the tables' permutation) times the tables' sign.
+ *
+ * @param x `[B, N, T, D]`
+ * @param tables the cosines and signed sines `[B, 1, T, D]`, and the swap `[D, D]`
+ * @returns `[B, N, T, D]`
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { applyRope, ropeTables } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * const t = ropeTables(tf.tensor2d([[1]], [1, 1], "int32"), 10000, 2); // angle 1 at position 1
+ * const y = tf.tidy(() => applyRope(tf.tensor4d([[[[1, 0]]]]), t));
+ * assert(Math.abs(y.dataSync()[1] - Math.sin(1)) < 1e-6);
+ * tf.dispose([y, t.cos, t.sin, t.swap]);
+ * ```
+ */
+export function applyRope(x: tf.Tensor, tables: RopeTables): tf.Tensor {
+  return tf.tidy(() => {
+    const d = (x.shape as number[])[3];
+    // One small product with the permutation: exact, and cheaper than slices and a concat.
+    const swapped = tf.matMul(x.reshape([-1, d]), tables.swap).reshape(x.shape); // [B, N, T, D]
+    return tf.add(tf.mul(x, tables.cos), tf.mul(swapped, tables.sin));
+  });
+}
+
+// deno-doc-ignore private-type-ref -- tf.Tensor and fp-ts Either are npm types (denoland/deno#27364)
+/**
+ * Rotary position embedding at the given positions: {@link applyRope} with the tables of
+ * {@link ropeTables} (a model's forward pass makes them once for all its layers).
  *
  * @param x `[B, N, T, D]`
  * @param positions `[B, T]` int32 positions of each token
@@ -442,21 +538,5 @@ export function causalBias(tq: number, tk: number, offset: number): tf.Tensor {
  * ```
  */
 export function rope(x: tf.Tensor, positions: tf.Tensor, theta: number): tf.Tensor {
-  return tf.tidy(() => {
-    const d = (x.shape as number[])[3];
-    const half = d / 2;
-    const invFreq = new Float32Array(half);
-    for (let i = 0; i < half; i++) invFreq[i] = 1 / Math.pow(theta, (2 * i) / d);
-    const [b, t] = positions.shape;
-    const angles = tf.mul(
-      tf.cast(positions, "float32").reshape([b, t, 1]),
-      tf.tensor1d(invFreq).reshape([1, 1, half]),
-    ); // [B, T, D/2]
-    const full = tf.concat([angles, angles], -1).reshape([b, 1, t, d]); // [B, 1, T, D]
-    const cos = tf.cos(full), sin = tf.sin(full);
-    const x1 = x.slice([0, 0, 0, 0], [-1, -1, -1, half]);
-    const x2 = x.slice([0, 0, 0, half], [-1, -1, -1, half]);
-    const rotated = tf.concat([tf.neg(x2), x1], -1); // rotate_half(x)
-    return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
-  });
+  return tf.tidy(() => applyRope(x, ropeTables(positions, theta, (x.shape as number[])[3])));
 }

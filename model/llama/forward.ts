@@ -9,12 +9,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
+  applyRope,
   attention,
   dense,
   mergeHeads,
   mlpActivation,
   rmsNorm,
-  rope,
+  type RopeTables,
+  ropeTables,
   splitHeads,
 } from "../layers.ts";
 import type { LayerCache } from "../types.ts";
@@ -156,14 +158,14 @@ function block(
   layer: LlamaLayer,
   h: tf.Tensor,
   config: LlamaConfig,
-  positions: tf.Tensor,
+  tables: RopeTables,
   bias: tf.Tensor,
   past: LayerCache | undefined,
 ): { h: tf.Tensor; cache: LayerCache } {
   const a = layer.attention;
   const x = rmsNorm(h, layer.input_norm.scale, config.rmsNormEps); // [B, T, H]
-  const q = rope(splitHeads(project(x, a.query), config.numHeads), positions, config.ropeTheta); // [B, Nq, T, D]
-  const k = rope(splitHeads(project(x, a.key), config.numKvHeads), positions, config.ropeTheta); // [B, Nkv, T, D]
+  const q = applyRope(splitHeads(project(x, a.query), config.numHeads), tables); // [B, Nq, T, D]
+  const k = applyRope(splitHeads(project(x, a.key), config.numKvHeads), tables); // [B, Nkv, T, D]
   const v = splitHeads(project(x, a.value), config.numKvHeads); // [B, Nkv, T, D]
   const cache = extendCache(past, k, v); // [B, Nkv, T_past + T, D]
   const scale = 1 / Math.sqrt(config.headDim);
@@ -216,24 +218,19 @@ export function llamaHidden(
     const inputs = prepareInputs(embedding, options, config.numLayers, "LLaMA");
     let h = inputs.embeds; // [B, T, H]
     const cache: LayerCache[] = [];
+    // One set of rotary tables for every layer.
+    const tables = ropeTables(inputs.positions, config.ropeTheta, config.headDim); // [B, 1, T, D]
     params.layers.forEach((layer, i) => {
       const bias = inputs.bias(config.slidingWindows[i] ?? null); // [B or 1, 1, T, T_past + T]
       if (options.recompute === "layer") {
-        const f = (x: tf.Tensor, p: tf.Tensor, b: tf.Tensor) =>
-          block(layer, x, config, p, b, undefined).h;
-        h = remat(f, [h], [inputs.positions, bias]);
+        const f = (x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, swap: tf.Tensor, b: tf.Tensor) =>
+          block(layer, x, config, { cos, sin, swap }, b, undefined).h;
+        h = remat(f, [h], [tables.cos, tables.sin, tables.swap, bias]);
         return;
       }
       // A layer's own tidy frees what the backward pass does not keep as soon as it is done.
       const out = tf.tidy(() => {
-        const { h: next, cache } = block(
-          layer,
-          h,
-          config,
-          inputs.positions,
-          bias,
-          options.cache?.[i],
-        );
+        const { h: next, cache } = block(layer, h, config, tables, bias, options.cache?.[i]);
         return { h: next, key: cache.key, value: cache.value };
       });
       h = out.h;
