@@ -7,12 +7,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import * as E from "fp-ts/Either";
 import { type Problem, problem } from "./problem.ts";
 import { installDenoPthreads, withLogicalCores } from "./_deno_pthreads.ts";
 import { useWebGpuMatMul } from "./model/kernels/webgpu_matmul.ts";
-import { startFastMatMul } from "./model/kernels/matmul.ts";
+import { fastMatMulThreads, startFastMatMul } from "./model/kernels/matmul.ts";
 
 /**
  * Backends this library can run on.
@@ -89,8 +89,8 @@ function wantedThreads(option: number | undefined): number | string {
 }
 
 /**
- * The threads the WASM backend computes with (1 for its single-threaded builds, or when
- * another backend runs).
+ * The threads the WASM backend computes its matrix products with (1 for its single-threaded
+ * builds, or when another backend runs); element-wise kernels run on the calling thread.
  *
  * @returns the thread count
  * @example
@@ -102,7 +102,25 @@ function wantedThreads(option: number | undefined): number | string {
  * ```
  */
 export function wasmThreads(): number {
-  return tf.getBackend() === "wasm" ? Math.max(1, getThreadsCount()) : 1;
+  return tf.getBackend() === "wasm" ? Math.max(1, fastMatMulThreads()) : 1;
+}
+
+/**
+ * Makes a failed allocation of the WASM backend's tensors an error. Its `malloc` returns 0 when
+ * the heap cannot grow, and the backend would take address 0 for the tensor: the next kernel
+ * writes over the heap's start (a hang or a wrong answer, not a failure).
+ */
+function guardAllocations(): void {
+  const wasm = (tf.backend() as unknown as { wasm?: { _malloc?: (n: number) => number } }).wasm;
+  const malloc = wasm?._malloc;
+  if (wasm === undefined || typeof malloc !== "function") return;
+  wasm._malloc = (bytes: number) => {
+    const at = malloc(bytes);
+    if (at === 0 && bytes > 0) {
+      throw new RangeError(`The WASM heap is out of memory (${bytes} more bytes)`);
+    }
+    return at;
+  };
 }
 
 /** tfjs-webgpu calls `adapter.requestAdapterInfo()`, which Deno's adapters lack (they have `info`). */
@@ -180,7 +198,13 @@ export async function initBackend(
     // tfjs takes Deno for Node and never tries threads there; the pthreads are made to start.
     pool = threads > 1 && installDenoPthreads() ? threads : 0;
     tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", pool > 0);
-    if (pool > 0) setThreadsCount(pool);
+    // The threaded build is for its shared memory, where our kernel's workers compute the
+    // matrix products. Its own pool (XNNPACK's, for element-wise kernels) keeps to the calling
+    // thread: handing a small kernel to another thread and waiting for it costs more than the
+    // kernel, and its threads poll after each one, taking a core from ours (a t5-small step's
+    // element-wise kernels on 2 cores: 0.4–0.5 s with a pool of 1, 1.0–1.3 s with 2, and the
+    // products slower too).
+    if (pool > 0) setThreadsCount(1);
   }
   // tfjs logs its own hint when a backend fails; we report one line instead.
   const warn = console.warn;
@@ -209,7 +233,11 @@ export async function initBackend(
       ),
     );
   }
-  // Our matrix products on the backend's memory, on as many threads (its pool, or this one).
-  if (name === "wasm") await startFastMatMul(Math.max(1, pool), options.wasmPaths);
+  if (name === "wasm") {
+    // Our matrix products on the backend's memory, on as many threads (its pool, or this one).
+    await startFastMatMul(Math.max(1, pool), options.wasmPaths);
+    // After the module has settled its exports (it replaces `_malloc` once it is ready).
+    guardAllocations();
+  }
   return E.right(name);
 }
